@@ -1,0 +1,123 @@
+"""App client: exists, public (no secret), SRP allowed, implicit grant, OAuth scopes, callback."""
+
+from __future__ import annotations
+
+from grader.callbacks import judge_callbacks
+from grader.checking import Check, listing
+from grader.collect import AppClient, Instance, Pool, Snapshot
+from grader.spec import LabSpec
+
+
+def test_exists(pool: Pool, snapshot: Snapshot, spec: LabSpec, check: Check) -> None:
+    """Passes when the pool has an app client (named as the spec says, if it names one)."""
+    clients = snapshot.clients.get()
+    check.record(clients=[{"id": c.id, "name": c.name} for c in clients])
+    named = f" named {spec.expected.client_name}" if spec.expected.client_name else ""
+    if not clients:
+        check.fail(f"The pool {pool.name} has no app client{named}.")
+    check.passes(f"The pool has {len(clients)} app client{'s' if len(clients) > 1 else ''}{named}: {listing(c.name for c in clients)}.")
+
+
+def test_no_secret(app_client: AppClient, check: Check) -> None:
+    """Passes when the app client has no client secret (a public client the browser can use)."""
+    check.record(client=app_client.name, has_secret=app_client.has_secret)
+    if app_client.has_secret:
+        check.fail(
+            f"The app client {app_client.name} has a client secret; the website's browser code "
+            "cannot send one, so its logins fail."
+        )
+    check.passes(f"The app client {app_client.name} has no secret.")
+
+
+def test_srp_auth(app_client: AppClient, spec: LabSpec, check: Check) -> None:
+    """Passes when the app client allows the auth flows the spec requires (ALLOW_USER_SRP_AUTH)."""
+    flows = app_client.explicit_auth_flows
+    check.record(client=app_client.name, explicit_auth_flows=list(flows))
+    missing = [f for f in spec.expected.auth_flows if f not in flows]
+    if missing:
+        check.fail(
+            f"The app client {app_client.name} allows {listing(flows)}; it must also allow "
+            f"{listing(missing)}, which the website's login uses."
+        )
+    check.passes(f"The app client allows {listing(spec.expected.auth_flows)}.")
+
+
+def test_implicit_only(app_client: AppClient, spec: LabSpec, check: Check) -> None:
+    """Passes when the OAuth grant types are exactly the spec's (implicit, without code grant)."""
+    flows = sorted(app_client.oauth_flows)
+    wanted = sorted(spec.expected.oauth_flows)
+    check.record(client=app_client.name, allowed_oauth_flows=flows)
+    if flows != wanted:
+        extra = [f for f in flows if f not in wanted]
+        missing = [f for f in wanted if f not in flows]
+        parts = []
+        if missing:
+            parts.append(f"{listing(missing)} is not allowed")
+        if extra:
+            parts.append(f"{listing(extra)} is still allowed")
+        check.fail(
+            f"The app client's OAuth grant types are {listing(flows)}: {' and '.join(parts)}; "
+            f"the lab asks for {listing(wanted)} only."
+        )
+    check.passes(f"The app client's OAuth grant type is {listing(flows)}.")
+
+
+def test_oauth_scopes(app_client: AppClient, spec: LabSpec, check: Check) -> None:
+    """Passes when OAuth is on for the client, with the spec's scopes and identity providers."""
+    check.record(
+        client=app_client.name,
+        oauth_enabled=app_client.oauth_enabled,
+        allowed_oauth_scopes=list(app_client.oauth_scopes),
+        identity_providers=list(app_client.identity_providers),
+    )
+    problems = []
+    if not app_client.oauth_enabled:
+        problems.append("OAuth is not enabled for the app client (no hosted UI settings)")
+    missing_scopes = [s for s in spec.expected.oauth_scopes if s not in app_client.oauth_scopes]
+    if missing_scopes:
+        problems.append(f"the scopes lack {listing(missing_scopes)} (it has {listing(app_client.oauth_scopes)})")
+    missing_idps = [p for p in spec.expected.identity_providers if p not in app_client.identity_providers]
+    if missing_idps:
+        problems.append(
+            f"the identity providers lack {listing(missing_idps)} (it has {listing(app_client.identity_providers)})"
+        )
+    if problems:
+        check.fail(f"In the app client {app_client.name}, {'; '.join(problems)}.")
+    check.passes(
+        f"OAuth is on with scopes {listing(app_client.oauth_scopes)} and provider "
+        f"{listing(app_client.identity_providers)}."
+    )
+
+
+def test_callback_ec2(app_client: AppClient, instances: tuple[Instance, ...], check: Check) -> None:
+    """Passes when a callback URL is https://<public DNS of a running EC2 instance in the account>."""
+    check.record(
+        client=app_client.name,
+        callback_urls=list(app_client.callback_urls),
+        instances=[{"id": i.id, "state": i.state, "public_dns": i.public_dns} for i in instances],
+    )
+    verdict, problems = judge_callbacks(app_client.callback_urls, instances)
+    if verdict is not None:
+        check.passes(f"The callback URL {verdict.url} is the running instance's https address.")
+        return
+    running = [i for i in instances if i.state == "running" and i.public_dns]
+    if not app_client.callback_urls:
+        check.fail(f"The app client {app_client.name} has no callback URL.")
+    if not running:
+        stopped = [i for i in instances if i.state in {"stopped", "stopping"}]
+        if stopped:
+            check.fail(
+                f"No EC2 instance is running ({listing(i.id for i in stopped)} is stopped), so "
+                f"the callback URL {listing(app_client.callback_urls)} names no running instance. "
+                "A stopped instance gets a new public DNS name when it starts again."
+            )
+        check.fail(
+            f"There is no running EC2 instance with a public DNS name, so the callback URL "
+            f"{listing(app_client.callback_urls)} cannot be the website's address."
+        )
+    if problems:
+        check.fail(f"No callback URL is the running instance's https address: {'; '.join(problems)}.")
+    check.fail(
+        f"No callback URL ({listing(app_client.callback_urls)}) names the running instance "
+        f"{listing(i.public_dns for i in running)}."
+    )

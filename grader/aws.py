@@ -1,0 +1,118 @@
+"""Read-only AWS access: the one place that makes boto3 clients for grading.
+
+Every client it makes carries a hook that refuses, before anything is sent, any operation that
+is not a read. The grader never writes to a student's account.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from grader import __version__
+from grader.errors import GraderError, WriteRefused, explain
+from grader.target import Target
+
+READ_PREFIXES = ("Describe", "Get", "List", "Lookup", "Head")
+# Named like reads, but they mint tokens, send a message to a user or reveal a secret.
+NOT_READS = frozenset(
+    {
+        "GetUserAttributeVerificationCode",
+        "GetTokensFromRefreshToken",
+        "GetClientToken",
+        "GetDerivedToken",
+        "ListUserPoolClientSecrets",
+        "GetSessionToken",
+        "GetFederationToken",
+        "GetPasswordData",
+    }
+)
+SERVICES = frozenset({"cognito-idp", "ec2", "sts", "cloudtrail", "s3"})
+USER_AGENT = f"vehicle-lab-grader/{__version__}"
+
+
+def is_read(service: str, operation: str) -> bool:
+    """True for an operation the grader may send: a read on a service it grades."""
+    return (
+        service in SERVICES
+        and operation.startswith(READ_PREFIXES)
+        and operation not in NOT_READS
+    )
+
+
+@dataclass(frozen=True)
+class Identity:
+    account_id: str
+    arn: str
+
+
+@dataclass
+class ReadOnlyAWS:
+    """Makes read-only boto3 clients for one target and remembers every operation attempted."""
+
+    target: Target
+    session: boto3.Session
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    _clients: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def for_target(cls, target: Target) -> ReadOnlyAWS:
+        return cls(target=target, session=target.session())
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                config = Config(
+                    region_name=self.target.region,
+                    retries={"mode": "standard", "max_attempts": 5},
+                    connect_timeout=5,
+                    read_timeout=30,
+                    user_agent_extra=USER_AGENT,
+                )
+                try:
+                    made = self.session.client(
+                        service, endpoint_url=self.target.endpoint_url, config=config
+                    )
+                except Exception as exc:  # unknown region, broken profile, ...
+                    raise explain(exc, f"set up the {service} client") from None
+                made.meta.events.register("before-call", self._refuse_writes)
+                self._clients[service] = made
+            return self._clients[service]
+
+    def _refuse_writes(self, model: Any, **_: Any) -> None:
+        service = model.service_model.signing_name or model.service_model.service_name
+        self.calls.append((service, model.name))
+        if not is_read(service, model.name):
+            raise WriteRefused(service, model.name)
+
+    def call(self, service: str, operation: str, action: str, **params: Any) -> dict[str, Any]:
+        """One API call; any failure becomes a GraderError whose message mentions `action`."""
+        try:
+            return getattr(self.client(service), operation)(**params)
+        except GraderError:
+            raise
+        except Exception as exc:
+            raise explain(exc, action) from None
+
+    def paginate(self, service: str, operation: str, key: str, action: str, **params: Any) -> list[Any]:
+        """All items under `key` across pages."""
+        try:
+            paginator = self.client(service).get_paginator(operation)
+            items: list[Any] = []
+            for page in paginator.paginate(**params):
+                items.extend(page.get(key, []))
+            return items
+        except GraderError:
+            raise
+        except Exception as exc:
+            raise explain(exc, action) from None
+
+    def identity(self) -> Identity:
+        """Who the credentials belong to; the first call of every grade."""
+        found = self.call("sts", "get_caller_identity", "find out whose account this is")
+        return Identity(account_id=found["Account"], arn=found["Arn"])

@@ -1,0 +1,195 @@
+"""`grader check | demo | sandbox`: parse, call, print, exit code. No grading logic lives here.
+
+Exit codes: 0 every check passed; 1 some check failed or was skipped; 2 the grader could not
+grade (bad input, credentials, unreachable endpoint) or some check could not be looked at.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from grader import __version__
+from grader.errors import GraderError
+from grader.results import GradeResult
+from grader.run import grade
+from grader.sandbox.scenarios import ScenarioError, load_scenario, scenario_names
+from grader.spec import DEFAULT_SPEC, SpecError, load_spec
+from grader.target import Target
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Grades the Cognito lab (module 03) in a student's AWS account, into an HTML report.",
+)
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+STATUS_STYLE = {
+    "pass": ("PASS", "green"),
+    "fail": ("FAIL", "red"),
+    "error": ("ERROR", "yellow"),
+    "skip": ("SKIP", "dim"),
+}
+
+SpecOption = Annotated[str, typer.Option(help="Lab spec: a built-in id or the path of a .toml file.")]
+OutOption = Annotated[Path, typer.Option(help="Folder for <student>/report.html and results.json.")]
+
+
+def exit_code(result: GradeResult) -> int:
+    if result.count("error"):
+        return 2
+    if result.count("fail") or result.count("skip"):
+        return 1
+    return 0
+
+
+def stop(message: str) -> typer.Exit:
+    errors.print(f"[bold red]grader:[/] {message}")
+    return typer.Exit(2)
+
+
+def show(result: GradeResult, out: Path | None) -> None:
+    table = Table(show_header=True, header_style="bold", expand=True, show_lines=False)
+    table.add_column("", width=5, no_wrap=True)
+    table.add_column("check", no_wrap=True)
+    table.add_column("points", justify="right", no_wrap=True)
+    table.add_column("what the grader found", ratio=1, overflow="fold")
+    for check in result.checks:
+        label, style = STATUS_STYLE[check.status]
+        text = check.message
+        if check.hint and check.status != "pass":
+            text += f"\n[dim]→ {check.hint}[/]"
+        table.add_row(f"[{style}]{label}[/]", check.id, f"{check.points:g}/{check.max_points:g}", text)
+    console.print(table, markup=True)
+    for section in result.sections:
+        console.print(f"  {section.name}: {section.score:g}/{section.max_score:g}")
+    console.print(
+        f"[bold]Score {result.score:g}/{result.max_score:g}[/] for {result.student} "
+        f"({result.count('pass')} passed, {result.count('fail')} failed, "
+        f"{result.count('error')} could not be checked, {result.count('skip')} skipped) "
+        f"in {result.duration_seconds:.1f} s"
+    )
+    if out is not None:
+        console.print(f"Report: {out / result.student / 'report.html'}")
+
+
+def load(spec: str):  # noqa: ANN201 - a LabSpec
+    try:
+        return load_spec(spec)
+    except SpecError as exc:
+        raise stop(str(exc)) from None
+
+
+@app.command()
+def check(
+    profile: Annotated[Optional[str], typer.Option(help="AWS profile to grade with.")] = None,
+    credentials_file: Annotated[
+        Optional[Path], typer.Option(help="File holding the [default] block from the lab's AWS Details.")
+    ] = None,
+    region: Annotated[str, typer.Option(help="AWS region of the lab.")] = "us-east-1",
+    endpoint_url: Annotated[Optional[str], typer.Option(help="AWS endpoint, e.g. a `grader sandbox` URL.")] = None,
+    site_url: Annotated[Optional[str], typer.Option(help="The website's address, if not the callback URL.")] = None,
+    student: Annotated[Optional[str], typer.Option(help="Name for the report (default: from the caller identity).")] = None,
+    spec: SpecOption = DEFAULT_SPEC,
+    out: OutOption = Path("reports"),
+) -> None:
+    """Grade one account (yours, by default from your AWS credentials)."""
+    lab = load(spec)
+    target = Target(
+        region=region,
+        profile=profile,
+        credentials_file=credentials_file,
+        endpoint_url=endpoint_url,
+        site_url=site_url,
+        student=student,
+    )
+    with console.status("Grading…"):
+        try:
+            result = grade(target, lab, out)
+        except GraderError as exc:
+            raise stop(exc.message) from None
+    show(result, out)
+    raise typer.Exit(exit_code(result))
+
+
+@app.command()
+def demo(
+    scenario: Annotated[str, typer.Option(help="Scenario to grade (see --list).")] = "finished",
+    list_: Annotated[bool, typer.Option("--list", help="List the scenarios and exit.")] = False,
+    out: OutOption = Path("reports"),
+) -> None:
+    """Grade a lab in the embedded sandbox: no AWS account needed."""
+    if list_:
+        for name in scenario_names():
+            console.print(f"[bold]{name:28}[/] {load_scenario(name).summary}")
+        return
+    from grader.sandbox import Sandbox
+    from grader.sandbox.demo import grade_scenario
+
+    try:
+        load_scenario(scenario)
+    except ScenarioError as exc:
+        raise stop(str(exc)) from None
+    with console.status(f"Starting the sandbox and doing the lab ({scenario})…"), Sandbox() as sandbox:
+        try:
+            chosen, result = grade_scenario(sandbox, scenario, out)
+        except GraderError as exc:
+            raise stop(exc.message) from None
+    console.print(f"[bold]Scenario {chosen.name}:[/] {chosen.summary}")
+    show(result, out)
+    raise typer.Exit(exit_code(result))
+
+
+@app.command()
+def sandbox(
+    scenario: Annotated[Optional[str], typer.Option(help="Provision this scenario first.")] = None,
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 0,
+) -> None:
+    """Run the sandbox as a local AWS endpoint until interrupted (Ctrl-C)."""
+    from grader.sandbox import Sandbox
+    from grader.sandbox.demo import set_up
+
+    try:
+        chosen = load_scenario(scenario) if scenario else None
+    except ScenarioError as exc:
+        raise stop(str(exc)) from None
+    box = Sandbox(port=port)
+    try:
+        url = box.start()
+    except OSError as exc:
+        raise stop(f"The sandbox could not listen on port {port} ({exc.strerror}); choose another --port.") from None
+    try:
+        if chosen is not None:
+            made = set_up(box, chosen)
+            console.print(f"Provisioned scenario {chosen.name}: {chosen.summary}")
+            for key, value in vars(made).items():
+                if value:
+                    console.print(f"  {key}: {value}")
+        console.print(f"Sandbox listening at [bold]{url}[/] (any access key works; region us-east-1).")
+        console.print(f"Grade it with: grader check --endpoint-url {url}")
+        console.print("Press Ctrl-C to stop.")
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        console.print("Sandbox stopped.")
+    finally:
+        box.stop()
+
+
+@app.callback(invoke_without_command=False)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
+) -> None:
+    if version:
+        console.print(f"grader {__version__}")
+        raise typer.Exit(0)
+
+
+def main() -> None:
+    app()

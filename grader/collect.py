@@ -1,0 +1,288 @@
+"""Reads a student's account once into typed snapshots; the checks judge only these.
+
+Each part of the snapshot is a `Read`: the value, or the `GraderError` that kept the grader from
+reading it. A check that needs a part it could not read becomes `error`, and the rest are still
+graded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from grader.aws import Identity, ReadOnlyAWS
+from grader.errors import GraderError
+from grader.spec import LabSpec
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Read(Generic[T]):
+    """A value read from the account, or why it could not be read."""
+
+    value: T | None = None
+    error: GraderError | None = None
+
+    def get(self) -> T:
+        if self.error is not None:
+            raise self.error
+        return self.value  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Pool:
+    id: str
+    name: str
+    created: str
+    username_attributes: tuple[str, ...]
+    alias_attributes: tuple[str, ...]
+    password_policy: dict[str, Any]
+    mfa: str
+    recovery_mechanisms: tuple[str, ...]
+    admin_create_user_only: bool | None
+    email_sending_account: str | None
+    domain: str | None
+    custom_domain: str | None
+
+
+@dataclass(frozen=True)
+class Domain:
+    prefix: str
+    status: str
+    host: str
+
+
+@dataclass(frozen=True)
+class AppClient:
+    id: str
+    name: str
+    has_secret: bool
+    explicit_auth_flows: tuple[str, ...]
+    oauth_flows: tuple[str, ...]
+    oauth_enabled: bool
+    oauth_scopes: tuple[str, ...]
+    identity_providers: tuple[str, ...]
+    callback_urls: tuple[str, ...]
+    logout_urls: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    enabled: bool
+    status: str
+
+
+@dataclass(frozen=True)
+class Instance:
+    id: str
+    state: str
+    public_dns: str
+    public_ip: str
+    name: str
+
+
+@dataclass(frozen=True)
+class PoolSummary:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the configuration checks need, read once."""
+
+    identity: Identity
+    region: str
+    candidate_pools: Read[tuple[PoolSummary, ...]]
+    pool: Read[Pool | None]
+    domain: Read[Domain | None]
+    clients: Read[tuple[AppClient, ...]]
+    user: Read[User | None]
+    instances: Read[tuple[Instance, ...]]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _read(fn: Any, *args: Any) -> Read[Any]:
+    try:
+        return Read(value=fn(*args))
+    except GraderError as exc:
+        return Read(error=exc)
+
+
+def _after(parent: Read[Any], fn: Any) -> Read[Any]:
+    """Read something that needs `parent`; an unreadable parent passes its error on."""
+    if parent.error is not None:
+        return Read(error=parent.error)
+    return _read(fn, parent.value)
+
+
+def collect(aws: ReadOnlyAWS, spec: LabSpec, identity: Identity) -> Snapshot:
+    """Read the account: the lab's pool, its domain, app clients and user, and EC2 instances."""
+    expected = spec.expected
+    instances = _read(read_instances, aws)
+    summaries = _read(read_pool_summaries, aws)
+    # Pools by name are found from the list; for a spec that names only the client, every
+    # pool's clients are read to find it.
+    candidates = _after(summaries, lambda pools: find_candidates(aws, pools, expected.pool_name, expected.client_name))
+    chosen = _after(candidates, lambda found: choose_pool(aws, found))
+    pool = _after(chosen, lambda choice: choice[0] if choice else None)
+    clients = _after(chosen, lambda choice: choice[1] if choice else ())
+    domain = _after(pool, lambda p: read_domain(aws, p) if p and p.domain else None)
+    user = _after(pool, lambda p: read_user(aws, p.id, expected.username) if p else None)
+    return Snapshot(
+        identity=identity,
+        region=aws.target.region,
+        candidate_pools=_after(candidates, lambda found: tuple(PoolSummary(p.id, p.name) for p, _ in found)),
+        pool=pool,
+        domain=domain,
+        clients=_after(clients, lambda cs: tuple(c for c in cs if not expected.client_name or c.name == expected.client_name)),
+        user=user,
+        instances=instances,
+    )
+
+
+def read_pool_summaries(aws: ReadOnlyAWS) -> list[PoolSummary]:
+    found = aws.paginate(
+        "cognito-idp", "list_user_pools", "UserPools", "list the Cognito user pools", MaxResults=60
+    )
+    return [PoolSummary(p["Id"], p["Name"]) for p in found]
+
+
+def find_candidates(
+    aws: ReadOnlyAWS, pools: list[PoolSummary], pool_name: str, client_name: str
+) -> list[tuple[Pool, tuple[AppClient, ...]]]:
+    """The pools that could be the student's lab pool, with their app clients."""
+    if pool_name:
+        named = [p for p in pools if p.name == pool_name]
+        return [(read_pool(aws, p.id), read_clients(aws, p.id)) for p in named]
+    found = []
+    for summary in pools:
+        clients = read_clients(aws, summary.id)
+        if any(c.name == client_name for c in clients):
+            found.append((read_pool(aws, summary.id), clients))
+    return found
+
+
+def choose_pool(
+    aws: ReadOnlyAWS, candidates: list[tuple[Pool, tuple[AppClient, ...]]]
+) -> tuple[Pool, tuple[AppClient, ...]] | None:
+    """With several candidates, grade the most complete one (most clients, a domain, newest)."""
+    if not candidates:
+        return None
+    return max(candidates, key=lambda pc: (len(pc[1]), pc[0].domain is not None, pc[0].created))
+
+
+def read_pool(aws: ReadOnlyAWS, pool_id: str) -> Pool:
+    raw = aws.call(
+        "cognito-idp", "describe_user_pool", "read the user pool's settings", UserPoolId=pool_id
+    )["UserPool"]
+    email = raw.get("EmailConfiguration") or {}
+    return Pool(
+        id=raw["Id"],
+        name=raw.get("Name", ""),
+        created=str(raw.get("CreationDate", "")),
+        username_attributes=tuple(raw.get("UsernameAttributes") or ()),
+        alias_attributes=tuple(raw.get("AliasAttributes") or ()),
+        password_policy=dict((raw.get("Policies") or {}).get("PasswordPolicy") or {}),
+        mfa=raw.get("MfaConfiguration", "OFF"),
+        recovery_mechanisms=tuple(
+            m["Name"]
+            for m in sorted(
+                (raw.get("AccountRecoverySetting") or {}).get("RecoveryMechanisms") or [],
+                key=lambda m: m.get("Priority", 0),
+            )
+        ),
+        admin_create_user_only=(raw.get("AdminCreateUserConfig") or {}).get("AllowAdminCreateUserOnly"),
+        email_sending_account=email.get("EmailSendingAccount"),
+        domain=raw.get("Domain"),
+        custom_domain=raw.get("CustomDomain"),
+    )
+
+
+def read_clients(aws: ReadOnlyAWS, pool_id: str) -> tuple[AppClient, ...]:
+    listed = aws.paginate(
+        "cognito-idp",
+        "list_user_pool_clients",
+        "UserPoolClients",
+        "list the user pool's app clients",
+        UserPoolId=pool_id,
+        MaxResults=60,
+    )
+    clients = []
+    for item in listed:
+        raw = aws.call(
+            "cognito-idp",
+            "describe_user_pool_client",
+            "read the app client's settings",
+            UserPoolId=pool_id,
+            ClientId=item["ClientId"],
+        )["UserPoolClient"]
+        clients.append(
+            AppClient(
+                id=raw["ClientId"],
+                name=raw.get("ClientName", ""),
+                # Only whether a secret exists is kept, never the secret itself.
+                has_secret=bool(raw.get("ClientSecret")),
+                explicit_auth_flows=tuple(raw.get("ExplicitAuthFlows") or ()),
+                oauth_flows=tuple(raw.get("AllowedOAuthFlows") or ()),
+                oauth_enabled=bool(raw.get("AllowedOAuthFlowsUserPoolClient")),
+                oauth_scopes=tuple(raw.get("AllowedOAuthScopes") or ()),
+                identity_providers=tuple(raw.get("SupportedIdentityProviders") or ()),
+                callback_urls=tuple(raw.get("CallbackURLs") or ()),
+                logout_urls=tuple(raw.get("LogoutURLs") or ()),
+            )
+        )
+    return tuple(clients)
+
+
+def read_domain(aws: ReadOnlyAWS, pool: Pool) -> Domain | None:
+    assert pool.domain is not None
+    raw = aws.call(
+        "cognito-idp",
+        "describe_user_pool_domain",
+        "read the user pool's hosted UI domain",
+        Domain=pool.domain,
+    ).get("DomainDescription") or {}
+    if not raw:
+        return None
+    return Domain(
+        prefix=pool.domain,
+        status=raw.get("Status", ""),
+        host=f"{pool.domain}.auth.{aws.target.region}.amazoncognito.com",
+    )
+
+
+def read_user(aws: ReadOnlyAWS, pool_id: str, username: str) -> User | None:
+    found = aws.paginate(
+        "cognito-idp",
+        "list_users",
+        "Users",
+        f"list the user pool's users to find {username}",
+        UserPoolId=pool_id,
+    )
+    for raw in found:
+        if raw.get("Username") == username:
+            return User(username=username, enabled=bool(raw.get("Enabled", True)), status=raw.get("UserStatus", ""))
+    return None
+
+
+def read_instances(aws: ReadOnlyAWS) -> tuple[Instance, ...]:
+    reservations = aws.paginate(
+        "ec2", "describe_instances", "Reservations", "list the EC2 instances"
+    )
+    instances = []
+    for reservation in reservations:
+        for raw in reservation.get("Instances", []):
+            tags = {t.get("Key"): t.get("Value", "") for t in raw.get("Tags", [])}
+            instances.append(
+                Instance(
+                    id=raw["InstanceId"],
+                    state=(raw.get("State") or {}).get("Name", ""),
+                    public_dns=raw.get("PublicDnsName", "") or "",
+                    public_ip=raw.get("PublicIpAddress", "") or "",
+                    name=tags.get("Name", ""),
+                )
+            )
+    return tuple(instances)

@@ -1,0 +1,110 @@
+"""The result model: one schema for a graded account, and its JSON form.
+
+Everything the grader shows (terminal summary, HTML report, exports) is rendered from a
+`GradeResult`; `results.json` is its serialised form, versioned by `SCHEMA_VERSION`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+SCHEMA_VERSION = 1
+
+Status = Literal["pass", "fail", "error", "skip"]
+STATUSES: tuple[Status, ...] = ("pass", "fail", "error", "skip")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check.
+
+    `message` is a full sentence saying what was found (and, when not passing, what was
+    expected); `hint` says what the student should do; `evidence` holds the values read,
+    as JSON-compatible data (never a secret).
+    """
+
+    id: str
+    title: str
+    section: str
+    status: Status
+    points: float
+    max_points: float
+    message: str
+    hint: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SectionScore:
+    name: str
+    score: float
+    max_score: float
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    """One student's graded account."""
+
+    student: str
+    account_id: str
+    caller_arn: str
+    region: str
+    spec_id: str
+    spec_title: str
+    grader_version: str
+    started: str
+    finished: str
+    duration_seconds: float
+    checks: tuple[CheckResult, ...]
+    target: str = "aws"
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def score(self) -> float:
+        return sum(c.points for c in self.checks)
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.max_points for c in self.checks)
+
+    @property
+    def sections(self) -> tuple[SectionScore, ...]:
+        order: dict[str, list[CheckResult]] = {}
+        for check in self.checks:
+            order.setdefault(check.section, []).append(check)
+        return tuple(
+            SectionScore(name, sum(c.points for c in cs), sum(c.max_points for c in cs))
+            for name, cs in order.items()
+        )
+
+    def count(self, status: Status) -> int:
+        return sum(1 for c in self.checks if c.status == status)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["checks"] = [asdict(c) for c in self.checks]
+        data["score"] = self.score
+        data["max_score"] = self.max_score
+        data["sections"] = [asdict(s) for s in self.sections]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GradeResult:
+        if data.get("schema_version") != SCHEMA_VERSION:
+            raise ValueError(
+                f"results schema version {data.get('schema_version')!r} is not supported "
+                f"(this grader reads version {SCHEMA_VERSION})"
+            )
+        fields = {k: v for k, v in data.items() if k not in {"score", "max_score", "sections"}}
+        fields["checks"] = tuple(CheckResult(**c) for c in data["checks"])
+        return cls(**fields)
+
+    def write_json(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+    @classmethod
+    def read_json(cls, path: Path) -> GradeResult:
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))

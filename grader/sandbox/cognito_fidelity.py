@@ -1,0 +1,425 @@
+"""A WSGI middleware that makes moto's Cognito user-pool sign-in behave like AWS.
+
+moto 5.2.x gets the browser sign-in of the course website wrong (lab-facts.md section 4):
+``USER_SRP_AUTH`` accepts any password, ``USER_ID_FOR_SRP`` is the ``sub`` (the SDK sends it
+back and moto answers ``UserNotFoundException``), ``NEW_PASSWORD_REQUIRED`` lacks
+``userAttributes``/``requiredAttributes`` and ``ExplicitAuthFlows`` is never enforced.
+
+:class:`CognitoFidelity` answers ``InitiateAuth`` (``USER_SRP_AUTH``, ``USER_PASSWORD_AUTH``)
+and ``RespondToAuthChallenge`` (``PASSWORD_VERIFIER``) itself, with real SRP-6a
+(:mod:`grader.sandbox.srp`) against the password moto keeps for the user. Once the password is
+proven it hands over to moto's own ``respond_to_auth_challenge`` (PASSWORD_VERIFIER branch),
+so tokens, MFA and ``NEW_PASSWORD_REQUIRED`` sessions are moto's. ``RespondToAuthChallenge``
+``NEW_PASSWORD_REQUIRED`` gets its SECRET_HASH checked, then goes to moto. Every other request
+(other operations, other flows, OPTIONS preflight) passes to the wrapped app untouched.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import io
+import json
+import os
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+from moto.cognitoidp.exceptions import (
+    InvalidParameterException,
+    NotAuthorizedError,
+    UserNotConfirmedException,
+    UserNotFoundError,
+)
+from moto.cognitoidp.models import (
+    CognitoIdpBackend,
+    CognitoIdpUser,
+    CognitoIdpUserPool,
+    CognitoIdpUserPoolClient,
+    UserStatus,
+    cognitoidp_backends,
+)
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.exceptions import JsonRESTError
+
+from grader.sandbox import srp
+
+__all__ = ["CognitoFidelity", "default_account_id", "effective_auth_flows"]
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+StartResponse = Callable[..., Any]
+
+_TARGET_PREFIX = "AWSCognitoIdentityProviderService."
+_INITIATE_AUTH = _TARGET_PREFIX + "InitiateAuth"
+_RESPOND = _TARGET_PREFIX + "RespondToAuthChallenge"
+_INCORRECT = "Incorrect username or password."
+_EXPIRED = "Invalid session for the user, session is expired."
+_DEFAULT_FLOWS = frozenset({"ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH"})
+_LEGACY_FLOW_MAP = {
+    "ADMIN_NO_SRP_AUTH": "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+    "USER_PASSWORD_AUTH": "ALLOW_USER_PASSWORD_AUTH",
+}
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+
+
+def default_account_id(environ: Mapping[str, Any]) -> str:
+    """The account moto would pick for this request.
+
+    ``MOTO_ACCOUNT_ID`` env, then the ``x-moto-account-id`` header, then the access key of a
+    SigV4 ``Authorization`` header (known IAM/STS keys map to their account), then 123456789012.
+    """
+    if os.environ.get("MOTO_ACCOUNT_ID"):
+        return os.environ["MOTO_ACCOUNT_ID"]
+    if environ.get("HTTP_X_MOTO_ACCOUNT_ID"):
+        return str(environ["HTTP_X_MOTO_ACCOUNT_ID"])
+    match = _CREDENTIAL.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+    if match:
+        from moto.iam.models import get_account_id_from
+
+        return get_account_id_from(match.group(1))
+    return DEFAULT_ACCOUNT_ID
+
+
+def effective_auth_flows(explicit: list[str] | None) -> frozenset[str]:
+    """The ``ALLOW_*`` flows an app client permits, as AWS reads ``ExplicitAuthFlows``.
+
+    Unset or empty: ``ALLOW_REFRESH_TOKEN_AUTH``, ``ALLOW_USER_SRP_AUTH``, ``ALLOW_CUSTOM_AUTH``
+    (AWS's documented default). Legacy values (no ``ALLOW_`` prefix) keep SRP, refresh and custom
+    on unless ``CUSTOM_AUTH_FLOW_ONLY``.
+    """
+    flows = [str(flow) for flow in (explicit or [])]
+    if not flows:
+        return _DEFAULT_FLOWS
+    if any(flow.startswith("ALLOW_") for flow in flows):
+        return frozenset(flow for flow in flows if flow.startswith("ALLOW_"))
+    if "CUSTOM_AUTH_FLOW_ONLY" in flows:
+        return frozenset({"ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"})
+    return _DEFAULT_FLOWS | {_LEGACY_FLOW_MAP[f] for f in flows if f in _LEGACY_FLOW_MAP}
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """Server state between InitiateAuth (USER_SRP_AUTH) and RespondToAuthChallenge."""
+
+    client_id: str
+    pool_id: str
+    user_id_for_srp: str
+    challenge: srp.ServerChallenge
+    expires_at: float
+    simulated: bool  # no such user: the claim can never succeed
+
+
+@dataclass(frozen=True)
+class _Target:
+    backend: CognitoIdpBackend
+    pool: CognitoIdpUserPool
+    client: CognitoIdpUserPoolClient
+
+
+class CognitoFidelity:
+    """WSGI middleware: AWS-faithful Cognito sign-in in front of moto's WSGI app.
+
+    ``account_id_for(environ)`` names the account whose pools are searched first for the
+    ``ClientId`` (then every other account, as moto and AWS resolve an unsigned call by client
+    id alone); it defaults to :func:`default_account_id`.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        account_id_for: Callable[[Mapping[str, Any]], str] | None = None,
+    ) -> None:
+        self.app = app
+        self.account_id_for = account_id_for or default_account_id
+        self._pending: dict[str, _Pending] = {}
+        self._lock = threading.Lock()
+        self._simulation_key = secrets.token_bytes(32)
+
+    # ------------------------------------------------------------------ WSGI plumbing
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if environ.get("REQUEST_METHOD") != "POST" or target not in (_INITIATE_AUTH, _RESPOND):
+            return self.app(environ, start_response)
+        body = _read_body(environ)
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        try:
+            params = json.loads(body or b"{}")
+        except ValueError:
+            params = None
+        if not isinstance(params, dict):
+            return self.app(environ, start_response)
+        try:
+            if target == _INITIATE_AUTH:
+                result = self._initiate_auth(environ, params)
+            else:
+                result = self._respond_to_auth_challenge(environ, params)
+        except JsonRESTError as err:
+            return self._send(
+                environ, start_response, err.code, err.get_body(), err.get_headers()
+            )
+        if result is None:
+            return self.app(environ, start_response)
+        return self._send(
+            environ,
+            start_response,
+            200,
+            json.dumps(result),
+            [("Content-Type", "application/x-amz-json-1.1")],
+        )
+
+    @staticmethod
+    def _send(
+        environ: Mapping[str, Any],
+        start_response: StartResponse,
+        status: int,
+        body: str,
+        headers: list[tuple[str, str]],
+    ) -> list[bytes]:
+        payload = body.encode()
+        reason = HTTPStatus(status).phrase
+        out = [*headers, ("x-amzn-requestid", str(uuid.uuid4())), ("Content-Length", str(len(payload)))]
+        out.extend(_cors_headers(environ))
+        start_response(f"{status} {reason}", out)
+        return [payload]
+
+    # ------------------------------------------------------------------ InitiateAuth
+
+    def _initiate_auth(self, environ: Mapping[str, Any], params: dict[str, Any]) -> dict[str, Any] | None:
+        flow = params.get("AuthFlow")
+        if flow not in ("USER_SRP_AUTH", "USER_PASSWORD_AUTH"):
+            return None
+        found = self._find(environ, params.get("ClientId"))
+        if found is None:
+            return None  # moto answers ResourceNotFoundException
+        client = found.client
+        allowed = effective_auth_flows(client.extended_config.get("ExplicitAuthFlows"))
+        if f"ALLOW_{flow}" not in allowed:
+            if flow == "USER_SRP_AUTH":
+                raise InvalidParameterException("USER_SRP_AUTH is not enabled for the client.")
+            raise InvalidParameterException("USER_PASSWORD_AUTH flow not enabled for this client")
+        auth = _string_map(params.get("AuthParameters"))
+        username = _required(auth, "USERNAME")
+        _check_secret_hash(client, username, auth.get("SECRET_HASH"))
+        user = found.pool._get_user(username)
+        if flow == "USER_PASSWORD_AUTH":
+            password = _required(auth, "PASSWORD")
+            if user is None:
+                _unknown_user(client)
+                raise NotAuthorizedError(_INCORRECT)
+            if user.password is None or not hmac.compare_digest(
+                user.password.encode(), password.encode()
+            ):
+                raise NotAuthorizedError(_INCORRECT)
+            return _after_password(found, user)
+        return self._srp_challenge(found, username, user, _required(auth, "SRP_A"))
+
+    def _srp_challenge(
+        self, found: _Target, username: str, user: CognitoIdpUser | None, srp_a: str
+    ) -> dict[str, Any]:
+        pool, client = found.pool, found.client
+        if user is None:
+            _unknown_user(client)  # raises unless user-existence errors are prevented
+            # AWS: a simulated challenge, same salt and UUID for the same name and pool.
+            seed = hmac.new(self._simulation_key, f"{pool.id}\0{username}".encode(), hashlib.sha256).digest()
+            user_id = str(uuid.UUID(bytes=seed[16:], version=4))
+            salt, password = int.from_bytes(seed[:16], "big"), secrets.token_hex(16)
+        else:
+            user_id = user.username
+            salt = None
+            password = user.password if user.password is not None else secrets.token_hex(16)
+        try:
+            challenge = srp.start_server_challenge(pool.id, user_id, password, srp_a, salt=salt)
+        except srp.SrpError as exc:
+            raise InvalidParameterException(f"Invalid SRP_A: {exc}") from None
+        secret_block = base64.b64encode(secrets.token_bytes(64)).decode()
+        minutes = float(client.extended_config.get("AuthSessionValidity") or 3)
+        pending = _Pending(
+            client_id=client.id,
+            pool_id=pool.id,
+            user_id_for_srp=user_id,
+            challenge=challenge,
+            expires_at=time.monotonic() + 60 * minutes,
+            simulated=user is None,
+        )
+        with self._lock:
+            now = time.monotonic()
+            for key in [k for k, p in self._pending.items() if p.expires_at < now]:
+                del self._pending[key]
+            self._pending[secret_block] = pending
+        return {
+            "ChallengeName": "PASSWORD_VERIFIER",
+            "ChallengeParameters": {
+                "SALT": challenge.salt_hex,
+                "SECRET_BLOCK": secret_block,
+                "SRP_B": challenge.srp_b_hex,
+                "USERNAME": user_id,
+                "USER_ID_FOR_SRP": user_id,
+            },
+        }
+
+    # ------------------------------------------------------------------ RespondToAuthChallenge
+
+    def _respond_to_auth_challenge(
+        self, environ: Mapping[str, Any], params: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        name = params.get("ChallengeName")
+        if name not in ("PASSWORD_VERIFIER", "NEW_PASSWORD_REQUIRED"):
+            return None
+        found = self._find(environ, params.get("ClientId"))
+        if found is None:
+            return None
+        answers = _string_map(params.get("ChallengeResponses"))
+        if name == "NEW_PASSWORD_REQUIRED":
+            _check_secret_hash(found.client, answers.get("USERNAME", ""), answers.get("SECRET_HASH"))
+            return None  # moto sets the password, confirms the user and issues tokens
+        username = _required(answers, "USERNAME")
+        secret_block = _required(answers, "PASSWORD_CLAIM_SECRET_BLOCK")
+        signature = _required(answers, "PASSWORD_CLAIM_SIGNATURE")
+        timestamp = _required(answers, "TIMESTAMP")
+        _check_secret_hash(found.client, username, answers.get("SECRET_HASH"))
+        with self._lock:
+            pending = self._pending.pop(secret_block, None)
+        if pending is None or pending.expires_at < time.monotonic():
+            raise NotAuthorizedError(_EXPIRED)
+        if pending.client_id != found.client.id or pending.pool_id != found.pool.id:
+            raise NotAuthorizedError(_INCORRECT)
+        user = found.pool.users.get(pending.user_id_for_srp)
+        named = found.pool._get_user(username)
+        if pending.simulated or user is None or named is not user:
+            raise NotAuthorizedError(_INCORRECT)
+        if not pending.challenge.verify_claim(secret_block, timestamp, signature):
+            raise NotAuthorizedError(_INCORRECT)
+        return _after_password(found, user)
+
+    # ------------------------------------------------------------------ moto lookups
+
+    def _find(self, environ: Mapping[str, Any], client_id: Any) -> _Target | None:
+        if not isinstance(client_id, str) or not client_id:
+            return None
+        preferred = self.account_id_for(environ)
+        accounts = sorted(list(cognitoidp_backends.items()), key=lambda item: item[0] != preferred)
+        for _account, regional in accounts:
+            for region, backend in list(regional.items()):
+                if region == "global":
+                    continue
+                for pool in list(backend.user_pools.values()):
+                    client = pool.clients.get(client_id)
+                    if client is not None:
+                        return _Target(backend, pool, client)
+        return None
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _after_password(found: _Target, user: CognitoIdpUser) -> dict[str, Any]:
+    """The password is proven: AWS's post-password checks, then moto's PASSWORD_VERIFIER branch."""
+    if not user.enabled:
+        raise NotAuthorizedError("User is disabled.")
+    if user.status == UserStatus.UNCONFIRMED:
+        raise UserNotConfirmedException("User is not confirmed.")
+    if user.status == UserStatus.RESET_REQUIRED:
+        raise JsonRESTError("PasswordResetRequiredException", "Password reset required for the user")
+    session = str(uuid.uuid4())
+    found.backend.sessions[session] = (user.username, found.pool)
+    result = found.backend.respond_to_auth_challenge(
+        session,
+        found.client.id,
+        "PASSWORD_VERIFIER",
+        {
+            "USERNAME": user.username,
+            "PASSWORD_CLAIM_SECRET_BLOCK": session,
+            "PASSWORD_CLAIM_SIGNATURE": "verified-by-cognito-fidelity",
+            "TIMESTAMP": srp.format_timestamp(),
+        },
+    )
+    challenge_parameters = result.setdefault("ChallengeParameters", {})
+    if result.get("ChallengeName") == "NEW_PASSWORD_REQUIRED":
+        challenge_parameters.update(_new_password_parameters(found.pool, user))
+    result["ChallengeParameters"] = {
+        key: value if isinstance(value, str) else json.dumps(value)
+        for key, value in challenge_parameters.items()
+    }
+    return result
+
+
+def _new_password_parameters(pool: CognitoIdpUserPool, user: CognitoIdpUser) -> dict[str, str]:
+    """AWS's NEW_PASSWORD_REQUIRED parameters: JSON strings the browser SDK parses."""
+    attributes = {a["Name"]: a["Value"] for a in user.attributes if a.get("Name") != "sub"}
+    required = [
+        f"userAttributes.{name}"
+        for name, attribute in pool.schema_attributes.items()
+        if getattr(attribute, "required", False) and name not in attributes and name != "sub"
+    ]
+    return {
+        "USER_ID_FOR_SRP": user.username,
+        "userAttributes": json.dumps(attributes, separators=(",", ":")),
+        "requiredAttributes": json.dumps(required, separators=(",", ":")),
+    }
+
+
+def _check_secret_hash(client: CognitoIdpUserPoolClient, username: str, given: str | None) -> None:
+    if not client.generate_secret:
+        return
+    if not given:
+        raise NotAuthorizedError(
+            f"Client {client.id} is configured with secret but SECRET_HASH was not received"
+        )
+    expected = srp.secret_hash(client.id, str(client.secret), username)
+    if not hmac.compare_digest(expected.encode(), given.encode()):
+        raise NotAuthorizedError(f"Unable to verify secret hash for client {client.id}")
+
+
+def _unknown_user(client: CognitoIdpUserPoolClient) -> None:
+    """LEGACY clients disclose a missing user; others (console default) must not."""
+    if client.extended_config.get("PreventUserExistenceErrors") == "LEGACY":
+        raise UserNotFoundError("User does not exist.")
+
+
+def _string_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, str)}
+
+
+def _required(values: Mapping[str, str], name: str) -> str:
+    value = values.get(name)
+    if not value:
+        raise InvalidParameterException(f"Missing required parameter {name}")
+    return value
+
+
+def _read_body(environ: Mapping[str, Any]) -> bytes:
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > 0:
+        return stream.read(length)
+    if environ.get("wsgi.input_terminated"):
+        return stream.read()
+    return b""
+
+
+def _cors_headers(environ: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The headers moto's flask-cors adds to a simple (non-preflight) response."""
+    from moto import settings
+
+    if getattr(settings, "DISABLE_GLOBAL_CORS", False):
+        return []
+    origin = environ.get("HTTP_ORIGIN")
+    if origin:
+        return [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+    return [("Access-Control-Allow-Origin", "*")]

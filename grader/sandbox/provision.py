@@ -1,0 +1,143 @@
+"""Does the lab in the sandbox: the API calls the console makes, from scenario data.
+
+This is the sandbox's own writer and is never pointed at a student's account: it only accepts
+a local endpoint URL.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+
+from grader.target import SANDBOX_KEY
+
+# One of the images moto knows; any AMI id of the region works the same for the lab.
+SANDBOX_AMI = "ami-12c6146b"
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+@dataclass(frozen=True)
+class ProvisionedLab:
+    """What the provisioning made: the ids a student would paste into the website."""
+
+    instance_dns: str = ""
+    pool_id: str = ""
+    client_id: str = ""
+    domain: str = ""
+
+
+def sandbox_client(endpoint_url: str, service: str, region: str = "us-east-1") -> Any:
+    host = urlsplit(endpoint_url).hostname or ""
+    if host not in LOCAL_HOSTS:
+        raise ValueError(f"provisioning only writes to a local sandbox, not {endpoint_url}")
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=SANDBOX_KEY,
+        aws_secret_access_key=SANDBOX_KEY,
+    )
+
+
+def typo_of(dns: str) -> str:
+    """The same name with one digit dropped, as a hurried copy would have it."""
+    return re.sub(r"(ec2-\d+-\d+-\d+-)(\d)(\d*)", lambda m: m.group(1) + m.group(3) if m.group(3) else m.group(1) + "9" + m.group(2), dns, count=1)
+
+
+def provision(endpoint_url: str, lab: dict[str, Any], region: str = "us-east-1") -> ProvisionedLab:
+    """Create the lab's resources in the sandbox as the lab text would."""
+    ec2 = sandbox_client(endpoint_url, "ec2", region)
+    idp = sandbox_client(endpoint_url, "cognito-idp", region)
+
+    instance_dns = _instance(ec2, lab["instance"])
+    pool_spec = lab.get("pool")
+    if not pool_spec:
+        return ProvisionedLab(instance_dns=instance_dns)
+    values = {"instance_dns": instance_dns, "instance_dns_typo": typo_of(instance_dns)}
+
+    pool_id = _pool(idp, pool_spec)
+    for _ in range(int(pool_spec.get("copies", 1)) - 1):
+        idp.create_user_pool(PoolName=pool_spec["name"])  # a bare first attempt left behind
+    if pool_spec.get("domain"):
+        idp.create_user_pool_domain(Domain=pool_spec["domain"], UserPoolId=pool_id)
+    client_id = ""
+    if lab.get("client"):
+        client_id = _client(idp, pool_id, lab["client"], values)
+    if lab.get("user"):
+        _users(idp, pool_id, lab["user"])
+    return ProvisionedLab(instance_dns, pool_id, client_id, pool_spec.get("domain", ""))
+
+
+def _instance(ec2: Any, spec: dict[str, Any]) -> str:
+    if spec["state"] == "none":
+        return ""
+    made = ec2.run_instances(
+        ImageId=SANDBOX_AMI,
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="t2.micro",
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": spec["name"]}]}],
+    )["Instances"][0]
+    if spec["state"] == "stopped":
+        ec2.stop_instances(InstanceIds=[made["InstanceId"]])
+    return made.get("PublicDnsName", "")
+
+
+def _pool(idp: Any, spec: dict[str, Any]) -> str:
+    params: dict[str, Any] = {
+        "PoolName": spec["name"],
+        "Policies": {"PasswordPolicy": spec["password_policy"]},
+        "MfaConfiguration": spec["mfa"],
+        "AccountRecoverySetting": {
+            "RecoveryMechanisms": [{"Name": name, "Priority": i + 1} for i, name in enumerate(spec["recovery"])]
+        },
+        "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": spec["admin_create_user_only"]},
+        "EmailConfiguration": {"EmailSendingAccount": spec["email_sending_account"]},
+    }
+    if spec["email_sending_account"] == "DEVELOPER":
+        params["EmailConfiguration"]["SourceArn"] = "arn:aws:ses:us-east-1:123456789012:identity/lab@example.com"
+    if spec["username_attributes"]:
+        params["UsernameAttributes"] = spec["username_attributes"]
+    if spec["alias_attributes"]:
+        params["AliasAttributes"] = spec["alias_attributes"]
+    return idp.create_user_pool(**params)["UserPool"]["Id"]
+
+
+def _client(idp: Any, pool_id: str, spec: dict[str, Any], values: dict[str, str]) -> str:
+    return idp.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName=spec["name"],
+        GenerateSecret=spec["generate_secret"],
+        ExplicitAuthFlows=spec["explicit_auth_flows"],
+        AllowedOAuthFlows=spec["oauth_flows"],
+        AllowedOAuthFlowsUserPoolClient=spec["oauth_enabled"],
+        AllowedOAuthScopes=spec["scopes"],
+        SupportedIdentityProviders=spec["identity_providers"],
+        CallbackURLs=[url.format(**values) for url in spec["callback_urls"]],
+    )["UserPoolClient"]["ClientId"]
+
+
+def _users(idp: Any, pool_id: str, spec: dict[str, Any]) -> None:
+    attributes = [{"Name": "email", "Value": spec["email"]}] if spec.get("email") else []
+    idp.admin_create_user(
+        UserPoolId=pool_id,
+        Username=spec["name"],
+        TemporaryPassword=spec["temporary_password"],
+        MessageAction="SUPPRESS",
+        UserAttributes=attributes,
+    )
+    if spec["password"]:
+        # Stands for the student's first hosted-UI sign-in, where the password is changed.
+        idp.admin_set_user_password(
+            UserPoolId=pool_id, Username=spec["name"], Password=spec["password"], Permanent=True
+        )
+    if not spec["enabled"]:
+        idp.admin_disable_user(UserPoolId=pool_id, Username=spec["name"])
+    for extra in spec.get("extra", []):
+        idp.admin_create_user(
+            UserPoolId=pool_id, Username=extra, TemporaryPassword=spec["temporary_password"], MessageAction="SUPPRESS"
+        )

@@ -1,0 +1,92 @@
+"""Scenario data: a finished lab (fixtures/lab.toml) and each mistake as a change to it."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.spec import DEFAULT_SPEC
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+SCENARIO_KEYS = {"summary", "change", "faults", "fails", "skips", "errors", "spec"}
+
+
+class ScenarioError(Exception):
+    """Unknown scenario or malformed scenario data."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    summary: str
+    lab: dict[str, Any]
+    spec: str = DEFAULT_SPEC
+    faults: dict[str, str] = field(default_factory=dict)
+    fails: tuple[str, ...] = ()
+    skips: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+
+    def expected_status(self, check_id: str) -> str:
+        if check_id in self.fails:
+            return "fail"
+        if check_id in self.skips:
+            return "skip"
+        if check_id in self.errors:
+            return "error"
+        return "pass"
+
+
+def _load(name: str) -> dict[str, Any]:
+    path = FIXTURES / name
+    if not path.is_file():
+        raise ScenarioError(
+            f"The scenario data {path} is missing: the sandbox runs from a clone of the project "
+            "(pip install -e .)."
+        )
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def scenario_names() -> list[str]:
+    return list(_load("scenarios.toml"))
+
+
+def load_scenario(name: str) -> Scenario:
+    scenarios = _load("scenarios.toml")
+    if name not in scenarios:
+        raise ScenarioError(
+            f"There is no scenario {name!r}. `grader demo --list` shows them all."
+        )
+    entry = scenarios[name]
+    unknown = set(entry) - SCENARIO_KEYS
+    if unknown:
+        raise ScenarioError(f"scenarios.toml: [{name}] has unknown keys {', '.join(sorted(unknown))}.")
+    lab = apply_changes(_load("lab.toml"), entry.get("change", {}), name)
+    return Scenario(
+        name=name,
+        summary=entry.get("summary", ""),
+        lab=lab,
+        spec=entry.get("spec", DEFAULT_SPEC),
+        faults=dict(entry.get("faults", {})),
+        fails=tuple(entry.get("fails", ())),
+        skips=tuple(entry.get("skips", ())),
+        errors=tuple(entry.get("errors", ())),
+    )
+
+
+def apply_changes(lab: dict[str, Any], changes: dict[str, Any], name: str) -> dict[str, Any]:
+    """A copy of `lab` with each dotted key set; `false` for a whole section removes it."""
+    result = copy.deepcopy(lab)
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split(".")
+        node = result
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                raise ScenarioError(f"scenarios.toml: [{name}] changes {dotted}, which lab.toml does not have.")
+            node = node[part]
+        if leaf not in node:
+            raise ScenarioError(f"scenarios.toml: [{name}] changes {dotted}, which lab.toml does not have.")
+        node[leaf] = value
+    return result

@@ -1,0 +1,182 @@
+"""Runs moto's AWS server in-process on a free local port, behind the sandbox's own layers.
+
+The layers: a gateway that logs every call (service, operation, read or not) and can inject
+AWS errors for a scenario (denied, expired, throttled), then moto itself.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs
+
+import requests
+from moto.server import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+JSON_TARGET_SERVICES = {
+    "AWSCognitoIdentityProviderService": "cognito-idp",
+    "CloudTrail_20131101": "cloudtrail",
+}
+FAULT_MESSAGES = {
+    "AccessDeniedException": "User is not authorized to perform this action.",
+    "AccessDenied": "User is not authorized to perform this action.",
+    "UnauthorizedOperation": "You are not authorized to perform this operation.",
+    "ExpiredToken": "The security token included in the request is expired",
+    "ExpiredTokenException": "The security token included in the request is expired",
+    "ThrottlingException": "Rate exceeded",
+    "Throttling": "Rate exceeded",
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the sandbox served."""
+
+    service: str
+    operation: str
+    protocol: str
+    method: str
+
+
+def identify(environ: dict[str, Any], body: bytes) -> Call:
+    """Which service and operation a request is, from its headers and body."""
+    method = environ.get("REQUEST_METHOD", "GET")
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    scope_service = ""
+    if "Credential=" in auth:
+        parts = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+        scope_service = parts[3] if len(parts) > 3 else ""
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        prefix, _, operation = target.rpartition(".")
+        service = scope_service or next(
+            (name for key, name in JSON_TARGET_SERVICES.items() if prefix.endswith(key)), prefix
+        )
+        return Call(service, operation, "json", method)
+    content_type = environ.get("CONTENT_TYPE", "")
+    if method == "POST" and "x-www-form-urlencoded" in content_type:
+        action = parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
+        if action:
+            return Call(scope_service or "unknown", action, "query", method)
+    path = environ.get("PATH_INFO", "/")
+    return Call(scope_service or "rest", f"{method} {path}", "rest", method)
+
+
+def fault_response(call: Call, code: str, start_response: Callable[..., Any]) -> list[bytes]:
+    """An AWS-shaped error answer for `call`."""
+    message = FAULT_MESSAGES.get(code, code)
+    request_id = str(uuid.uuid4())
+    status = "400 Bad Request" if "Throttl" in code or "Expired" in code else "403 Forbidden"
+    if call.protocol == "json":
+        body = json.dumps({"__type": code, "message": message}).encode()
+        headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code)]
+    elif call.service == "ec2":
+        body = (
+            f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error>"
+            f"</Errors><RequestID>{request_id}</RequestID></Response>"
+        ).encode()
+        headers = [("Content-Type", "text/xml")]
+    else:
+        body = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}"
+            f"</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+        ).encode()
+        headers = [("Content-Type", "text/xml")]
+    headers += [("x-amzn-RequestId", request_id), ("Access-Control-Allow-Origin", "*")]
+    start_response(status, headers + [("Content-Length", str(len(body)))])
+    return [body]
+
+
+class Gateway:
+    """Logs every call and answers the ones a scenario marks as failing."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+        self.calls: list[Call] = []
+        self.faults: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith("/moto-api"):
+            return self.app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        call = identify(environ, body)
+        with self._lock:
+            self.calls.append(call)
+            code = self.faults.get(f"{call.service}:{call.operation}")
+        if code:
+            return fault_response(call, code, start_response)
+        return self.app(environ, start_response)
+
+
+def _inner_app() -> WSGIApp:
+    app: WSGIApp = DomainDispatcherApplication(create_backend_app)
+    try:
+        from grader.sandbox.cognito_fidelity import CognitoFidelity
+    except ImportError:  # pragma: no cover - the fidelity layer ships with the sandbox
+        return app
+    return CognitoFidelity(app)
+
+
+class QuietHandler(WSGIRequestHandler):
+    """No access log on the terminal: the gateway keeps its own record of calls."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+class Sandbox:
+    """A local AWS endpoint. Use as a context manager, or start()/stop()."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self.gateway = Gateway(_inner_app())
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the sandbox is not running")
+        return f"http://{self.host}:{self._server.server_port}"
+
+    def start(self) -> str:
+        self._server = make_server(
+            self.host, self.port, self.gateway, threaded=True, request_handler=QuietHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox", daemon=True)
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def reset(self) -> None:
+        """Forget every resource, fault and logged call."""
+        requests.post(f"{self.url}/moto-api/reset", timeout=10).raise_for_status()
+        self.gateway.faults.clear()
+        self.gateway.calls.clear()
+
+    def inject(self, faults: dict[str, str]) -> None:
+        """Answer `service:Operation` with an AWS error code from now on, e.g. AccessDeniedException."""
+        self.gateway.faults.update(faults)
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

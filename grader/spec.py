@@ -1,0 +1,160 @@
+"""The lab spec: what a finished lab looks like, and every check's title, points and hint.
+
+Specs are data (`grader/labs/<id>.toml`, or an instructor's own file). Loading validates them:
+an unknown key or a value of the wrong type is a `SpecError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+LABS_DIR = Path(__file__).parent / "labs"
+DEFAULT_SPEC = "itm300-m03"
+
+
+class SpecError(Exception):
+    """A lab spec that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Expected:
+    """The end state of a finished lab (lab-facts section 1)."""
+
+    pool_name: str = ""
+    """Exact pool name; empty means: the pool that holds an app client named `client_name`."""
+    client_name: str = ""
+    """Exact app client name; empty means any name."""
+    username: str = "janedoe"
+    final_password: str = ""
+    sign_in_attributes: list[str] = field(default_factory=list)
+    """`UsernameAttributes` of the pool: empty means sign-in with a user name."""
+    password_policy: dict[str, Any] = field(default_factory=dict)
+    mfa: str = "OFF"
+    recovery_mechanisms: list[str] = field(default_factory=lambda: ["admin_only"])
+    admin_create_user_only: bool = True
+    email_sending_account: str = "COGNITO_DEFAULT"
+    auth_flows: list[str] = field(default_factory=lambda: ["ALLOW_USER_SRP_AUTH"])
+    oauth_flows: list[str] = field(default_factory=lambda: ["implicit"])
+    oauth_scopes: list[str] = field(default_factory=lambda: ["openid"])
+    identity_providers: list[str] = field(default_factory=lambda: ["COGNITO"])
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """How one check is presented and scored."""
+
+    id: str
+    title: str
+    section: str
+    points: float
+    hint: str
+    step: str = ""
+
+
+@dataclass(frozen=True)
+class LabSpec:
+    id: str
+    title: str
+    source: Path
+    expected: Expected
+    checks: dict[str, CheckSpec]
+
+    def check(self, check_id: str) -> CheckSpec:
+        return self.checks[check_id]
+
+
+def available_specs() -> list[str]:
+    return sorted(p.stem for p in LABS_DIR.glob("*.toml"))
+
+
+def load_spec(name_or_path: str | Path = DEFAULT_SPEC) -> LabSpec:
+    """Load a built-in spec by id, or an instructor's spec file by path."""
+    path = Path(name_or_path)
+    if path.suffix != ".toml":
+        path = LABS_DIR / f"{name_or_path}.toml"
+        if not path.is_file():
+            raise SpecError(
+                f"There is no built-in lab spec {str(name_or_path)!r}; "
+                f"choose one of {', '.join(available_specs())} or give the path of a .toml file."
+            )
+    if not path.is_file():
+        raise SpecError(f"The lab spec file {path} does not exist.")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML ({exc}).") from None
+    return _parse(data, path)
+
+
+def _parse(data: dict[str, Any], path: Path) -> LabSpec:
+    where = str(path)
+    _only_keys(data, {"id", "title", "expected", "checks"}, where, "")
+    spec_id = _typed(data, "id", str, where, "")
+    title = _typed(data, "title", str, where, "")
+    expected = _build(Expected, data.get("expected", {}), where, "expected.")
+    checks_data = data.get("checks", {})
+    if not isinstance(checks_data, dict) or not checks_data:
+        raise SpecError(f"{where}: [checks] must list at least one check.")
+    checks = {}
+    for check_id, entry in checks_data.items():
+        if not isinstance(entry, dict):
+            raise SpecError(f"{where}: checks.{check_id} must be a table.")
+        checks[check_id] = _build(CheckSpec, {"id": check_id, **entry}, where, f"checks.{check_id}.")
+    return LabSpec(id=spec_id, title=title, source=path, expected=expected, checks=checks)
+
+
+def _build(cls: type, values: Any, where: str, prefix: str) -> Any:
+    if not isinstance(values, dict):
+        raise SpecError(f"{where}: {prefix.rstrip('.')} must be a table.")
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    _only_keys(values, known, where, prefix)
+    for key, value in values.items():
+        _check_type(value, hints[key], where, prefix + key)
+    try:
+        return cls(**values)
+    except TypeError as exc:  # a required key is missing
+        missing = sorted(
+            f.name
+            for f in fields(cls)
+            if f.name not in values and f.default is MISSING and f.default_factory is MISSING
+        )
+        raise SpecError(f"{where}: {prefix}{', '.join(missing) or '?'} is required ({exc}).") from None
+
+
+def _only_keys(values: dict[str, Any], known: set[str], where: str, prefix: str) -> None:
+    for key in values:
+        if key not in known:
+            raise SpecError(
+                f"{where}: unknown key {prefix}{key}; known keys here are {', '.join(sorted(known))}."
+            )
+
+
+def _typed(data: dict[str, Any], key: str, kind: type, where: str, prefix: str) -> Any:
+    if key not in data:
+        raise SpecError(f"{where}: {prefix}{key} is required.")
+    _check_type(data[key], kind, where, prefix + key)
+    return data[key]
+
+
+def _check_type(value: Any, hint: Any, where: str, key: str) -> None:
+    origin = getattr(hint, "__origin__", hint)
+    if origin is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        name = "a number"
+    elif origin is bool:
+        ok, name = isinstance(value, bool), "true or false"
+    elif origin is str:
+        ok, name = isinstance(value, str), "a string"
+    elif origin is list:
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        name = "a list of strings"
+    elif origin is dict:
+        ok, name = isinstance(value, dict), "a table"
+    else:
+        ok, name = True, ""
+    if not ok:
+        raise SpecError(f"{where}: {key} must be {name}, not {value!r}.")

@@ -1,0 +1,102 @@
+"""One student's account: where to look (region, endpoint, site) and with which credentials."""
+
+from __future__ import annotations
+
+import configparser
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import ProfileNotFound
+
+from grader.errors import GraderError
+
+SANDBOX_KEY = "sandbox"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the grader looks. Real AWS and the sandbox differ only in `endpoint_url` and keys."""
+
+    region: str = "us-east-1"
+    profile: str | None = None
+    credentials_file: Path | None = None
+    endpoint_url: str | None = None
+    site_url: str | None = None
+    student: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "sandbox" if self.endpoint_url else "aws"
+
+    def session(self) -> boto3.Session:
+        """A boto3 session: profile, credentials file, environment chain, or sandbox keys."""
+        if self.credentials_file is not None:
+            keys = read_credentials_file(self.credentials_file)
+            return boto3.Session(region_name=self.region, **keys)
+        if self.profile:
+            try:
+                return boto3.Session(profile_name=self.profile, region_name=self.region)
+            except ProfileNotFound:
+                raise GraderError(
+                    f"There is no AWS profile named {self.profile!r}. List yours with "
+                    "`aws configure list-profiles`, or use --credentials-file.",
+                    kind="no-credentials",
+                ) from None
+        if self.endpoint_url:
+            # A local endpoint never needs a student's real keys; don't send them there.
+            return boto3.Session(
+                region_name=self.region,
+                aws_access_key_id=SANDBOX_KEY,
+                aws_secret_access_key=SANDBOX_KEY,
+            )
+        return boto3.Session(region_name=self.region)
+
+
+def read_credentials_file(path: Path) -> dict[str, str]:
+    """Read the `[default]` block an AWS Academy lab shows under AWS Details."""
+    if not path.is_file():
+        raise GraderError(f"The credentials file {path} does not exist.", kind="no-credentials")
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(path.read_text(encoding="utf-8"))
+    except (configparser.Error, UnicodeDecodeError):
+        raise GraderError(
+            f"The credentials file {path} is not in the [default] key = value form that AWS "
+            "Details shows. Copy that block into the file as it is.",
+            kind="no-credentials",
+        ) from None
+    section = "default" if parser.has_section("default") else (parser.sections() or [None])[0]
+    if section is None:
+        raise GraderError(
+            f"The credentials file {path} has no [default] block. Copy the whole block from AWS Details.",
+            kind="no-credentials",
+        )
+    values = parser[section]
+    missing = [k for k in ("aws_access_key_id", "aws_secret_access_key") if not values.get(k)]
+    if missing:
+        raise GraderError(
+            f"The credentials file {path} lacks {' and '.join(missing)}. Copy the whole block from AWS Details.",
+            kind="no-credentials",
+        )
+    keys = {
+        "aws_access_key_id": values["aws_access_key_id"].strip(),
+        "aws_secret_access_key": values["aws_secret_access_key"].strip(),
+    }
+    if values.get("aws_session_token"):
+        keys["aws_session_token"] = values["aws_session_token"].strip()
+    return keys
+
+
+def student_from_arn(arn: str, account_id: str) -> str:
+    """A readable student name from the caller ARN (Academy sessions end in `user123=Jane_Doe`)."""
+    name = arn.rsplit("/", 1)[-1] if "/" in arn else ""
+    if "=" in name:
+        name = name.split("=", 1)[1]
+    return slug(name) or account_id or "student"
+
+
+def slug(text: str) -> str:
+    """A safe folder name: letters, digits, dot, dash and underscore only."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")[:80]

@@ -1,0 +1,213 @@
+"""The command line: exit codes, clear sentences instead of tracebacks, and no secret in output."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+from typer.testing import CliRunner
+
+from grader.cli import app
+from grader.sandbox import Sandbox
+from grader.sandbox.demo import set_up
+from grader.sandbox.scenarios import load_scenario, scenario_names
+
+runner = CliRunner()
+ROOT = Path(__file__).parents[1]
+
+
+def run(*args: str, env: dict[str, str | None] | None = None):
+    result = runner.invoke(app, list(args), env=env)
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+def test_demo_grades_the_finished_lab_to_full_marks(tmp_path: Path) -> None:
+    """`grader demo` needs no account, scores 20/20, exits 0 and writes the report."""
+    result = run("demo", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "Score 20/20" in result.output
+    data = json.loads((tmp_path / "demo-finished" / "results.json").read_text())
+    assert data["score"] == data["max_score"] == 20
+    assert data["target"] == "sandbox"
+    assert (tmp_path / "demo-finished" / "report.html").is_file()
+
+
+def test_demo_of_a_mistake_shows_the_failure_and_its_hint(tmp_path: Path) -> None:
+    """A mistake scenario exits 1 and prints what was found and what to click."""
+    result = run("demo", "--scenario", "mfa-optional", "--out", str(tmp_path))
+    assert result.exit_code == 1
+    assert "MFA is OPTIONAL" in result.output
+    assert "choose No MFA" in " ".join(result.output.split())
+
+
+def test_demo_lists_every_scenario() -> None:
+    """`grader demo --list` names each scenario with its summary."""
+    result = run("demo", "--list")
+    assert result.exit_code == 0
+    for name in scenario_names():
+        assert name in result.output
+    assert load_scenario("callback-http").summary[:30] in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize(
+    ("args", "phrase"),
+    [
+        (("demo", "--scenario", "nope"), "There is no scenario 'nope'"),
+        (("check", "--spec", "itm300-m99"), "There is no built-in lab spec 'itm300-m99'"),
+        (("check", "--profile", "no-such-profile"), "There is no AWS profile named 'no-such-profile'"),
+        (("check", "--endpoint-url", "http://127.0.0.1:{closed}"), "could not reach http://127.0.0.1:"),
+    ],
+)
+def test_bad_input_is_one_sentence_and_exit_2(args: tuple[str, ...], phrase: str, tmp_path: Path) -> None:
+    """Unknown scenario, spec or profile and an unreachable endpoint exit 2 with a sentence."""
+    filled = [a.replace("{closed}", str(_closed_port())) for a in args]
+    result = run(*filled, "--out", str(tmp_path), env=_no_aws_env(tmp_path))
+    assert result.exit_code == 2
+    assert phrase in " ".join(result.output.split())
+
+
+def test_a_spec_file_with_an_unknown_key_is_named(tmp_path: Path) -> None:
+    """An instructor's spec with a typo'd key exits 2 naming the file and the key."""
+    spec = tmp_path / "course.toml"
+    spec.write_text((ROOT / "grader/labs/itm300-m03.toml").read_text().replace("[expected]", "[expected]\npool_nmae = 'x'"))
+    result = run("check", "--spec", str(spec), "--endpoint-url", "http://127.0.0.1:1")
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())
+    assert "unknown key expected.pool_nmae" in output and "course.toml" in output
+
+
+def test_no_credentials_is_explained(tmp_path: Path) -> None:
+    """With no credentials anywhere, the grader says how to give them and exits 2."""
+    result = run("check", "--out", str(tmp_path), env=_no_aws_env(tmp_path))
+    assert result.exit_code == 2
+    assert "No AWS credentials were found" in " ".join(result.output.split())
+
+
+def test_expired_credentials_are_explained(sandbox: Sandbox, tmp_path: Path) -> None:
+    """An expired session token is the grader's error with what to do, not the student's failure."""
+    set_up(sandbox, load_scenario("finished"))
+    sandbox.inject({"sts:GetCallerIdentity": "ExpiredToken"})
+    result = run("check", "--endpoint-url", sandbox.url, "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert "credentials have expired" in " ".join(result.output.split())
+    assert not any(tmp_path.iterdir()), "no report for a grade that did not happen"
+
+
+def test_an_access_denied_check_is_an_error_and_the_rest_are_graded(sandbox: Sandbox, tmp_path: Path) -> None:
+    """AccessDenied on one API marks its check as error (exit 2) and still grades the others."""
+    set_up(sandbox, load_scenario("users-access-denied"))
+    result = run("check", "--endpoint-url", sandbox.url, "--student", "s1", "--out", str(tmp_path))
+    assert result.exit_code == 2
+    data = json.loads((tmp_path / "s1" / "results.json").read_text())
+    statuses = {c["id"]: c["status"] for c in data["checks"]}
+    assert statuses.pop("user.janedoe_confirmed") == "error"
+    assert set(statuses.values()) == {"pass"}
+
+
+def test_secrets_never_reach_output_results_or_report(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Keys from a credentials file appear in no output, results.json or report."""
+    set_up(sandbox, load_scenario("client-secret"))
+    creds = tmp_path / "creds"
+    creds.write_text("[default]\naws_access_key_id=ASIAZZZSECRETKEYID99\naws_secret_access_key=TopSecretValue123\naws_session_token=SessionTokenValue456\n")
+    out = tmp_path / "out"
+    result = run("check", "--endpoint-url", sandbox.url, "--credentials-file", str(creds), "--out", str(out))
+    assert result.exit_code == 1
+    written = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
+    for secret in ("ASIAZZZSECRETKEYID99", "TopSecretValue123", "SessionTokenValue456"):
+        assert secret not in result.output and secret not in written
+    assert "client secret" in written  # the check still reports that a secret exists ...
+    data = json.loads(next(out.rglob("results.json")).read_text())
+    assert all("ClientSecret" not in json.dumps(c["evidence"]) for c in data["checks"])  # ... not its value
+
+
+def test_pytest_runs_the_checks_directly_with_junit(sandbox: Sandbox, tmp_path: Path) -> None:
+    """`pytest checks/ --endpoint-url URL --junitxml F` grades too, writing results and JUnit XML."""
+    set_up(sandbox, load_scenario("no-domain"))
+    junit = tmp_path / "junit.xml"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "checks", "-p", "no:cacheprovider", "--endpoint-url", sandbox.url,
+         "--student", "direct", "--out", str(tmp_path), "--junitxml", str(junit)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert "FAIL  pool.domain" in proc.stdout
+    assert junit.read_text().count("<testcase") == 15
+    data = json.loads((tmp_path / "direct" / "results.json").read_text())
+    assert [c["id"] for c in data["checks"] if c["status"] != "pass"] == ["pool.domain"]
+
+
+def test_check_grades_a_lab_provisioned_by_hand_in_grader_sandbox(tmp_path: Path) -> None:
+    """`grader sandbox` serves a lab made with plain boto3 calls, and `grader check --endpoint-url` grades it."""
+    port = _closed_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "grader", "sandbox", "--port", str(port)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_for(port)
+        _do_the_lab_by_hand(url)
+        proc = subprocess.run(
+            [sys.executable, "-m", "grader", "check", "--endpoint-url", url, "--student", "by-hand", "--out", str(tmp_path)],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+        assert "Score 20/20" in proc.stdout
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def _do_the_lab_by_hand(url: str) -> None:
+    kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
+    ec2, idp = boto3.client("ec2", **kw), boto3.client("cognito-idp", **kw)
+    dns = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["PublicDnsName"]
+    pool = idp.create_user_pool(
+        PoolName="VehicleAppUserPool",
+        MfaConfiguration="OFF",
+        AccountRecoverySetting={"RecoveryMechanisms": [{"Name": "admin_only", "Priority": 1}]},
+        AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
+    )["UserPool"]["Id"]
+    idp.create_user_pool_domain(Domain="by-hand-lab", UserPoolId=pool)
+    idp.create_user_pool_client(
+        UserPoolId=pool, ClientName="Vehicle App", ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        AllowedOAuthFlows=["implicit"], AllowedOAuthFlowsUserPoolClient=True, AllowedOAuthScopes=["email", "openid", "phone"],
+        SupportedIdentityProviders=["COGNITO"], CallbackURLs=[f"https://{dns}"],
+    )
+    idp.admin_create_user(UserPoolId=pool, Username="janedoe", TemporaryPassword="ILove2SeeTheTemple!", MessageAction="SUPPRESS")
+    idp.admin_set_user_password(UserPoolId=pool, Username="janedoe", Password="Ilove2SeeTheTemple!!", Permanent=True)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(port: int, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"the sandbox did not listen on {port} within {seconds} s")
+
+
+def _no_aws_env(tmp_path: Path) -> dict[str, str | None]:
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("AWS_")}
+    env.update(
+        AWS_CONFIG_FILE=str(tmp_path / "none-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none-credentials"),
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    return env

@@ -1,0 +1,66 @@
+"""The grader only reads: a full grade sends no write, and a write is refused before it is sent."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.aws import ReadOnlyAWS, is_read
+from grader.errors import WriteRefused
+from grader.sandbox import Sandbox
+from grader.sandbox.demo import grade_scenario
+from grader.target import Target
+
+
+def test_a_full_grade_sends_only_reads(sandbox: Sandbox) -> None:
+    """Every request the sandbox received while grading was a read."""
+    grade_scenario(sandbox, "finished", None)  # provisions (writes), then grades
+    provisioned = len(sandbox.gateway.calls)
+    sandbox.gateway.calls.clear()
+    grade_scenario_calls = _grade_only(sandbox)
+    assert provisioned > 0 and grade_scenario_calls, "the grade made no AWS call at all"
+    writes = [c for c in grade_scenario_calls if not is_read(c.service, c.operation)]
+    assert writes == []
+
+
+def _grade_only(sandbox: Sandbox) -> list:
+    from grader.run import grade
+    from grader.spec import load_spec
+
+    grade(Target(endpoint_url=sandbox.url, student="readonly"), load_spec(), None)
+    return list(sandbox.gateway.calls)
+
+
+def test_a_write_is_refused_before_it_is_sent(sandbox: Sandbox) -> None:
+    """Calling a mutating API through the grader's AWS layer raises and reaches no server."""
+    aws = ReadOnlyAWS.for_target(Target(endpoint_url=sandbox.url))
+    sandbox.gateway.calls.clear()
+    with pytest.raises(WriteRefused, match="only reads"):
+        aws.client("cognito-idp").create_user_pool(PoolName="written-by-grader")
+    with pytest.raises(WriteRefused):
+        aws.call("ec2", "terminate_instances", "stop an instance", InstanceIds=["i-1"])
+    assert sandbox.gateway.calls == []
+    assert ("cognito-idp", "CreateUserPool") in aws.calls
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "allowed"),
+    [
+        ("cognito-idp", "DescribeUserPool", True),
+        ("cognito-idp", "ListUsers", True),
+        ("cloudtrail", "LookupEvents", True),
+        ("s3", "HeadBucket", True),
+        ("sts", "GetCallerIdentity", True),
+        ("cognito-idp", "AdminSetUserPassword", False),
+        ("cognito-idp", "UpdateUserPoolClient", False),
+        ("cognito-idp", "InitiateAuth", False),
+        ("cognito-idp", "GetUserAttributeVerificationCode", False),
+        ("cognito-idp", "ListUserPoolClientSecrets", False),
+        ("cognito-idp", "GetTokensFromRefreshToken", False),
+        ("ec2", "GetPasswordData", False),
+        ("iam", "ListUsers", False),
+        ("s3", "PutObject", False),
+    ],
+)
+def test_read_rule(service: str, operation: str, allowed: bool) -> None:
+    """Only reads (Describe/Get/List/Lookup/Head) on graded services pass, minus token minting and secrets."""
+    assert is_read(service, operation) is allowed
