@@ -34,7 +34,9 @@ ensure_python_packages() {
     "$(find_python)" -m venv "$VENV"
   fi
   say "Installing the grader and its Python packages"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e .
+  # (this machine's pip configuration may warn about absent local package folders: not ours)
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e . 2>&1 |
+    { grep -v "^WARNING: Location '.*' is ignored" || true; } >&2
   echo "$want" > "$STAMP"
 }
 

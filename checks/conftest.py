@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from grader.collect import AppClient, Domain, Instance, Pool, Snapshot, User
+from grader.grading import Grading
+from grader.site import Site
 from grader.spec import LabSpec
 
 
@@ -26,17 +28,11 @@ def pool(snapshot: Snapshot, spec: LabSpec) -> Pool:
 @pytest.fixture
 def app_client(pool: Pool, snapshot: Snapshot, spec: LabSpec) -> AppClient:
     """The lab's app client; with several, the one whose callback names a running instance."""
-    clients = snapshot.clients.get()
-    if not clients:
+    client = snapshot.client.get()
+    if client is None:
         named = f" named {spec.expected.client_name}" if spec.expected.client_name else ""
         pytest.skip(f"The pool {pool.name} has no app client{named}, so this cannot be checked yet.")
-    running = {i.public_dns for i in snapshot.instances.value or () if i.state == "running" and i.public_dns}
-
-    def fit(client: AppClient) -> tuple[bool, bool]:
-        hosts = {url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] for url in client.callback_urls}
-        return (bool(hosts & running), "implicit" in client.oauth_flows)
-
-    return max(clients, key=fit)
+    return client
 
 
 @pytest.fixture
@@ -52,3 +48,15 @@ def lab_user(pool: Pool, snapshot: Snapshot) -> User | None:
 @pytest.fixture
 def instances(snapshot: Snapshot) -> tuple[Instance, ...]:
     return snapshot.instances.get()
+
+
+@pytest.fixture
+def site(grading: Grading) -> Site:
+    return grading.site
+
+
+@pytest.fixture
+def reachable_site(site: Site) -> Site:
+    if site.base_url is None:
+        pytest.skip("The website could not be reached (see site.reachable).")
+    return site

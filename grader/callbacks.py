@@ -6,7 +6,7 @@ import difflib
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from grader.collect import Instance
+from grader.collect import Instance, host_of
 
 
 @dataclass(frozen=True)
@@ -14,13 +14,6 @@ class CallbackVerdict:
     url: str
     ok: bool
     problem: str = ""
-
-
-def host_of(url: str) -> str:
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
 
 
 def judge_callbacks(urls: tuple[str, ...], instances: tuple[Instance, ...]) -> tuple[CallbackVerdict | None, list[str]]:

@@ -96,6 +96,7 @@ def check(
     endpoint_url: Annotated[Optional[str], typer.Option(help="AWS endpoint, e.g. a `grader sandbox` URL.")] = None,
     site_url: Annotated[Optional[str], typer.Option(help="The website's address, if not the callback URL.")] = None,
     student: Annotated[Optional[str], typer.Option(help="Name for the report (default: from the caller identity).")] = None,
+    browser_path: Annotated[Optional[str], typer.Option(help="Chromium or Chrome for the website checks.")] = None,
     spec: SpecOption = DEFAULT_SPEC,
     out: OutOption = Path("reports"),
 ) -> None:
@@ -108,6 +109,7 @@ def check(
         endpoint_url=endpoint_url,
         site_url=site_url,
         student=student,
+        browser_path=browser_path,
     )
     with console.status("Grading…"):
         try:

@@ -7,8 +7,9 @@ graded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
 from grader.aws import Identity, ReadOnlyAWS
 from grader.errors import GraderError
@@ -99,9 +100,18 @@ class Snapshot:
     pool: Read[Pool | None]
     domain: Read[Domain | None]
     clients: Read[tuple[AppClient, ...]]
+    client: Read[AppClient | None]
+    """The lab's app client: with several, the one whose callback names a running instance."""
     user: Read[User | None]
     instances: Read[tuple[Instance, ...]]
-    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def host_of(url: str) -> str:
+    """The lower-case host name of a URL ('' when it has none)."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 def _read(fn: Any, *args: Any) -> Read[Any]:
@@ -131,13 +141,15 @@ def collect(aws: ReadOnlyAWS, spec: LabSpec, identity: Identity) -> Snapshot:
     clients = _after(chosen, lambda choice: choice[1] if choice else ())
     domain = _after(pool, lambda p: read_domain(aws, p) if p and p.domain else None)
     user = _after(pool, lambda p: read_user(aws, p.id, expected.username) if p else None)
+    lab_clients = _after(clients, lambda cs: tuple(c for c in cs if not expected.client_name or c.name == expected.client_name))
     return Snapshot(
         identity=identity,
         region=aws.target.region,
         candidate_pools=_after(candidates, lambda found: tuple(PoolSummary(p.id, p.name) for p, _ in found)),
         pool=pool,
         domain=domain,
-        clients=_after(clients, lambda cs: tuple(c for c in cs if not expected.client_name or c.name == expected.client_name)),
+        clients=lab_clients,
+        client=_after(lab_clients, lambda cs: choose_client(cs, instances.value or ())),
         user=user,
         instances=instances,
     )
@@ -172,6 +184,19 @@ def choose_pool(
     if not candidates:
         return None
     return max(candidates, key=lambda pc: (len(pc[1]), pc[0].domain is not None, pc[0].created))
+
+
+def choose_client(clients: tuple[AppClient, ...], instances: tuple[Instance, ...]) -> AppClient | None:
+    """Prefer a client whose callback names a running instance, then one with the implicit grant."""
+    if not clients:
+        return None
+    running = {i.public_dns.lower() for i in instances if i.state == "running" and i.public_dns}
+
+    def fit(client: AppClient) -> tuple[bool, bool]:
+        hosts = {host_of(url) for url in client.callback_urls}
+        return (bool(hosts & running), "implicit" in client.oauth_flows)
+
+    return max(clients, key=fit)
 
 
 def read_pool(aws: ReadOnlyAWS, pool_id: str) -> Pool:

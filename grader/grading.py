@@ -1,15 +1,22 @@
-"""One grading run's context: target, spec, read-only AWS access and whose account it is."""
+"""One grading run's context: target, spec, read-only AWS access, and what it read, once each.
+
+The account snapshot, the website and the browser are made on first use and shared by every
+check of the run; `close()` ends the browser.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from grader.aws import Identity, ReadOnlyAWS
 from grader.collect import Snapshot, collect
 from grader.errors import GraderError
+from grader.site import Fetcher, Site, read_site, site_host
 from grader.spec import LabSpec
+from grader.trail import AuthEvents, Trail, read_auth_events, read_trails
 from grader.target import Target, slug, student_from_arn
 
 
@@ -23,6 +30,35 @@ class Grading:
     out: Path | None = None
     started: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     _snapshot: Snapshot | None = None
+    _site: Site | None = None
+    _routes: Any = None
+    _browser: Any = None
+    _logins: dict[str, Any] = field(default_factory=dict)
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    def once(self, key: str, read: Any) -> Any:
+        """`read()` the first time `key` is asked for; its value, or the same GraderError, after."""
+        if key not in self._cache:
+            try:
+                self._cache[key] = (read(), None)
+            except GraderError as exc:
+                self._cache[key] = (None, exc)
+        value, error = self._cache[key]
+        if error is not None:
+            raise error
+        return value
+
+    def trails(self) -> tuple[list[Trail], list[str]]:
+        """The trails named as the spec says that cover this region, and other trails' names."""
+        return self.once("trails", lambda: read_trails(self.aws, self.spec.expected.trail_name))
+
+    def auth_events(self) -> AuthEvents:
+        """Cognito sign-in events, from event history or (if refused) the trail's log files."""
+        days = int(min(self.spec.expected.events_days, 90))
+        return self.once(
+            "auth_events",
+            lambda: read_auth_events(self.aws, self.trails()[0], days, self.identity.account_id),
+        )
 
     @property
     def snapshot(self) -> Snapshot:
@@ -30,6 +66,46 @@ class Grading:
         if self._snapshot is None:
             self._snapshot = collect(self.aws, self.spec, self.identity)
         return self._snapshot
+
+    @property
+    def routes(self) -> Any:
+        """In sandbox mode, where the sandbox serves Cognito and the instances' websites."""
+        if self._routes is None and self.target.endpoint_url:
+            from grader.browser import discover_routes
+
+            self._routes = discover_routes(self.target)
+        return self._routes
+
+    @property
+    def site(self) -> Site:
+        """The student's website, read once over HTTP."""
+        if self._site is None:
+            from grader.browser import local_url
+
+            snap = self.snapshot
+            address, source = site_host(self.target.site_url, snap.client.value, snap.instances.value or ())
+            routes = self.routes
+            fetcher = Fetcher(lambda url: local_url(url, routes), offline=routes is not None)
+            self._site = read_site(fetcher, address, source)
+        return self._site
+
+    def login(self, password: str) -> Any:
+        """Sign in as the lab's user on the website's login page with `password` (once per password)."""
+        if password not in self._logins:
+            from grader.browser import BrowserSession, find_browser
+
+            login_url = self.site.login_url
+            if login_url is None:
+                raise GraderError("The website could not be reached, so the grader cannot log in to it.", kind="site")
+            if self._browser is None:
+                self._browser = BrowserSession(find_browser(self.target.browser_path), self.routes, self.target.region)
+            self._logins[password] = self._browser.login(login_url, self.spec.expected.username, password)
+        return self._logins[password]
+
+    def close(self) -> None:
+        if self._browser is not None:
+            self._browser.close()
+            self._browser = None
 
 
 def prepare(target: Target, spec: LabSpec, out: Path | None = None) -> Grading:

@@ -46,6 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--endpoint-url", default=None, help="AWS endpoint (the grader's sandbox)")
     group.addoption("--site-url", default=None, help="the student's website, if not the callback URL")
     group.addoption("--student", default=None, help="student name for the report")
+    group.addoption("--browser-path", default=None, help="Chromium or Chrome to drive for the website checks")
     group.addoption("--out", default="reports", help="folder for <student>/report.html and results.json")
 
 
@@ -96,6 +97,7 @@ class GraderPlugin:
                 endpoint_url=self._option("endpoint_url"),
                 site_url=self._option("site_url"),
                 student=self._option("student"),
+                browser_path=self._option("browser_path"),
             )
             try:
                 self._grading = prepare(target, self.spec, Path(self._option("out") or "reports"))
@@ -113,6 +115,10 @@ class GraderPlugin:
     @pytest.fixture(name="spec", scope="session")
     def spec_fixture(self) -> LabSpec:
         return self.spec
+
+    @pytest.fixture(name="grading", scope="session")
+    def grading_fixture(self) -> Grading:
+        return self.grading()
 
     @pytest.fixture(name="snapshot", scope="session")
     def snapshot_fixture(self) -> Snapshot:
@@ -184,6 +190,8 @@ class GraderPlugin:
         )
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self._grading is not None:
+            self._grading.close()
         if not self.results:
             return
         order = list(self.spec.checks)

@@ -40,6 +40,11 @@ class Expected:
     oauth_flows: list[str] = field(default_factory=lambda: ["implicit"])
     oauth_scopes: list[str] = field(default_factory=lambda: ["openid"])
     identity_providers: list[str] = field(default_factory=lambda: ["COGNITO"])
+    trail_name: str = "VehicleApp-Trail"
+    events_days: float = 90
+    """How far back event history is searched for the website's sign-ins (at most 90 days)."""
+    delivery_delay_minutes: float = 15
+    """How long CloudTrail may take to deliver a trail's first log file."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ class Target:
     endpoint_url: str | None = None
     site_url: str | None = None
     student: str | None = None
+    browser_path: str | None = None
 
     @property
     def kind(self) -> str:

@@ -30,17 +30,19 @@ def run(*args: str, env: dict[str, str | None] | None = None):
     return result
 
 
+@pytest.mark.browser
 def test_demo_grades_the_finished_lab_to_full_marks(tmp_path: Path) -> None:
-    """`grader demo` needs no account, scores 20/20, exits 0 and writes the report."""
+    """`grader demo` needs no account, scores full marks, exits 0 and writes the report."""
     result = run("demo", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
-    assert "Score 20/20" in result.output
+    assert "Score 28/28" in result.output
     data = json.loads((tmp_path / "demo-finished" / "results.json").read_text())
-    assert data["score"] == data["max_score"] == 20
+    assert data["score"] == data["max_score"] == 28
     assert data["target"] == "sandbox"
     assert (tmp_path / "demo-finished" / "report.html").is_file()
 
 
+@pytest.mark.browser
 def test_demo_of_a_mistake_shows_the_failure_and_its_hint(tmp_path: Path) -> None:
     """A mistake scenario exits 1 and prints what was found and what to click."""
     result = run("demo", "--scenario", "mfa-optional", "--out", str(tmp_path))
@@ -102,6 +104,7 @@ def test_expired_credentials_are_explained(sandbox: Sandbox, tmp_path: Path) -> 
     assert not any(tmp_path.iterdir()), "no report for a grade that did not happen"
 
 
+@pytest.mark.browser
 def test_an_access_denied_check_is_an_error_and_the_rest_are_graded(sandbox: Sandbox, tmp_path: Path) -> None:
     """AccessDenied on one API marks its check as error (exit 2) and still grades the others."""
     set_up(sandbox, load_scenario("users-access-denied"))
@@ -113,6 +116,7 @@ def test_an_access_denied_check_is_an_error_and_the_rest_are_graded(sandbox: San
     assert set(statuses.values()) == {"pass"}
 
 
+@pytest.mark.browser
 def test_secrets_never_reach_output_results_or_report(sandbox: Sandbox, tmp_path: Path) -> None:
     """Keys from a credentials file appear in no output, results.json or report."""
     set_up(sandbox, load_scenario("client-secret"))
@@ -129,6 +133,7 @@ def test_secrets_never_reach_output_results_or_report(sandbox: Sandbox, tmp_path
     assert all("ClientSecret" not in json.dumps(c["evidence"]) for c in data["checks"])  # ... not its value
 
 
+@pytest.mark.browser
 def test_pytest_runs_the_checks_directly_with_junit(sandbox: Sandbox, tmp_path: Path) -> None:
     """`pytest checks/ --endpoint-url URL --junitxml F` grades too, writing results and JUnit XML."""
     set_up(sandbox, load_scenario("no-domain"))
@@ -139,10 +144,10 @@ def test_pytest_runs_the_checks_directly_with_junit(sandbox: Sandbox, tmp_path: 
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 1, proc.stdout[-2000:]
-    assert "FAIL  pool.domain" in proc.stdout
-    assert junit.read_text().count("<testcase") == 15
+    assert "FAIL  pool.domain" in proc.stdout and "FAIL  site.hosted_ui_link" in proc.stdout
+    assert junit.read_text().count("<testcase") == 20
     data = json.loads((tmp_path / "direct" / "results.json").read_text())
-    assert [c["id"] for c in data["checks"] if c["status"] != "pass"] == ["pool.domain"]
+    assert [c["id"] for c in data["checks"] if c["status"] != "pass"] == ["pool.domain", "site.hosted_ui_link"]
 
 
 def test_check_grades_a_lab_provisioned_by_hand_in_grader_sandbox(tmp_path: Path) -> None:
@@ -160,8 +165,13 @@ def test_check_grades_a_lab_provisioned_by_hand_in_grader_sandbox(tmp_path: Path
             [sys.executable, "-m", "grader", "check", "--endpoint-url", url, "--student", "by-hand", "--out", str(tmp_path)],
             cwd=ROOT, capture_output=True, text=True, timeout=120,
         )
-        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-        assert "Score 20/20" in proc.stdout
+        assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
+        data = json.loads((tmp_path / "by-hand" / "results.json").read_text())
+        statuses = {c["id"]: c["status"] for c in data["checks"]}
+        # Every AWS check passes; no website was deployed by hand, and the sandbox says so.
+        assert {s for cid, s in statuses.items() if not cid.startswith("site.")} == {"pass"}
+        assert statuses["site.reachable"] == "fail"
+        assert {s for cid, s in statuses.items() if cid.startswith("site.") and cid != "site.reachable"} == {"skip"}
     finally:
         server.terminate()
         server.wait(timeout=20)

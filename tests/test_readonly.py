@@ -11,15 +11,18 @@ from grader.sandbox.demo import grade_scenario
 from grader.target import Target
 
 
+@pytest.mark.browser
 def test_a_full_grade_sends_only_reads(sandbox: Sandbox) -> None:
-    """Every request the sandbox received while grading was a read."""
+    """Every signed AWS call the sandbox received while grading was a read; the browser only signed in."""
     grade_scenario(sandbox, "finished", None)  # provisions (writes), then grades
     provisioned = len(sandbox.gateway.calls)
     sandbox.gateway.calls.clear()
-    grade_scenario_calls = _grade_only(sandbox)
-    assert provisioned > 0 and grade_scenario_calls, "the grade made no AWS call at all"
-    writes = [c for c in grade_scenario_calls if not is_read(c.service, c.operation)]
-    assert writes == []
+    calls = _grade_only(sandbox)
+    signed = [c for c in calls if c.signed]
+    assert provisioned > 0 and signed, "the grade made no AWS call at all"
+    assert [c for c in signed if not is_read(c.service, c.operation)] == []
+    browser = {c.operation for c in calls if not c.signed and c.protocol == "json"}
+    assert browser == {"InitiateAuth", "RespondToAuthChallenge"}, "the website's own login, as a student makes it"
 
 
 def _grade_only(sandbox: Sandbox) -> list:

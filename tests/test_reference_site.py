@@ -17,17 +17,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from grader.browser import LAUNCH_ARGS, find_browser
+
 ROOT = Path(__file__).resolve().parents[1]
 SITE_DIR = ROOT / "fixtures" / "site"
 TEMPLATE_DIR = SITE_DIR / "template"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 TIMEOUT_MS = 10_000
 
 POOL_ID = "us-east-1_AbCdEf123"
@@ -186,13 +180,13 @@ def base_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    """One headless Debian chromium for the whole module."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+def browser(_browser_available):
+    """One headless Chromium for the whole module, found as the grader finds it."""
+    from playwright.sync_api import sync_playwright
+
+    choice = find_browser()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=choice.executable, headless=True, args=list(LAUNCH_ARGS))
         yield browser
         browser.close()
 

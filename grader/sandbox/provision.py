@@ -25,6 +25,7 @@ class ProvisionedLab:
     """What the provisioning made: the ids a student would paste into the website."""
 
     instance_dns: str = ""
+    instance_running: bool = False
     pool_id: str = ""
     client_id: str = ""
     domain: str = ""
@@ -54,9 +55,12 @@ def provision(endpoint_url: str, lab: dict[str, Any], region: str = "us-east-1")
     idp = sandbox_client(endpoint_url, "cognito-idp", region)
 
     instance_dns = _instance(ec2, lab["instance"])
+    running = lab["instance"]["state"] == "running"
+    if lab.get("cloudtrail"):
+        _trail(endpoint_url, region, lab["cloudtrail"])
     pool_spec = lab.get("pool")
     if not pool_spec:
-        return ProvisionedLab(instance_dns=instance_dns)
+        return ProvisionedLab(instance_dns=instance_dns, instance_running=running)
     values = {"instance_dns": instance_dns, "instance_dns_typo": typo_of(instance_dns)}
 
     pool_id = _pool(idp, pool_spec)
@@ -69,7 +73,7 @@ def provision(endpoint_url: str, lab: dict[str, Any], region: str = "us-east-1")
         client_id = _client(idp, pool_id, lab["client"], values)
     if lab.get("user"):
         _users(idp, pool_id, lab["user"])
-    return ProvisionedLab(instance_dns, pool_id, client_id, pool_spec.get("domain", ""))
+    return ProvisionedLab(instance_dns, running, pool_id, client_id, pool_spec.get("domain", ""))
 
 
 def _instance(ec2: Any, spec: dict[str, Any]) -> str:
@@ -141,3 +145,17 @@ def _users(idp: Any, pool_id: str, spec: dict[str, Any]) -> None:
         idp.admin_create_user(
             UserPoolId=pool_id, Username=extra, TemporaryPassword=spec["temporary_password"], MessageAction="SUPPRESS"
         )
+
+
+def _trail(endpoint_url: str, region: str, spec: dict[str, Any]) -> None:
+    """Create trail with a new S3 bucket, as the console does, and start logging."""
+    if not spec["trail"]:
+        return
+    s3 = sandbox_client(endpoint_url, "s3", region)
+    trails = sandbox_client(endpoint_url, "cloudtrail", region)
+    s3.create_bucket(Bucket=spec["bucket"])
+    trails.create_trail(Name=spec["trail"], S3BucketName=spec["bucket"], IsMultiRegionTrail=spec["multi_region"])
+    if spec["logging"]:
+        trails.start_logging(Name=spec["trail"])
+    if spec["bucket_deleted"]:
+        s3.delete_bucket(Bucket=spec["bucket"])

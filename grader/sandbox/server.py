@@ -1,22 +1,31 @@
 """Runs moto's AWS server in-process on a free local port, behind the sandbox's own layers.
 
-The layers: a gateway that logs every call (service, operation, read or not) and can inject
-AWS errors for a scenario (denied, expired, throttled), then moto itself.
+The layers, outside in: a gateway that logs every call, injects AWS errors for a scenario
+(denied, expired, throttled) and serves the instances' websites and the hosted UI; CloudTrail recording (events,
+LookupEvents, log files in trail buckets); the Cognito fixes (real SRP, the answers the browser
+SDK needs, enforced auth flows); then moto itself.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import tempfile
 import threading
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs
 
 import requests
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from grader.sandbox.cloudtrail import CloudTrailRecorder
+from grader.sandbox.cognito_fidelity import CognitoFidelity
+from grader.sandbox.hosted_ui import HostedUI
+from grader.sandbox.sites import DeployedSite, SiteHost
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -43,6 +52,8 @@ class Call:
     operation: str
     protocol: str
     method: str
+    signed: bool = True
+    """Signed with AWS keys (an SDK or CLI call), not an anonymous browser request."""
 
 
 def identify(environ: dict[str, Any], body: bytes) -> Call:
@@ -59,14 +70,14 @@ def identify(environ: dict[str, Any], body: bytes) -> Call:
         service = scope_service or next(
             (name for key, name in JSON_TARGET_SERVICES.items() if prefix.endswith(key)), prefix
         )
-        return Call(service, operation, "json", method)
+        return Call(service, operation, "json", method, bool(scope_service))
     content_type = environ.get("CONTENT_TYPE", "")
     if method == "POST" and "x-www-form-urlencoded" in content_type:
         action = parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
         if action:
-            return Call(scope_service or "unknown", action, "query", method)
+            return Call(scope_service or "unknown", action, "query", method, bool(scope_service))
     path = environ.get("PATH_INFO", "/")
-    return Call(scope_service or "rest", f"{method} {path}", "rest", method)
+    return Call(scope_service or "rest", f"{method} {path}", "rest", method, bool(scope_service))
 
 
 def fault_response(call: Call, code: str, start_response: Callable[..., Any]) -> list[bytes]:
@@ -97,15 +108,23 @@ def fault_response(call: Call, code: str, start_response: Callable[..., Any]) ->
 class Gateway:
     """Logs every call and answers the ones a scenario marks as failing."""
 
-    def __init__(self, app: WSGIApp) -> None:
+    def __init__(self, app: CloudTrailRecorder) -> None:
         self.app = app
+        self.recorder = app
+        self.sites = SiteHost()
+        self.hosted_ui = HostedUI()
         self.calls: list[Call] = []
         self.faults: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO", "").startswith("/moto-api"):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/moto-api"):
             return self.app(environ, start_response)
+        if self.sites.handles(path):
+            return self.sites(environ, start_response)
+        if self.hosted_ui.handles(path):
+            return self.hosted_ui(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
@@ -118,13 +137,9 @@ class Gateway:
         return self.app(environ, start_response)
 
 
-def _inner_app() -> WSGIApp:
-    app: WSGIApp = DomainDispatcherApplication(create_backend_app)
-    try:
-        from grader.sandbox.cognito_fidelity import CognitoFidelity
-    except ImportError:  # pragma: no cover - the fidelity layer ships with the sandbox
-        return app
-    return CognitoFidelity(app)
+def _inner_app() -> CloudTrailRecorder:
+    """CloudTrail recording sits outside the Cognito fixes, so it records their real answers."""
+    return CloudTrailRecorder(CognitoFidelity(DomainDispatcherApplication(create_backend_app)))
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -141,7 +156,10 @@ class Sandbox:
         self.host = host
         self.port = port
         self.gateway = Gateway(_inner_app())
+        self._workdir = tempfile.TemporaryDirectory(prefix="grader-sandbox-")
+        self.workdir = Path(self._workdir.name)
         self._server: BaseWSGIServer | None = None
+        self._on_stop: list[Callable[[], None]] = []
         self._thread: threading.Thread | None = None
 
     @property
@@ -158,21 +176,35 @@ class Sandbox:
         self._thread.start()
         return self.url
 
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        """Run `callback` when the sandbox stops (e.g. close a browser it lent)."""
+        self._on_stop.append(callback)
+
     def stop(self) -> None:
+        while self._on_stop:
+            self._on_stop.pop()()
+        self.gateway.sites.release()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        self._workdir.cleanup()
 
     def reset(self) -> None:
         """Forget every resource, fault and logged call."""
         requests.post(f"{self.url}/moto-api/reset", timeout=10).raise_for_status()
         self.gateway.faults.clear()
         self.gateway.calls.clear()
+        self.gateway.sites.clear()
+        self.gateway.recorder.clear()
 
     def inject(self, faults: dict[str, str]) -> None:
         """Answer `service:Operation` with an AWS error code from now on, e.g. AccessDeniedException."""
         self.gateway.faults.update(faults)
+
+    def deploy_site(self, site: DeployedSite) -> None:
+        """Serve a website under an instance's public DNS name."""
+        self.gateway.sites.deploy(site)
 
     def __enter__(self) -> Sandbox:
         self.start()

@@ -1,0 +1,143 @@
+"""The website on the EC2 instance: reachable, configured for this pool, and a real login works."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from grader.checking import Check, listing
+from grader.collect import AppClient, Domain, Pool
+from grader.grading import Grading
+from grader.login_causes import explain_login
+from grader.site import Site, parse_hosted_link
+from grader.tokens import fetch_jwks, verify_tokens
+
+WRONG_SUFFIX = "-not-the-password"
+
+
+def test_reachable(site: Site, check: Check) -> None:
+    """Passes when the course website's login.html answers at the instance's address (https or http)."""
+    check.record(address_from=site.source, tried=[p.evidence() for p in site.probes])
+    if not site.host:
+        check.fail(
+            "The grader found no address for the website: no callback URL, no running EC2 instance, "
+            "and no --site-url."
+        )
+    if site.base_url is None:
+        seen = "; ".join(f"{p.url}: {p.error or f'HTTP {p.status}'}" for p in site.probes)
+        if any(p.status == 404 for p in site.probes):
+            check.fail(f"The web server on {site.host} answers, but login.html is not there ({seen}): the course website is not deployed.")
+        check.fail(f"The website on {site.host} did not answer ({seen}).")
+    check.passes(f"The website answers at {site.login_url}.")
+
+
+def test_configured(reachable_site: Site, pool: Pool, app_client: AppClient, check: Check) -> None:
+    """Passes when scripts/settings.js names this student's user pool id and app client id."""
+    settings = reachable_site.settings
+    if settings is None:
+        check.fail(f"The website's settings could not be read: {reachable_site.settings_problem}.")
+    check.record(
+        settings_user_pool_id=settings.user_pool_id,
+        settings_client_id=settings.client_id,
+        pool_id=pool.id,
+        client_id=app_client.id,
+    )
+    placeholders = [p for p in settings.placeholders if p != "HostedId"]
+    if placeholders:
+        check.fail(f"scripts/settings.js still holds the placeholder for {listing(placeholders)}: the rebuild script was not given the ids.")
+    wrong = []
+    if settings.user_pool_id != pool.id:
+        wrong.append(f"UserPoolId is {settings.user_pool_id!r}, but the pool {pool.name} is {pool.id}")
+    if settings.client_id != app_client.id:
+        wrong.append(f"ClientId is {settings.client_id!r}, but the app client {app_client.name} is {app_client.id}")
+    if wrong:
+        check.fail(f"scripts/settings.js names another pool or client: {'; '.join(wrong)}.")
+    check.passes("scripts/settings.js names this pool and app client.")
+
+
+def test_hosted_ui_link(reachable_site: Site, pool: Pool, app_client: AppClient, snapshot, check: Check) -> None:  # noqa: ANN001
+    """Passes when the site's hosted-UI link has this pool's domain, client id, response_type=token and a registered redirect_uri."""
+    settings = reachable_site.settings
+    if settings is None:
+        pytest.skip("The website's settings.js could not be read (see site.configured).")
+    domain: Domain | None = snapshot.domain.get()
+    link = parse_hosted_link(settings.hosted_link)
+    check.record(hosted_link=settings.hosted_link, callback_urls=list(app_client.callback_urls))
+    if "REPLACE-WITH" in settings.hosted_link:
+        check.fail("The hosted-UI link in scripts/settings.js still holds placeholders (HostedId).")
+    problems = []
+    if link.scheme != "https":
+        problems.append(
+            f"it does not start with https:// (the Cognito domain was typed as {settings.hosted_link.split('/oauth2', 1)[0]!r}), "
+            "so the browser treats it as a page of the website itself"
+        )
+    elif domain is None or link.host != domain.host:
+        problems.append(f"its host is {link.host}, but the pool's Cognito domain is {domain.host if domain else 'missing'}")
+    if link.path not in {"/oauth2/authorize", "/login"}:
+        problems.append(f"its path is {link.path or 'empty'}, not /oauth2/authorize")
+    if link.params.get("client_id") != app_client.id:
+        problems.append(f"its client_id is {link.params.get('client_id')!r}, not the app client's {app_client.id}")
+    if link.params.get("response_type") != "token":
+        problems.append(f"its response_type is {link.params.get('response_type')!r}, not token (the implicit grant)")
+    redirect = link.params.get("redirect_uri", "")
+    if redirect not in app_client.callback_urls:
+        trimmed = {u.rstrip("/"): u for u in app_client.callback_urls}
+        if redirect.rstrip("/") in trimmed:
+            registered = trimmed[redirect.rstrip("/")]
+            problems.append(
+                f"its redirect_uri is {redirect} but the registered callback URL is {registered}, and Cognito compares "
+                f"them exactly: add {redirect} to the app client's callback URLs, or change the end of HostedId in "
+                f"scripts/settings.js to match {registered}"
+            )
+        else:
+            problems.append(f"its redirect_uri {redirect or '(none)'} is not one of the callback URLs ({listing(app_client.callback_urls)})")
+    if problems:
+        check.fail(f"The hosted-UI link in scripts/settings.js would not work: {'; '.join(problems)}.")
+    check.passes(f"The hosted-UI link goes to https://{link.host} for this client and returns to {redirect}.")
+
+
+def test_login(grading: Grading, reachable_site: Site, pool: Pool, app_client: AppClient, check: Check) -> None:
+    """Passes when janedoe signs in on login.html, lands on private.html?msg=1, and the stored tokens are this pool's and client's."""
+    expected = grading.spec.expected
+    attempt = grading.login(expected.final_password)
+    check.record(**attempt.evidence())
+    if attempt.screenshot_png:
+        check.record(screenshot="data:image/png;base64," + base64.b64encode(attempt.screenshot_png).decode())
+    if attempt.error:
+        check.fail(f"The login page could not be used: {attempt.error}")
+    landed = "private.html" in attempt.final_url and "msg=1" in attempt.final_url
+    if not landed:
+        where = "the page did not move on within the time allowed" if attempt.timed_out else f"the page went to {attempt.final_url}"
+        cause = explain_login(attempt.cognito_calls, attempt.console_errors, attempt.final_url)
+        check.fail(f"{expected.username} could not log in: {where}. {cause}")
+    if "Thank you for Logging In" not in attempt.message:
+        check.fail(f"The page reached {attempt.final_url} but shows {attempt.message!r} instead of 'Thank you for Logging In'.")
+    jwks = fetch_jwks(pool.id, grading.target.region, grading.target.endpoint_url)
+    verdict = verify_tokens(
+        attempt.tokens, pool_id=pool.id, client_id=app_client.id, region=grading.target.region,
+        username=expected.username, jwks=jwks,
+    )
+    check.record(token_claims=verdict.claims)
+    if not verdict.ok:
+        check.fail(f"The page says the login worked, but the stored tokens do not prove it: {' '.join(verdict.problems)}")
+    check.passes(
+        f"{expected.username} logged in at {reachable_site.login_url} and reached private.html; the tokens are "
+        f"signed by the pool {pool.id} for the client {app_client.id}."
+    )
+
+
+def test_wrong_password_rejected(grading: Grading, reachable_site: Site, pool: Pool, check: Check) -> None:
+    """Passes when a wrong password ends on login.html?msg=0 and leaves no tokens."""
+    expected = grading.spec.expected
+    right = grading.login(expected.final_password)
+    if "private.html" not in right.final_url or not right.tokens:
+        pytest.skip("The right password does not log in either (see site.login), so a refusal would prove nothing.")
+    attempt = grading.login(expected.final_password + WRONG_SUFFIX)
+    check.record(**attempt.evidence())
+    if attempt.tokens or "private.html" in attempt.final_url:
+        check.fail(f"The website logged {expected.username} in with a wrong password and ended on {attempt.final_url}.")
+    if "msg=0" not in attempt.final_url:
+        where = "did not move on" if attempt.timed_out else f"went to {attempt.final_url}"
+        check.fail(f"After a wrong password the page {where} instead of login.html?msg=0 ('No such Username or Password').")
+    check.passes("A wrong password ends on login.html?msg=0 and stores no tokens.")

@@ -1,0 +1,983 @@
+"""CloudTrail for the sandbox: Cognito user-pool calls become events, as in AWS.
+
+moto 5.2.x keeps trails but records nothing: ``LookupEvents`` answers 500 and no log file ever
+reaches a trail's bucket (lab-facts.md section 4). :class:`CloudTrailRecorder` is a WSGI
+middleware that
+
+* records every Cognito user-pool call it passes on (``X-Amz-Target:
+  AWSCognitoIdentityProviderService.<Op>``, signed SDK calls and the browser's unsigned calls,
+  successes and failures) as a management event in CloudTrail's record format, with every
+  secret (passwords, SRP values, tokens, sessions) shown as ``HIDDEN_DUE_TO_SECURITY_REASONS``;
+* answers ``LookupEvents`` (event history: 90 days, per account and region, with or without a
+  trail);
+* delivers each event at once, as a gzip ``{"Records": [...]}`` object, to every logging trail
+  of the account that covers the event's region, under
+  ``[prefix/]AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<16 chars>.json.gz``;
+* corrects moto's ``GetTrailStatus`` delivery fields (``LatestDeliveryTime`` of real deliveries,
+  ``LatestDeliveryError`` ``NoSuchBucket`` when the bucket is gone).
+
+It must sit outside the layers that answer Cognito calls (CognitoFidelity, moto), so the real
+answer decides success or failure, and inside the gateway (whose injected faults are answered
+before any AWS service sees the call).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import gzip
+import hashlib
+import io
+import json
+import logging
+import re
+import secrets
+import string
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from grader.sandbox.cognito_fidelity import default_account_id
+
+__all__ = ["CloudTrailRecorder", "HIDDEN", "log_file_key"]
+
+_log = logging.getLogger(__name__)
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+StartResponse = Callable[..., Any]
+Clock = Callable[[], datetime]
+
+HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
+EVENT_SOURCE = "cognito-idp.amazonaws.com"
+EVENT_VERSION = "1.08"
+RETENTION = timedelta(days=90)
+MAX_RESULTS = 50
+DEFAULT_REGION = "us-east-1"
+
+_COGNITO_PREFIX = "AWSCognitoIdentityProviderService."
+_CLOUDTRAIL_PREFIX = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
+_LOOKUP_EVENTS = _CLOUDTRAIL_PREFIX + "LookupEvents"
+_GET_TRAIL_STATUS = _CLOUDTRAIL_PREFIX + "GetTrailStatus"
+_LOOKUP_KEYS = (
+    "EventId",
+    "EventName",
+    "ReadOnly",
+    "Username",
+    "ResourceType",
+    "ResourceName",
+    "EventSource",
+    "AccessKeyId",
+)
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/([^/,\s]+)/")
+_HOST_REGION = re.compile(r"^cognito-idp(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com", re.I)
+_JWT = re.compile(r"^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
+_BLOB = re.compile(r"^[A-Za-z0-9+/=_-]{100,}$")
+_UNIQUE_ALPHABET = string.ascii_letters + string.digits
+
+# Request and response members whose whole value AWS replaces with HIDDEN_DUE_TO_SECURITY_REASONS
+# (compared case-insensitively with the API's member name).
+_SECRET_MEMBERS = frozenset(
+    name.lower()
+    for name in (
+        "AuthParameters",
+        "ChallengeResponses",
+        "ChallengeParameters",
+        "Session",
+        "Password",
+        "PreviousPassword",
+        "ProposedPassword",
+        "TemporaryPassword",
+        "NewPassword",
+        "AccessToken",
+        "IdToken",
+        "RefreshToken",
+        "Token",
+        "SecretHash",
+        "ClientSecret",
+        "ConfirmationCode",
+        "SecretCode",
+        "UserCode",
+        "Code",
+        "UserContextData",
+        "NewDeviceMetadata",
+        "DeviceSecretVerifierConfig",
+        "SRP_A",
+        "SRP_B",
+        "Salt",
+        "SecretBlock",
+    )
+)
+# Map-typed members: their keys are data, not member names, so they keep their case.
+_MAP_MEMBERS = frozenset(
+    {"ClientMetadata", "AuthParameters", "ChallengeResponses", "ChallengeParameters", "UserPoolTags", "Tags"}
+)
+_READ_PREFIXES = ("Describe", "List", "Get", "AdminGet", "AdminList")
+
+
+# ---------------------------------------------------------------------- stored events
+
+
+@dataclass(frozen=True)
+class _Stored:
+    seq: int
+    account: str
+    region: str
+    when: datetime  # eventTime, whole seconds, UTC
+    record: dict[str, Any]
+    text: str  # the record as JSON, as CloudTrailEvent carries it
+    access_key: str | None
+    username: str | None
+
+    @property
+    def sort_key(self) -> tuple[float, int]:
+        return (self.when.timestamp(), self.seq)
+
+
+@dataclass
+class _Delivery:
+    """What CloudTrail knows about a trail's deliveries (for GetTrailStatus)."""
+
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    error: str | None = None
+    keys: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Who a Cognito call belongs to, resolved before the call reaches moto."""
+
+    account: str
+    region: str
+    identity: dict[str, Any]
+    access_key: str | None
+    username: str | None
+    sub: str | None
+
+
+class CloudTrailRecorder:
+    """WSGI middleware: CloudTrail event history and log delivery for Cognito user-pool calls.
+
+    ``clock`` returns the current time as an aware UTC datetime (tests pass a fake one).
+    """
+
+    def __init__(self, app: WSGIApp, *, clock: Clock | None = None) -> None:
+        self.app = app
+        self.clock: Clock = clock or (lambda: datetime.now(timezone.utc))
+        self._events: list[_Stored] = []
+        self._pending: list[tuple[Any, str, dict[str, Any]]] = []  # (trail, region, record)
+        self._deliveries: dict[str, _Delivery] = {}  # trail ARN -> state
+        self._identities: dict[str, tuple[dict[str, Any], str | None]] = {}  # access key -> identity
+        self._seq = 0
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ public API
+
+    def events(self, account_id: str | None = None, region: str | None = None) -> list[dict[str, Any]]:
+        """The recorded events (CloudTrail records, oldest first), optionally of one account/region."""
+        with self._lock:
+            chosen = [
+                e
+                for e in self._events
+                if (account_id is None or e.account == account_id) and (region is None or e.region == region)
+            ]
+        return [copy.deepcopy(e.record) for e in chosen]
+
+    def clear(self) -> None:
+        """Forget every event, pending delivery and delivery status (the sandbox's reset)."""
+        with self._lock:
+            self._events.clear()
+            self._pending.clear()
+            self._deliveries.clear()
+            self._identities.clear()
+
+    def flush(self) -> list[tuple[str, str]]:
+        """Deliver pending events to their trails' buckets now; returns the (bucket, key) written.
+
+        The recorder calls this itself after each event, so files appear as soon as the call
+        that caused them has been answered.
+        """
+        with self._lock:
+            pending, self._pending = self._pending, []
+            groups: dict[tuple[int, str], tuple[Any, str, list[dict[str, Any]]]] = {}
+            for trail, region, record in pending:
+                entry = groups.setdefault((id(trail), region), (trail, region, []))
+                entry[2].append(record)
+            written = []
+            for trail, region, records in groups.values():
+                result = self._deliver(trail, region, records)
+                if result:
+                    written.append(result)
+            return written
+
+    # ------------------------------------------------------------------ WSGI
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        method = environ.get("REQUEST_METHOD", "GET")
+        if environ.get("PATH_INFO") == "/moto-api/reset" and method == "POST":
+            result = self.app(environ, start_response)
+            self.clear()
+            return result
+        if method != "POST":
+            return self.app(environ, start_response)
+        if target == _LOOKUP_EVENTS:
+            return self._lookup_events(environ, start_response)
+        if target == _GET_TRAIL_STATUS:
+            return self._get_trail_status(environ, start_response)
+        if target.startswith(_COGNITO_PREFIX):
+            return self._record_call(environ, start_response, target[len(_COGNITO_PREFIX):])
+        return self.app(environ, start_response)
+
+    # ------------------------------------------------------------------ recording
+
+    def _record_call(self, environ: dict[str, Any], start_response: StartResponse, operation: str) -> Iterable[bytes]:
+        body = _read_body(environ)
+        try:
+            params = json.loads(body or b"{}")
+        except ValueError:
+            params = None
+        if not isinstance(params, dict):
+            params = {}
+        try:
+            context = _resolve_context(environ, params, self._identities)
+        except Exception:  # never let the bookkeeping break the call
+            _log.exception("could not place %s in an account and region", operation)
+            context = _Context(
+                default_account_id(environ),
+                _signed_region(environ) or _host_region(environ) or DEFAULT_REGION,
+                {"type": "Unknown", "principalId": "Anonymous"},
+                _access_key(environ),
+                None,
+                None,
+            )
+        status, headers, payload = _call(self.app, environ)
+        try:
+            self._record(environ, operation, params, context, status, headers, payload)
+        except Exception:  # recording must never break the call it records
+            _log.exception("could not record %s as a CloudTrail event", operation)
+        start_response(status, headers)
+        return [payload]
+
+    def _record(
+        self,
+        environ: Mapping[str, Any],
+        operation: str,
+        params: dict[str, Any],
+        context: _Context,
+        status: str,
+        headers: list[tuple[str, str]],
+        payload: bytes,
+    ) -> None:
+        code = _status_code(status)
+        try:
+            answer = json.loads(payload) if payload else {}
+        except ValueError:
+            answer = None
+        read_only = operation.startswith(_READ_PREFIXES)
+        record: dict[str, Any] = {
+            "eventVersion": EVENT_VERSION,
+            "userIdentity": context.identity,
+        }
+        now = self.clock().astimezone(timezone.utc).replace(microsecond=0)
+        record.update(
+            {
+                "eventTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "eventSource": EVENT_SOURCE,
+                "eventName": operation,
+                "awsRegion": context.region,
+                "sourceIPAddress": _source_ip(environ),
+                "userAgent": str(environ.get("HTTP_USER_AGENT", "")),
+            }
+        )
+        if code >= 400:
+            error_code, message = _error_of(answer, headers, code)
+            record["errorCode"] = error_code
+            record["errorMessage"] = message
+            response_elements = None
+        elif read_only or not isinstance(answer, dict) or not answer:
+            response_elements = None
+        else:
+            response_elements = _scrub(_camel(answer))
+        record["requestParameters"] = _scrub(_camel(params)) if params else None
+        record["responseElements"] = response_elements
+        if context.sub:
+            record["additionalEventData"] = {"sub": context.sub}
+        record.update(
+            {
+                "requestID": _header(headers, "x-amzn-requestid") or str(uuid.uuid4()),
+                "eventID": str(uuid.uuid4()),
+                "readOnly": read_only,
+                "eventType": "AwsApiCall",
+                "managementEvent": True,
+                "recipientAccountId": context.account,
+                "eventCategory": "Management",
+            }
+        )
+        text = json.dumps(record, separators=(",", ":"))
+        with self._lock:
+            self._seq += 1
+            self._events.append(
+                _Stored(self._seq, context.account, context.region, now, record, text, context.access_key, context.username)
+            )
+            for trail in _logging_trails(context.account, context.region, record):
+                self._pending.append((trail, context.region, record))
+            self.flush()
+
+    # ------------------------------------------------------------------ delivery
+
+    def _deliver(self, trail: Any, region: str, records: list[dict[str, Any]]) -> tuple[str, str] | None:
+        from moto.s3.models import s3_backends
+
+        now = self.clock().astimezone(timezone.utc)
+        state = self._deliveries.setdefault(trail.arn, _Delivery())
+        state.last_attempt = now
+        bucket = trail.bucket_name
+        owner = s3_backends.bucket_accounts.get(bucket)
+        if owner is None:
+            state.error = "NoSuchBucket"
+            return None
+        partition, bucket_account = owner
+        key = log_file_key(trail.account_id, region, now, trail.s3_key_prefix)
+        data = gzip.compress(json.dumps({"Records": records}, separators=(",", ":")).encode())
+        kms = getattr(trail, "kms_key_id", None)
+        try:
+            s3_backends[bucket_account][partition].put_object(
+                bucket,
+                key,
+                data,
+                encryption="aws:kms" if kms else "AES256",
+                kms_key_id=kms or None,
+            )
+        except Exception as exc:  # the bucket vanished meanwhile, or moto refused the object
+            state.error = getattr(exc, "code", None) or type(exc).__name__
+            return None
+        state.last_success = now
+        state.error = None
+        state.keys.append(key)
+        return bucket, key
+
+    # ------------------------------------------------------------------ LookupEvents
+
+    def _lookup_events(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        body = _read_body(environ)
+        try:
+            params = json.loads(body or b"{}")
+        except ValueError:
+            params = None
+        if not isinstance(params, dict):
+            return _json_error(start_response, "SerializationException", "Could not parse the request body.")
+        account = default_account_id(environ)
+        region = _signed_region(environ) or _host_region(environ) or DEFAULT_REGION
+        try:
+            answer = self._lookup(account, region, params)
+        except _LookupError as err:
+            return _json_error(start_response, err.code, err.message)
+        return _json_ok(start_response, answer)
+
+    def _lookup(self, account: str, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        attributes = params.get("LookupAttributes") or []
+        if not isinstance(attributes, list):
+            raise _LookupError("InvalidLookupAttributesException", "LookupAttributes must be a list.")
+        if len(attributes) > 1:
+            raise _LookupError(
+                "InvalidLookupAttributesException", "You can specify only one lookup attribute."
+            )
+        attribute: tuple[str, str] | None = None
+        if attributes:
+            item = attributes[0] if isinstance(attributes[0], dict) else {}
+            key, value = item.get("AttributeKey"), item.get("AttributeValue")
+            if key not in _LOOKUP_KEYS or not isinstance(value, str) or not value:
+                raise _LookupError(
+                    "InvalidLookupAttributesException",
+                    f"Invalid lookup attribute: {key!r}. Valid keys: {', '.join(_LOOKUP_KEYS)}.",
+                )
+            attribute = (key, value)
+        max_results = params.get("MaxResults", MAX_RESULTS)
+        if not isinstance(max_results, int) or isinstance(max_results, bool) or not 1 <= max_results <= MAX_RESULTS:
+            raise _LookupError("InvalidMaxResultsException", "MaxResults must be between 1 and 50.")
+        now = self.clock().astimezone(timezone.utc)
+        start = _timestamp(params.get("StartTime"), "StartTime")
+        end = _timestamp(params.get("EndTime"), "EndTime")
+        if start is not None and end is not None and start > end:
+            raise _LookupError("InvalidTimeRangeException", "The start time must not be later than the end time.")
+        oldest = now - RETENTION
+        if start is None or start < oldest:
+            start = oldest
+        category = params.get("EventCategory")
+        if category is not None and category != "insight":
+            raise _LookupError("InvalidEventCategoryException", f"Invalid EventCategory: {category!r}.")
+        fingerprint = hashlib.sha256(
+            json.dumps(
+                [attributes, params.get("StartTime"), params.get("EndTime"), category], sort_keys=True, default=str
+            ).encode()
+        ).hexdigest()[:16]
+        after: tuple[float, int] | None = None
+        token = params.get("NextToken")
+        if token is not None:
+            after = _parse_token(token, fingerprint)
+        if category == "insight":
+            return {"Events": []}  # no Insights events in the sandbox
+        with self._lock:
+            candidates = [
+                e
+                for e in self._events
+                if e.account == account
+                and e.region == region
+                and start <= e.when
+                and (end is None or e.when <= end)
+                and _matches(e, attribute)
+            ]
+        candidates.sort(key=lambda e: e.sort_key, reverse=True)
+        if after is not None:
+            candidates = [e for e in candidates if e.sort_key < after]
+        page = candidates[:max_results]
+        answer: dict[str, Any] = {"Events": [_event_summary(e) for e in page]}
+        if len(candidates) > max_results:
+            answer["NextToken"] = _make_token(page[-1].sort_key, fingerprint)
+        return answer
+
+    # ------------------------------------------------------------------ GetTrailStatus
+
+    def _get_trail_status(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        body = _read_body(environ)
+        status, headers, payload = _call(self.app, environ)
+        if _status_code(status) != 200:
+            start_response(status, headers)
+            return [payload]
+        try:
+            params = json.loads(body or b"{}")
+            answer = json.loads(payload)
+        except ValueError:
+            start_response(status, headers)
+            return [payload]
+        account = default_account_id(environ)
+        region = _signed_region(environ) or DEFAULT_REGION
+        trail = _find_trail(account, region, str(params.get("Name", "")))
+        if trail is not None and isinstance(answer, dict):
+            self._patch_status(trail, answer)
+            payload = json.dumps(answer).encode()
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(payload))))
+        start_response(status, headers)
+        return [payload]
+
+    def _patch_status(self, trail: Any, answer: dict[str, Any]) -> None:
+        """Delivery fields from what was really delivered (moto reports a delivery 'now')."""
+        from moto.s3.models import s3_backends
+
+        with self._lock:
+            state = self._deliveries.get(trail.arn)
+        answer.pop("LatestDeliveryTime", None)
+        answer.pop("LatestDeliveryError", None)
+        answer["LatestDeliveryAttemptTime"] = ""
+        answer["LatestDeliveryAttemptSucceeded"] = ""
+        if state is not None:
+            if state.last_attempt is not None:
+                answer["LatestDeliveryAttemptTime"] = _iso(state.last_attempt)
+            if state.last_success is not None:
+                answer["LatestDeliveryTime"] = state.last_success.timestamp()
+                answer["LatestDeliveryAttemptSucceeded"] = _iso(state.last_success)
+            if state.error:
+                answer["LatestDeliveryError"] = state.error
+        if trail.status.is_logging and trail.bucket_name not in s3_backends.bucket_accounts:
+            # AWS tries to deliver every few minutes (its own API calls are events too).
+            answer["LatestDeliveryError"] = "NoSuchBucket"
+
+
+# ---------------------------------------------------------------------- helpers: WSGI
+
+
+class _LookupError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    """Read the request body and put it back for the next layer."""
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > 0:
+        body = stream.read(length)
+    elif environ.get("wsgi.input_terminated"):
+        body = stream.read()
+    else:
+        body = b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return body
+
+
+def _call(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Run the inner app to completion: its status, headers and whole body."""
+    captured: dict[str, Any] = {}
+    written: list[bytes] = []
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        captured["status"], captured["headers"] = status, list(headers)
+        return written.append
+
+    result = app(environ, capture)
+    try:
+        chunks = [bytes(chunk) for chunk in result]
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return captured.get("status", "500 Internal Server Error"), captured.get("headers", []), b"".join(written + chunks)
+
+
+def _status_code(status: str) -> int:
+    try:
+        return int(status.split(" ", 1)[0])
+    except ValueError:
+        return 500
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _json_ok(start_response: StartResponse, answer: dict[str, Any]) -> list[bytes]:
+    payload = json.dumps(answer).encode()
+    start_response(
+        "200 OK",
+        [
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("x-amzn-RequestId", str(uuid.uuid4())),
+            ("Content-Length", str(len(payload))),
+        ],
+    )
+    return [payload]
+
+
+def _json_error(start_response: StartResponse, code: str, message: str) -> list[bytes]:
+    payload = json.dumps({"__type": code, "Message": message}).encode()
+    start_response(
+        "400 Bad Request",
+        [
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("x-amzn-RequestId", str(uuid.uuid4())),
+            ("x-amzn-ErrorType", code),
+            ("Content-Length", str(len(payload))),
+        ],
+    )
+    return [payload]
+
+
+# ---------------------------------------------------------------------- helpers: who and where
+
+
+def _signed_region(environ: Mapping[str, Any]) -> str | None:
+    match = _CREDENTIAL.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+    return match.group(2) if match else None
+
+
+def _access_key(environ: Mapping[str, Any]) -> str | None:
+    match = _CREDENTIAL.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+    return match.group(1) if match else None
+
+
+def _host_region(environ: Mapping[str, Any]) -> str | None:
+    match = _HOST_REGION.match(str(environ.get("HTTP_HOST", "")))
+    return match.group(1).lower() if match else None
+
+
+def _source_ip(environ: Mapping[str, Any]) -> str:
+    forwarded = str(environ.get("HTTP_X_FORWARDED_FOR", "")).split(",")[0].strip()
+    return forwarded or str(environ.get("REMOTE_ADDR", ""))
+
+
+def _pool_id_from_token(token: Any) -> str | None:
+    """The pool id in a Cognito JWT's ``iss`` (read, not verified: only to place the event)."""
+    if not isinstance(token, str) or token.count(".") != 2:
+        return None
+    try:
+        part = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (ValueError, TypeError):
+        return None
+    issuer = claims.get("iss") if isinstance(claims, dict) else None
+    if isinstance(issuer, str) and "/" in issuer:
+        return issuer.rstrip("/").rsplit("/", 1)[-1]
+    return None
+
+
+def _find_pool(preferred: str, client_id: Any, pool_id: Any) -> tuple[str, str, Any] | None:
+    """(account, region, pool) of the pool owning ``client_id`` or with id ``pool_id``."""
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    accounts = sorted(list(cognitoidp_backends.items()), key=lambda item: item[0] != preferred)
+    for account, regional in accounts:
+        for region, backend in list(regional.items()):
+            if region == "global":
+                continue
+            pools = backend.user_pools
+            if isinstance(pool_id, str) and pool_id in pools:
+                return account, region, pools[pool_id]
+            if isinstance(client_id, str) and client_id:
+                for pool in list(pools.values()):
+                    if client_id in pool.clients:
+                        return account, region, pool
+    return None
+
+
+def _user_sub(pool: Any, params: Mapping[str, Any]) -> str | None:
+    """The ``sub`` of the user a sign-in call names, if that user exists."""
+    username = None
+    for member in ("AuthParameters", "ChallengeResponses"):
+        values = params.get(member)
+        if isinstance(values, dict) and isinstance(values.get("USERNAME"), str):
+            username = values["USERNAME"]
+            break
+    if username is None and isinstance(params.get("Username"), str):
+        username = params["Username"]
+    if not username or pool is None:
+        return None
+    try:
+        user = pool._get_user(username)
+    except Exception:
+        return None
+    if user is None:
+        return None
+    for attribute in getattr(user, "attributes", []) or []:
+        if attribute.get("Name") == "sub":
+            return str(attribute.get("Value"))
+    return str(getattr(user, "id", "") or "") or None
+
+
+def _identity_of(access_key: str, account: str) -> tuple[dict[str, Any], str | None]:
+    """userIdentity for a SigV4-signed call, as moto's GetCallerIdentity sees the key."""
+    from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
+
+    for _acct, regional in list(sts_backends.items()):
+        for _partition, backend in list(regional.items()):
+            role = backend.get_assumed_role_from_access_key(access_key)
+            if role is None:
+                continue
+            role_name = role.role_arn.split("/")[-1]
+            principal = role.user_id
+            return (
+                {
+                    "type": "AssumedRole",
+                    "principalId": principal,
+                    "arn": role.arn,
+                    "accountId": role.account_id,
+                    "accessKeyId": access_key,
+                    "sessionContext": {
+                        "sessionIssuer": {
+                            "type": "Role",
+                            "principalId": principal.split(":", 1)[0],
+                            "arn": role.role_arn,
+                            "accountId": role.account_id,
+                            "userName": role_name,
+                        },
+                        "attributes": {
+                            "creationDate": _iso(role.access_key.create_date.replace(tzinfo=timezone.utc)),
+                            "mfaAuthenticated": "false",
+                        },
+                    },
+                },
+                role.session_name,
+            )
+    for _acct, regional in list(iam_backends.items()):
+        for _partition, backend in list(regional.items()):
+            try:
+                user = backend.get_user_from_access_key_id(access_key)
+            except Exception:
+                user = None
+            if user is not None:
+                return (
+                    {
+                        "type": "IAMUser",
+                        "principalId": user.id,
+                        "arn": user.arn,
+                        "accountId": user.account_id,
+                        "accessKeyId": access_key,
+                        "userName": user.name,
+                    },
+                    user.name,
+                )
+    # A key moto does not know: moto's GetCallerIdentity answers user "moto" of the account.
+    return (
+        {
+            "type": "IAMUser",
+            "principalId": "AKIAIOSFODNN7EXAMPLE",
+            "arn": f"arn:aws:iam::{account}:user/moto",
+            "accountId": account,
+            "accessKeyId": access_key,
+            "userName": "moto",
+        },
+        "moto",
+    )
+
+
+def _resolve_context(
+    environ: Mapping[str, Any],
+    params: Mapping[str, Any],
+    identities: dict[str, tuple[dict[str, Any], str | None]],
+) -> _Context:
+    preferred = default_account_id(environ)
+    found = _find_pool(
+        preferred,
+        params.get("ClientId"),
+        params.get("UserPoolId") or _pool_id_from_token(params.get("AccessToken")),
+    )
+    pool = found[2] if found else None
+    sub = _user_sub(pool, params)
+    key = _access_key(environ)
+    if key:
+        if key not in identities or identities[key][0]["accountId"] != preferred:
+            # cached: moto invents a new role id on every look when the role is not in IAM
+            identities[key] = _identity_of(key, preferred)
+        identity, username = copy.deepcopy(identities[key])
+        region = _signed_region(environ) or DEFAULT_REGION
+        return _Context(preferred, region, identity, key, username, sub)
+    # Unsigned (the browser SDK): the event belongs to the pool's account and region.
+    if found:
+        account, region = found[0], found[1]
+    else:
+        account = preferred
+        pool_id = params.get("UserPoolId")
+        region = (
+            _host_region(environ)
+            or (pool_id.split("_", 1)[0] if isinstance(pool_id, str) and "_" in pool_id else None)
+            or DEFAULT_REGION
+        )
+    identity = {"type": "Unknown", "principalId": "Anonymous"}
+    return _Context(account, region, identity, None, None, sub)
+
+
+# ---------------------------------------------------------------------- helpers: records
+
+
+def _camel(value: Any, *, keep_keys: bool = False) -> Any:
+    """API member names in CloudTrail's lowerCamelCase (map keys keep their case)."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            name = str(key) if keep_keys else _lower_first(str(key))
+            out[name] = _camel(item, keep_keys=str(key) in _MAP_MEMBERS)
+        return out
+    if isinstance(value, list):
+        return [_camel(item) for item in value]
+    return value
+
+
+def _lower_first(name: str) -> str:
+    return name[:1].lower() + name[1:] if name else name
+
+
+def _scrub(value: Any) -> Any:
+    """Hide secrets as AWS does: whole members by name, and any token-like string left over."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if str(key).lower() in _SECRET_MEMBERS and item is not None:
+                out[key] = HIDDEN
+            else:
+                out[key] = _scrub(item)
+        return out
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    if isinstance(value, str) and (_JWT.match(value) or _BLOB.match(value)):
+        return HIDDEN
+    return value
+
+
+def _error_of(answer: Any, headers: list[tuple[str, str]], status: int) -> tuple[str, str]:
+    code = ""
+    message = ""
+    if isinstance(answer, dict):
+        code = str(answer.get("__type") or answer.get("code") or "")
+        message = str(answer.get("message") or answer.get("Message") or "")
+    if not code:
+        code = _header(headers, "x-amzn-errortype") or ("InternalFailure" if status >= 500 else "BadRequest")
+    code = code.split(":", 1)[0].rsplit("#", 1)[-1]
+    return code, message
+
+
+def _logging_trails(account: str, region: str, record: Mapping[str, Any]) -> list[Any]:
+    """The account's trails that log this event now: logging, covering the region, selecting it."""
+    from moto.cloudtrail.models import cloudtrail_backends
+
+    regional = cloudtrail_backends.get(account)  # dict.get: no backend is created
+    if not regional:
+        return []
+    trails = []
+    for _home, backend in list(regional.items()):
+        for trail in list(backend.trails.values()):
+            if not trail.status.is_logging:
+                continue
+            if not (trail.is_multi_region or trail.region_name == region):
+                continue
+            if _selected(trail, record):
+                trails.append(trail)
+    return trails
+
+
+def _selected(trail: Any, record: Mapping[str, Any]) -> bool:
+    """Do the trail's event selectors take this management event? (none set: all of them)"""
+    basic = getattr(trail, "event_selectors", None) or []
+    advanced = getattr(trail, "advanced_event_selectors", None) or []
+    read_only = bool(record.get("readOnly"))
+    if basic:
+        for selector in basic:
+            if not selector.get("IncludeManagementEvents", True):
+                continue
+            kind = selector.get("ReadWriteType", "All")
+            if kind == "ReadOnly" and not read_only or kind == "WriteOnly" and read_only:
+                continue
+            if record.get("eventSource") in (selector.get("ExcludeManagementEventSources") or []):
+                continue
+            return True
+        return False
+    if advanced:
+        return any(_advanced_match(selector, record) for selector in advanced)
+    return True
+
+
+def _advanced_match(selector: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
+    fields = {
+        "eventCategory": record.get("eventCategory"),
+        "readOnly": "true" if record.get("readOnly") else "false",
+        "eventSource": record.get("eventSource"),
+        "eventName": record.get("eventName"),
+        "eventType": record.get("eventType"),
+    }
+    has_category = False
+    for condition in selector.get("FieldSelectors") or []:
+        name = condition.get("Field")
+        if name not in fields:
+            continue
+        value = str(fields[name])
+        has_category = has_category or name == "eventCategory"
+        if "Equals" in condition and value not in condition["Equals"]:
+            return False
+        if "NotEquals" in condition and value in condition["NotEquals"]:
+            return False
+        if "StartsWith" in condition and not any(value.startswith(p) for p in condition["StartsWith"]):
+            return False
+        if "NotStartsWith" in condition and any(value.startswith(p) for p in condition["NotStartsWith"]):
+            return False
+    return has_category
+
+
+def _find_trail(account: str, region: str, name: str) -> Any:
+    from moto.cloudtrail.models import cloudtrail_backends
+
+    regional = cloudtrail_backends.get(account)
+    if not regional or not name:
+        return None
+    for _home, backend in list(regional.items()):
+        for trail in list(backend.trails.values()):
+            if (trail.trail_name == name or trail.arn == name) and (
+                trail.region_name == region or trail.is_multi_region
+            ):
+                return trail
+    return None
+
+
+def log_file_key(account: str, region: str, delivered: datetime, prefix: str | None = None) -> str:
+    """The S3 key CloudTrail gives a log file delivered at ``delivered`` (UTC)."""
+    moment = delivered.astimezone(timezone.utc)
+    unique = "".join(secrets.choice(_UNIQUE_ALPHABET) for _ in range(16))
+    name = f"{account}_CloudTrail_{region}_{moment:%Y%m%dT%H%MZ}_{unique}.json.gz"
+    key = f"AWSLogs/{account}/CloudTrail/{region}/{moment:%Y/%m/%d}/{name}"
+    prefix = (prefix or "").strip("/")
+    return f"{prefix}/{key}" if prefix else key
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---------------------------------------------------------------------- helpers: LookupEvents
+
+
+def _timestamp(value: Any, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return datetime.fromtimestamp(float(value), timezone.utc)
+        if isinstance(value, str):
+            try:
+                return datetime.fromtimestamp(float(value), timezone.utc)
+            except ValueError:
+                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+                return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        pass
+    raise _LookupError("InvalidTimeRangeException", f"Invalid {name}: {value!r}.")
+
+
+def _matches(event: _Stored, attribute: tuple[str, str] | None) -> bool:
+    if attribute is None:
+        return True
+    key, value = attribute
+    record = event.record
+    if key == "EventId":
+        return record.get("eventID") == value
+    if key == "EventName":
+        return record.get("eventName") == value
+    if key == "EventSource":
+        return record.get("eventSource") == value
+    if key == "ReadOnly":
+        return ("true" if record.get("readOnly") else "false") == value.lower()
+    if key == "Username":
+        return event.username == value
+    if key == "AccessKeyId":
+        return event.access_key == value
+    return False  # ResourceType / ResourceName: Cognito events list no resources here
+
+
+def _event_summary(event: _Stored) -> dict[str, Any]:
+    record = event.record
+    summary: dict[str, Any] = {
+        "EventId": record["eventID"],
+        "EventName": record["eventName"],
+        "ReadOnly": "true" if record.get("readOnly") else "false",
+    }
+    if event.access_key:
+        summary["AccessKeyId"] = event.access_key
+    summary["EventTime"] = int(event.when.timestamp())
+    summary["EventSource"] = record["eventSource"]
+    if event.username:
+        summary["Username"] = event.username
+    summary["Resources"] = []
+    summary["CloudTrailEvent"] = event.text
+    return summary
+
+
+def _make_token(sort_key: tuple[float, int], fingerprint: str) -> str:
+    raw = json.dumps({"t": sort_key[0], "s": sort_key[1], "f": fingerprint}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _parse_token(token: Any, fingerprint: str) -> tuple[float, int]:
+    try:
+        text = str(token)
+        raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        if raw["f"] != fingerprint:
+            raise KeyError("f")
+        return float(raw["t"]), int(raw["s"])
+    except (ValueError, KeyError, TypeError):
+        raise _LookupError(
+            "InvalidNextTokenException",
+            "Invalid NextToken: it must come from a call with the same parameters.",
+        ) from None

@@ -1,0 +1,752 @@
+"""A stand-in for Amazon Cognito's hosted UI (managed login) on the sandbox's user pools.
+
+moto has no hosted UI (lab-facts.md section 4), yet the lab has the student sign in there as
+janedoe, change the temporary password (which confirms the user) and land on the callback URL
+with tokens in the fragment. :class:`HostedUI` is a WSGI application the sandbox mounts at
+``<endpoint>/_sandbox/hostedui/<domain host>/<path>`` (:func:`hosted_ui_path`); it serves, for the
+user pool whose domain is ``<domain host>``:
+
+- ``GET /oauth2/authorize``: validates the request and redirects to ``/login`` with the same
+  parameters, or answers with the error AWS documents (see :meth:`HostedUI._validate`);
+- ``GET /login``: the same validation, then a sign-in form; ``POST /login``: the sign-in against
+  the password moto stores, the change-password form for ``FORCE_CHANGE_PASSWORD`` users, and
+  the final redirect to the callback URL (implicit grant: tokens in the fragment; code grant:
+  ``?code=``);
+- ``GET /logout``: redirects to a registered sign-out URL, else to ``/login``;
+- ``GET /error``: the error page the endpoints above redirect to.
+
+Every URL it emits (``Location`` headers, form actions) uses the real public names
+(``https://<prefix>.auth.<region>.amazoncognito.com/...`` and the redirect URI exactly as
+registered); the browser-side routing maps them back to the sandbox (:func:`sandbox_url`).
+
+Error answers carry an ``x-sandbox-reason`` header (a fixed, short English phrase) so the grader
+can tell causes apart without parsing pages; AWS sends no such header. Passwords are never
+logged, stored outside moto's user record, or echoed into a page.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from moto.cognitoidp.exceptions import InvalidPasswordException
+from moto.cognitoidp.models import (
+    CognitoIdpBackend,
+    CognitoIdpUser,
+    CognitoIdpUserPool,
+    CognitoIdpUserPoolClient,
+    UserStatus,
+    cognitoidp_backends,
+)
+
+from grader.sandbox.cognito_fidelity import default_account_id
+
+__all__ = [
+    "HOSTEDUI_PATH",
+    "HostedUI",
+    "IssuedCode",
+    "hosted_ui_path",
+    "is_hosted_ui_host",
+    "mint_tokens",
+    "password_policy_problem",
+    "redirect_document",
+    "sandbox_url",
+]
+
+StartResponse = Callable[..., Any]
+
+HOSTEDUI_PATH = "/_sandbox/hostedui"
+_PREFIX_HOST = re.compile(r"^([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.auth\.([a-z0-9-]+)\.amazoncognito\.com$")
+_INCORRECT = "Incorrect username or password."
+_SESSION_EXPIRED = "Invalid session for the user, session is expired."
+_ERROR_PAGE_TEXT = "An error was encountered with the requested page."
+_ID_SCOPES = {"email", "phone", "profile"}
+_EMAIL_CLAIMS = {"email", "email_verified"}
+_PHONE_CLAIMS = {"phone_number", "phone_number_verified"}
+# AWS's list of password "special characters" (a space counts when not leading or trailing).
+_SYMBOLS = set("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ")
+_AWS_DEFAULT_POLICY = {
+    "MinimumLength": 8,
+    "RequireUppercase": True,
+    "RequireLowercase": True,
+    "RequireNumbers": True,
+    "RequireSymbols": True,
+    "TemporaryPasswordValidityDays": 7,
+}
+_UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+
+
+# ---------------------------------------------------------------------- public helpers
+
+
+def hosted_ui_path(host: str) -> str:
+    """Where the sandbox serves the hosted UI of the domain `host` (no trailing slash)."""
+    return f"{HOSTEDUI_PATH}/{host.strip().lower()}"
+
+
+def is_hosted_ui_host(host: str) -> bool:
+    """Whether `host` is a Cognito prefix domain, ``<prefix>.auth.<region>.amazoncognito.com``."""
+    return bool(_PREFIX_HOST.match((host or "").strip().lower()))
+
+
+def sandbox_url(endpoint: str, public_url: str) -> str:
+    """The sandbox URL that answers `public_url` (``https://<domain host>/<path>?<query>``)."""
+    parts = urlsplit(public_url)
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{endpoint.rstrip('/')}{hosted_ui_path(parts.hostname or '')}{parts.path or '/'}{query}"
+
+
+def redirect_document(location: str) -> str:
+    """A page that sends the browser on to `location`, for a browser route to answer a 3xx with.
+
+    Playwright routes only the first request of a redirect chain: when a route fulfills a 302, the
+    browser requests the ``Location`` itself, past every route, on the real network (Playwright's
+    own test "should not work with redirects"; measured with Playwright 1.65 and Debian's
+    Chromium 156: a fulfilled 302 to ``https://<host>/login`` ends in ``ERR_NAME_NOT_RESOLVED``).
+    A route that fulfills navigation requests with this page instead makes the next hop a new
+    navigation, which the routes see again. ``location.replace`` keeps the history as a redirect
+    would, and the fragment (the implicit grant's tokens) survives.
+    """
+    target = json.dumps(location).replace("<", "\\u003c").replace(">", "\\u003e")
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Redirecting</title>'
+        f"<script>location.replace({target});</script>"
+        f'<noscript><meta http-equiv="refresh" content="0;url={_e(location)}"></noscript>'
+        f'</head><body><a href="{_e(location)}">Continue</a></body></html>'
+    )
+
+
+# ---------------------------------------------------------------------- internal types
+
+
+@dataclass(frozen=True)
+class _Site:
+    """The user pool behind one domain."""
+
+    host: str
+    backend: CognitoIdpBackend
+    pool: CognitoIdpUserPool
+
+
+@dataclass(frozen=True)
+class _Grant:
+    """A request that passed validation."""
+
+    client: CognitoIdpUserPoolClient
+    response_type: str
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    state: str | None
+    nonce: str | None
+
+
+@dataclass(frozen=True)
+class _PendingChange:
+    """Between a FORCE_CHANGE_PASSWORD sign-in and the change-password form."""
+
+    pool_id: str
+    client_id: str
+    login_name: str
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    """An authorization code handed out by the code grant (no token endpoint consumes it yet)."""
+
+    pool_id: str
+    client_id: str
+    username: str
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    expires_at: float
+
+
+class _Reject(Exception):
+    """A request the hosted UI refuses: an error page on the Cognito domain, or an error redirect."""
+
+    def __init__(
+        self,
+        error: str,
+        reason: str,
+        *,
+        client_id: str = "",
+        redirect_uri: str | None = None,
+        state: str | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.error = error
+        self.reason = reason
+        self.client_id = client_id
+        self.redirect_uri = redirect_uri
+        self.state = state
+
+
+@dataclass
+class _Form:
+    """What a page shows: which form, the error line, the values to keep."""
+
+    kind: str  # "signin" or "change"
+    error: str = ""
+    username: str = ""
+    session: str = ""
+    missing_attributes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------- the application
+
+
+class HostedUI:
+    """WSGI app: the hosted UI of every user-pool domain in the sandbox's moto backends.
+
+    ``account_id_for(environ)`` names the account searched first for the domain (then every other
+    account); it defaults to :func:`grader.sandbox.cognito_fidelity.default_account_id`.
+    """
+
+    def __init__(self, account_id_for: Callable[[Mapping[str, Any]], str] | None = None) -> None:
+        self.account_id_for = account_id_for or default_account_id
+        self.codes: dict[str, IssuedCode] = {}
+        self._pending: dict[str, _PendingChange] = {}
+        self._lock = threading.Lock()
+
+    def handles(self, path: str) -> bool:
+        return path.startswith(HOSTEDUI_PATH + "/")
+
+    # ------------------------------------------------------------------ WSGI plumbing
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if not self.handles(path):
+            return _page(start_response, "404 Not Found", "Not found", "<p>Not a hosted UI path.</p>",
+                         reason="not a hosted UI path")
+        host, _, rest = path[len(HOSTEDUI_PATH) + 1 :].partition("/")
+        host = host.lower()
+        endpoint = "/" + rest
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        query = environ.get("QUERY_STRING", "")
+        site = self._site(environ, host)
+        if site is None:
+            return _page(start_response, "404 Not Found", "Not found",
+                         f"<p>No user pool has the domain {_e(host)}.</p>", reason="unknown domain")
+        routes: dict[tuple[str, str], Callable[..., Iterable[bytes]]] = {
+            ("GET", "/oauth2/authorize"): self._authorize,
+            ("GET", "/login"): self._login_get,
+            ("POST", "/login"): self._login_post,
+            ("GET", "/logout"): self._logout,
+            ("GET", "/error"): self._error_page,
+        }
+        handler = routes.get((method, endpoint))
+        if handler is None:
+            if any(path_ == endpoint for _, path_ in routes):
+                return _page(start_response, "405 Method Not Allowed", "Method not allowed",
+                             "<p>Method not allowed.</p>", reason="method not allowed")
+            return _page(start_response, "404 Not Found", "Not found", "<p>Not found.</p>", reason="not found")
+        try:
+            return handler(environ, start_response, site, query)
+        except _Reject as reject:
+            return self._reject(start_response, site, reject, as_page=endpoint == "/login")
+
+    # ------------------------------------------------------------------ endpoints
+
+    def _authorize(self, environ: dict[str, Any], start_response: StartResponse, site: _Site, query: str) -> Iterable[bytes]:
+        # "The redirect and authorization endpoint": without identity_provider/idp_identifier it
+        # redirects to the login endpoint with the same URL parameters.
+        self._validate(site, _params(query))
+        return _redirect(start_response, f"https://{site.host}/login?{query}")
+
+    def _login_get(self, environ: dict[str, Any], start_response: StartResponse, site: _Site, query: str) -> Iterable[bytes]:
+        # "The login endpoint" supports all the request parameters of the authorize endpoint.
+        self._validate(site, _params(query))
+        return self._form(start_response, site, query, _Form("signin"))
+
+    def _login_post(self, environ: dict[str, Any], start_response: StartResponse, site: _Site, query: str) -> Iterable[bytes]:
+        grant = self._validate(site, _params(query))
+        form = _params(_read_body(environ).decode("utf-8", "replace"))
+        if form.get("session"):
+            return self._change_password(start_response, site, query, grant, form)
+        username = form.get("username", "").strip()
+        password = form.get("password", "")
+        if not username or not password:
+            return self._form(start_response, site, query, _Form("signin", _INCORRECT, username))
+        user = site.pool._get_user(username)
+        if user is None:
+            message = "User does not exist." if _legacy_errors(grant.client) else _INCORRECT
+            return self._form(start_response, site, query, _Form("signin", message, username))
+        if user.password is None or not secrets.compare_digest(user.password.encode(), password.encode()):
+            return self._form(start_response, site, query, _Form("signin", _INCORRECT, username))
+        blocked = _blocked(site.pool, user)
+        if blocked:
+            return self._form(start_response, site, query, _Form("signin", blocked, username))
+        if user.status == UserStatus.FORCE_CHANGE_PASSWORD:
+            session = self._start_change(site, grant.client, username)
+            return self._form(start_response, site, query, _Form(
+                "change", username=username, session=session, missing_attributes=_missing_required(site.pool, user)))
+        return self._finish(start_response, site, grant, user, username)
+
+    def _change_password(
+        self, start_response: StartResponse, site: _Site, query: str, grant: _Grant, form: dict[str, str]
+    ) -> Iterable[bytes]:
+        token = form["session"]
+        with self._lock:
+            pending = self._pending.get(token)
+        if (
+            pending is None
+            or pending.expires_at < time.monotonic()
+            or pending.pool_id != site.pool.id
+            or pending.client_id != grant.client.id
+        ):
+            with self._lock:
+                self._pending.pop(token, None)
+            return self._form(start_response, site, query, _Form("signin", _SESSION_EXPIRED))
+        user = site.pool._get_user(pending.login_name)
+        if user is None or user.status != UserStatus.FORCE_CHANGE_PASSWORD:
+            with self._lock:
+                self._pending.pop(token, None)
+            return self._form(start_response, site, query, _Form("signin", _SESSION_EXPIRED))
+        missing = _missing_required(site.pool, user)
+        again = _Form("change", username=pending.login_name, session=token, missing_attributes=missing)
+        new_password = form.get("new_password", "")
+        if new_password != form.get("confirm_password", ""):
+            again.error = "Passwords do not match."
+            return self._form(start_response, site, query, again)
+        problem = password_policy_problem(site.pool, new_password)
+        if problem:
+            again.error = problem
+            return self._form(start_response, site, query, again)
+        given = {name: form.get(f"requiredAttributes[{name}]", "").strip() for name in missing}
+        if any(not value for value in given.values()):
+            again.error = "Please fill in all required attributes."
+            return self._form(start_response, site, query, again)
+        try:
+            # moto's own call: sets the password and, permanent, CONFIRMS the user.
+            site.backend.admin_set_user_password(site.pool.id, user.username, new_password, True)
+        except InvalidPasswordException:
+            again.error = "Password does not conform to policy."
+            return self._form(start_response, site, query, again)
+        if given:
+            site.backend.admin_update_user_attributes(
+                site.pool.id, user.username, [{"Name": k, "Value": v} for k, v in given.items()]
+            )
+        with self._lock:
+            self._pending.pop(token, None)
+        return self._finish(start_response, site, grant, user, pending.login_name)
+
+    def _logout(self, environ: dict[str, Any], start_response: StartResponse, site: _Site, query: str) -> Iterable[bytes]:
+        # "The logout endpoint": it signs the user out and redirects either to an allowed sign-out
+        # URL of the app client (logout_uri + client_id), or to the /login endpoint (with the
+        # parameters, e.g. redirect_uri/response_type/scope, for the next sign-in).
+        params = _params(query)
+        client = site.pool.clients.get(params.get("client_id", ""))
+        logout_uri = params.get("logout_uri")
+        if client is not None and logout_uri and logout_uri in (client.extended_config.get("LogoutURLs") or []):
+            return _redirect(start_response, logout_uri)
+        reason = "logout_uri is not an allowed sign-out URL" if logout_uri else "no logout_uri"
+        return _redirect(start_response, f"https://{site.host}/login?{query}", reason=reason)
+
+    def _error_page(self, environ: dict[str, Any], start_response: StartResponse, site: _Site, query: str) -> Iterable[bytes]:
+        error = _params(query).get("error", "")
+        body = f'<p id="errorMessage">{_e(_ERROR_PAGE_TEXT)}</p><p>Error: <code id="errorCode">{_e(error)}</code></p>'
+        return _page(start_response, "400 Bad Request", "Error", body, reason=error or "error")
+
+    # ------------------------------------------------------------------ validation
+
+    def _validate(self, site: _Site, params: dict[str, str]) -> _Grant:
+        """Check an authorize/login request in AWS's order; raise :class:`_Reject` on the first problem.
+
+        1. client_id missing or not a client of this domain's pool: error page ``invalid_request``.
+        2. redirect_uri missing, not absolute, with a fragment, or not exactly one of the client's
+           CallbackURLs: error page ``redirect_mismatch``.
+           (1 and 2: RFC 6749 4.1.2.1/4.2.2.1 forbid redirecting to an unverified URI; the AWS page
+           "The redirect and authorization endpoint" redirects errors to redirect_uri only "if
+           client_id and redirect_uri are valid"; AWS itself answers with a 302 to
+           ``https://<domain>/error?error=redirect_mismatch&client_id=...``, resp.
+           ``error=invalid_request``.)
+        3. identity_provider/idp_identifier the client doesn't support, or a client without
+           COGNITO among SupportedIdentityProviders: error page ``invalid_request`` (what AWS
+           shows for an unsupported provider; the client_id parameter must name a client that
+           "supports sign-in by Amazon Cognito local users or at least one third-party IdP").
+        From here on client_id and redirect_uri are valid, so, per "The redirect and authorization
+        endpoint" (error responses), the error goes to ``<redirect_uri>?error=...`` (+ state):
+        4. response_type missing, or code_challenge without code_challenge_method, or a method
+           other than S256: ``invalid_request``.
+        5. response_type other than code/token: ``unsupported_response_type`` (RFC 6749 4.1.2.1).
+        6. OAuth not enabled for the client (AllowedOAuthFlowsUserPoolClient false) or the grant
+           of that response type (code -> "code", token -> "implicit") not in AllowedOAuthFlows:
+           ``unauthorized_client``.
+        7. a requested scope not in the client's AllowedOAuthScopes, or email/phone/profile
+           without openid (documented under the scope parameter): ``invalid_scope``. No scope at
+           all means every scope of the client.
+        """
+        client_id = params.get("client_id", "")
+        client = site.pool.clients.get(client_id) if client_id else None
+        if client is None:
+            raise _Reject("invalid_request", "client_id is missing" if not client_id else "unknown client_id",
+                          client_id=client_id)
+        redirect_uri = params.get("redirect_uri", "")
+        callbacks = client.extended_config.get("CallbackURLs") or []
+        if not redirect_uri:
+            raise _Reject("redirect_mismatch", "redirect_uri is missing", client_id=client_id)
+        parts = urlsplit(redirect_uri)
+        web = parts.scheme in ("http", "https")
+        if not parts.scheme or (web and not parts.netloc) or "#" in redirect_uri:
+            raise _Reject("redirect_mismatch", "redirect_uri is not an absolute URI without fragment",
+                          client_id=client_id)
+        if redirect_uri not in callbacks:
+            raise _Reject("redirect_mismatch", "redirect_uri is not a registered callback URL",
+                          client_id=client_id)
+        providers = client.extended_config.get("SupportedIdentityProviders") or []
+        provider = params.get("identity_provider")
+        if params.get("idp_identifier") or (provider and provider != "COGNITO"):
+            raise _Reject("invalid_request", "identity provider not supported by the client", client_id=client_id)
+        if "COGNITO" not in providers:
+            raise _Reject("invalid_request", "COGNITO is not a supported identity provider of the client",
+                          client_id=client_id)
+        state = params.get("state")
+
+        def back(error: str, reason: str) -> _Reject:
+            return _Reject(error, reason, client_id=client_id, redirect_uri=redirect_uri, state=state)
+
+        response_type = params.get("response_type", "")
+        if not response_type:
+            raise back("invalid_request", "response_type is missing")
+        method = params.get("code_challenge_method")
+        if params.get("code_challenge") and not method:
+            raise back("invalid_request", "code_challenge without code_challenge_method")
+        if method and method != "S256":
+            raise back("invalid_request", "code_challenge_method is not S256")
+        if response_type not in ("code", "token"):
+            raise back("unsupported_response_type", "response_type is not code or token")
+        if not client.extended_config.get("AllowedOAuthFlowsUserPoolClient"):
+            raise back("unauthorized_client", "OAuth is not enabled for the client")
+        flow = "implicit" if response_type == "token" else "code"
+        if flow not in (client.extended_config.get("AllowedOAuthFlows") or []):
+            raise back("unauthorized_client", f"the client does not allow the {flow} grant")
+        allowed = [str(s) for s in client.extended_config.get("AllowedOAuthScopes") or []]
+        requested = [s for s in params.get("scope", "").split(" ") if s]
+        if not requested:
+            requested = allowed
+        if any(s not in allowed for s in requested):
+            raise back("invalid_scope", "a requested scope is not allowed for the client")
+        if _ID_SCOPES & set(requested) and "openid" not in requested:
+            raise back("invalid_scope", "email, phone and profile need the openid scope")
+        return _Grant(client, response_type, redirect_uri, tuple(dict.fromkeys(requested)), state,
+                      params.get("nonce"))
+
+    def _reject(self, start_response: StartResponse, site: _Site, reject: _Reject, *, as_page: bool) -> Iterable[bytes]:
+        if reject.redirect_uri:
+            extra = {"error": reject.error}
+            if reject.state is not None:
+                extra["state"] = reject.state
+            return _redirect(start_response, _append(reject.redirect_uri, "?", extra), reason=reject.reason)
+        if as_page:
+            # /login shows the error itself (AWS answers 400 on the login page).
+            body = (f'<p id="errorMessage">{_e(_ERROR_PAGE_TEXT)}</p>'
+                    f'<p>Error: <code id="errorCode">{_e(reject.error)}</code></p>')
+            return _page(start_response, "400 Bad Request", "Error", body, reason=reject.reason)
+        target = {"error": reject.error}
+        if reject.client_id:
+            target["client_id"] = reject.client_id
+        return _redirect(start_response, f"https://{site.host}/error?{urlencode(target)}", reason=reject.reason)
+
+    # ------------------------------------------------------------------ sign-in results
+
+    def _start_change(self, site: _Site, client: CognitoIdpUserPoolClient, login_name: str) -> str:
+        token = secrets.token_urlsafe(32)
+        minutes = float(client.extended_config.get("AuthSessionValidity") or 3)
+        pending = _PendingChange(site.pool.id, client.id, login_name, time.monotonic() + 60 * minutes)
+        with self._lock:
+            now = time.monotonic()
+            for key in [k for k, p in self._pending.items() if p.expires_at < now]:
+                del self._pending[key]
+            self._pending[token] = pending
+        return token
+
+    def _finish(
+        self, start_response: StartResponse, site: _Site, grant: _Grant, user: CognitoIdpUser, login_name: str
+    ) -> Iterable[bytes]:
+        if grant.response_type == "code":
+            code = str(uuid.uuid4())
+            with self._lock:
+                now = time.monotonic()
+                for key in [k for k, c in self.codes.items() if c.expires_at < now]:
+                    del self.codes[key]
+                self.codes[code] = IssuedCode(site.pool.id, grant.client.id, user.username, grant.redirect_uri,
+                                              grant.scopes, time.monotonic() + 300)
+            values = {"code": code}
+            if grant.state is not None:
+                values["state"] = grant.state
+            return _redirect(start_response, _append(grant.redirect_uri, "?", values))
+        tokens = mint_tokens(site.pool, grant.client, login_name, grant.scopes, nonce=grant.nonce)
+        values = {}
+        if "id_token" in tokens:
+            values["id_token"] = tokens["id_token"]
+        values.update(access_token=tokens["access_token"], expires_in=str(tokens["expires_in"]), token_type="Bearer")
+        if grant.state is not None:
+            values["state"] = grant.state
+        return _redirect(start_response, _append(grant.redirect_uri, "#", values))
+
+    # ------------------------------------------------------------------ pages
+
+    def _form(self, start_response: StartResponse, site: _Site, query: str, form: _Form) -> Iterable[bytes]:
+        action = _e(f"https://{site.host}/login?{query}")
+        if form.kind == "change":
+            return _page(start_response, "200 OK", "Change password", _change_html(action, form),
+                         reason=form.error or "")
+        error = f'<p id="loginErrorMessage" class="errorMessage" role="alert">{_e(form.error)}</p>' if form.error else ""
+        body = f"""<h1>Sign in with your username and password</h1>
+{error}<form name="cognitoSignInForm" method="post" action="{action}">
+<label for="signInFormUsername">Username</label>
+<input id="signInFormUsername" name="username" type="text" autocomplete="username" autocapitalize="none" required value="{_e(form.username)}">
+<label for="signInFormPassword">Password</label>
+<input id="signInFormPassword" name="password" type="password" autocomplete="current-password" required>
+<input type="submit" name="signInSubmitButton" value="Sign in">
+</form>"""
+        return _page(start_response, "200 OK", "Signin", body, reason=form.error or "")
+
+    # ------------------------------------------------------------------ moto lookups
+
+    def _site(self, environ: Mapping[str, Any], host: str) -> _Site | None:
+        """The pool whose domain is `host`: a prefix domain in the host's region, else a custom domain."""
+        match = _PREFIX_HOST.match(host)
+        key, region_wanted = (match.group(1), match.group(2)) if match else (host, None)
+        preferred = self.account_id_for(environ)
+        accounts = sorted(list(cognitoidp_backends.items()), key=lambda item: item[0] != preferred)
+        for _account, regional in accounts:
+            for region, backend in list(dict.items(regional)):
+                if region in ("global", "aws") or (region_wanted and region != region_wanted):
+                    continue
+                domain = backend.user_pool_domains.get(key)
+                if domain is None or (match is None and not domain.custom_domain_config):
+                    continue
+                pool = backend.user_pools.get(domain.user_pool_id)
+                if pool is not None:
+                    return _Site(host, backend, pool)
+        return None
+
+
+# ---------------------------------------------------------------------- tokens
+
+
+def mint_tokens(
+    pool: CognitoIdpUserPool,
+    client: CognitoIdpUserPoolClient,
+    login_name: str,
+    scopes: Iterable[str],
+    *,
+    nonce: str | None = None,
+) -> dict[str, Any]:
+    """Tokens for a hosted-UI sign-in, made with moto's ``create_jwt`` and registered in the pool.
+
+    Access token: moto's claims plus ``scope`` (the granted OAuth scopes) and ``origin_jti``; the
+    pool records it as moto's ``create_access_token`` does, so GetUser accepts it. ID token (only
+    with the openid scope, as AWS documents): the attributes the client can read, narrowed to the
+    email/phone claims when only those OIDC scopes were asked for, ``at_hash`` and ``nonce``.
+    Lifetimes follow the client's AccessTokenValidity/IdTokenValidity (default one hour).
+    """
+    scopes = tuple(scopes)
+    user = pool._get_user(login_name)
+    origin_jti = str(uuid.uuid4())
+    access_s = _validity_seconds(client, "AccessToken")
+    extra: dict[str, Any] = {"origin_jti": origin_jti, "scope": " ".join(scopes)}
+    groups = sorted(group.group_name for group in user.groups)
+    if groups:
+        extra["cognito:groups"] = groups
+    access_token, _ = pool.create_jwt(client.id, login_name, "access", expires_in=access_s, extra_data=extra)
+    pool.access_tokens[access_token] = (client.id, user.username)
+    result: dict[str, Any] = {"access_token": access_token, "expires_in": access_s, "token_type": "Bearer"}
+    if "openid" in scopes:
+        claims: dict[str, Any] = {"origin_jti": origin_jti, "at_hash": _at_hash(access_token)}
+        claims.update(_id_claims(client, user, scopes))
+        if groups:
+            claims["cognito:groups"] = groups
+        if nonce:
+            claims["nonce"] = nonce
+        id_token, _ = pool.create_jwt(
+            client.id, login_name, "id", expires_in=_validity_seconds(client, "IdToken"), extra_data=claims
+        )
+        pool.id_tokens[id_token] = (client.id, user.username)
+        result["id_token"] = id_token
+    return result
+
+
+def _id_claims(client: CognitoIdpUserPoolClient, user: CognitoIdpUser, scopes: tuple[str, ...]) -> dict[str, Any]:
+    readable = client.extended_config.get("ReadAttributes") or None
+    claims: dict[str, Any] = {}
+    for attribute in user.attributes:
+        name, value = attribute["Name"], attribute["Value"]
+        if name == "sub" or (readable is not None and name not in readable):
+            continue
+        claims[name] = value == "true" if name in ("email_verified", "phone_number_verified") else value
+    oidc = _ID_SCOPES & set(scopes)
+    if oidc and "profile" not in oidc:  # only email and/or phone: narrow to their claims
+        keep = (_EMAIL_CLAIMS if "email" in oidc else set()) | (_PHONE_CLAIMS if "phone" in oidc else set())
+        claims = {k: v for k, v in claims.items() if k in keep}
+    return claims
+
+
+def _validity_seconds(client: CognitoIdpUserPoolClient, which: str) -> int:
+    value = client.extended_config.get(f"{which}Validity")
+    if not value:
+        return 3600
+    unit = (client.extended_config.get("TokenValidityUnits") or {}).get(which, "hours")
+    return int(value) * _UNIT_SECONDS.get(str(unit), 3600)
+
+
+def _at_hash(access_token: str) -> str:
+    digest = hashlib.sha256(access_token.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[:16]).decode("ascii").rstrip("=")
+
+
+# ---------------------------------------------------------------------- password and user checks
+
+
+def password_policy_problem(pool: CognitoIdpUserPool, password: str) -> str:
+    """AWS's message for a password the pool's policy rejects, or "" if it conforms."""
+    policy = (pool.extended_config.get("Policies") or {}).get("PasswordPolicy")
+    if policy is None:
+        policy = _AWS_DEFAULT_POLICY
+    if not password or password != password.strip():
+        return "Password does not conform to policy: the password must not begin or end with a space"
+    if len(password) < int(policy.get("MinimumLength", 8)):
+        return "Password does not conform to policy: Password not long enough"
+    checks = (
+        ("RequireUppercase", lambda p: any(c.isupper() for c in p), "Password must have uppercase characters"),
+        ("RequireLowercase", lambda p: any(c.islower() for c in p), "Password must have lowercase characters"),
+        ("RequireNumbers", lambda p: any(c.isdigit() for c in p), "Password must have numeric characters"),
+        ("RequireSymbols", lambda p: any(c in _SYMBOLS for c in p), "Password must have symbol characters"),
+    )
+    for key, ok, message in checks:
+        if policy.get(key) and not ok(password):
+            return f"Password does not conform to policy: {message}"
+    return ""
+
+
+def _blocked(pool: CognitoIdpUserPool, user: CognitoIdpUser) -> str:
+    """Why a user with the right password still can't sign in here ("" if they can)."""
+    if not user.enabled:
+        return "User is disabled."
+    if user.status == UserStatus.UNCONFIRMED:
+        return "User is not confirmed."
+    if user.status == UserStatus.RESET_REQUIRED:
+        return "Password reset required for the user"
+    if pool.mfa_config == "ON" or user.software_token_mfa_enabled or user.sms_mfa_enabled:
+        return "Multi-factor authentication is not available in the sandbox hosted UI."
+    return ""
+
+
+def _missing_required(pool: CognitoIdpUserPool, user: CognitoIdpUser) -> list[str]:
+    have = {a["Name"] for a in user.attributes}
+    return [
+        name
+        for name, attribute in pool.schema_attributes.items()
+        if getattr(attribute, "required", False) and name not in have and name != "sub"
+    ]
+
+
+def _legacy_errors(client: CognitoIdpUserPoolClient) -> bool:
+    return client.extended_config.get("PreventUserExistenceErrors") == "LEGACY"
+
+
+# ---------------------------------------------------------------------- HTTP helpers
+
+
+def _params(query: str) -> dict[str, str]:
+    """First value of each parameter (``+`` and %-escapes decoded)."""
+    values: dict[str, str] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        values.setdefault(key, value)
+    return values
+
+
+def _append(uri: str, separator: str, values: Mapping[str, str]) -> str:
+    encoded = urlencode(values)
+    if separator == "?" and "?" in uri:
+        return f"{uri}&{encoded}"
+    return f"{uri}{separator}{encoded}"
+
+
+def _read_body(environ: Mapping[str, Any]) -> bytes:
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > 0:
+        return stream.read(length)
+    if environ.get("wsgi.input_terminated"):
+        return stream.read()
+    return b""
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+_STYLE = (
+    "body{font-family:sans-serif;background:#f4f4f4;margin:0}"
+    "main{max-width:22rem;margin:3rem auto;background:#fff;padding:1.5rem;border-radius:4px}"
+    "label,input{display:block;width:100%;box-sizing:border-box;margin:.3rem 0}"
+    "input[type=submit]{background:#007eb9;color:#fff;border:0;padding:.6rem;margin-top:1rem}"
+    ".errorMessage{color:#c00}"
+)
+
+
+def _change_html(action: str, form: _Form) -> str:
+    error = (f'<p id="changePasswordErrorMessage" class="errorMessage" role="alert">{_e(form.error)}</p>'
+             if form.error else "")
+    required = "".join(
+        f'<label for="required_{_e(name)}">{_e(name)}</label>'
+        f'<input id="required_{_e(name)}" name="requiredAttributes[{_e(name)}]" type="text" required>\n'
+        for name in form.missing_attributes
+    )
+    return f"""<h1>Change Password</h1>
+<p>Please enter a new password.</p>
+{error}<form name="cognitoChangePasswordForm" method="post" action="{action}">
+<input type="hidden" name="session" value="{_e(form.session)}">
+<input type="hidden" name="username" value="{_e(form.username)}">
+{required}<label for="new_password">New Password</label>
+<input id="new_password" name="new_password" type="password" autocomplete="new-password" required>
+<label for="confirm_password">Enter New Password Again</label>
+<input id="confirm_password" name="confirm_password" type="password" autocomplete="new-password" required>
+<input type="submit" name="changePasswordSubmitButton" value="Send">
+</form>"""
+
+
+def _headers(kind: str, length: int, reason: str) -> list[tuple[str, str]]:
+    headers = [
+        ("Content-Type", kind),
+        ("Content-Length", str(length)),
+        ("Cache-Control", "no-store"),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
+    if reason:
+        headers.append(("x-sandbox-reason", reason))
+    return headers
+
+
+def _page(start_response: StartResponse, status: str, title: str, body: str, *, reason: str = "") -> list[bytes]:
+    document = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{_STYLE}</style></head>\n<body><main>\n{body}\n</main></body></html>\n"
+    ).encode("utf-8")
+    start_response(status, _headers("text/html; charset=utf-8", len(document), reason))
+    return [document]
+
+
+def _redirect(start_response: StartResponse, location: str, *, reason: str = "") -> list[bytes]:
+    start_response("302 Found", [("Location", location), *_headers("text/plain", 0, reason)])
+    return [b""]

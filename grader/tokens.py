@@ -1,0 +1,208 @@
+"""Checks the tokens the website's login left in the browser: whose pool, which client, which user.
+
+Reaching `private.html` proves nothing (the page is not guarded); the tokens the SDK stored in
+localStorage do. :func:`verify_tokens` finds janedoe's id and access tokens under the student's
+app client, checks their RS256 signature against the pool's published keys (:func:`fetch_jwks`),
+the issuer (the student's pool), the audience / client id and the user. Nothing secret leaves
+this module: `TokenCheck.claims` holds a few public claims, never a token.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import jwt
+import requests
+
+from grader.errors import GraderError
+
+STORAGE_PREFIX = "CognitoIdentityServiceProvider."
+# Tokens are fresh from the login just made; the leeway only absorbs clock differences.
+LEEWAY_S = 300
+_JWKS_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """The verdict on the stored tokens: `problems` are full sentences; `claims` a public summary."""
+
+    ok: bool
+    problems: tuple[str, ...]
+    claims: dict[str, Any] = field(default_factory=dict)
+
+
+def jwks_url(pool_id: str, region: str, endpoint_url: str | None = None) -> str:
+    """Where a pool publishes its token signing keys (the sandbox serves the same path)."""
+    if endpoint_url:
+        return f"{endpoint_url.rstrip('/')}/{pool_id}/.well-known/jwks.json"
+    return f"https://cognito-idp.{region}.amazonaws.com/{pool_id}/.well-known/jwks.json"
+
+
+def fetch_jwks(pool_id: str, region: str, endpoint_url: str | None) -> dict[str, Any]:
+    """The pool's JSON Web Key Set, as published; any failure is a GraderError."""
+    url = jwks_url(pool_id, region, endpoint_url)
+    try:
+        answer = requests.get(url, timeout=_JWKS_TIMEOUT_S)
+    except requests.RequestException as exc:
+        raise GraderError(
+            f"The grader could not fetch the signing keys of user pool {pool_id} from {url} "
+            f"({type(exc).__name__}). Check the network connection, then run the grader again.",
+            kind="unreachable",
+        ) from None
+    if answer.status_code != 200:
+        raise GraderError(
+            f"Fetching the signing keys of user pool {pool_id} answered HTTP {answer.status_code}. "
+            "Check that the pool exists in the region being graded, then run the grader again.",
+            kind="aws",
+        )
+    try:
+        keys = answer.json()
+    except ValueError:
+        keys = None
+    if not isinstance(keys, dict) or not isinstance(keys.get("keys"), list):
+        raise GraderError(
+            f"The signing keys of user pool {pool_id} at {url} are not a JSON Web Key Set. "
+            "Run the grader again; if it keeps happening, show this message to your instructor.",
+            kind="aws",
+        )
+    return keys
+
+
+def expected_issuer(pool_id: str, region: str) -> str:
+    return f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
+
+
+def verify_tokens(
+    tokens: dict[str, str],
+    *,
+    pool_id: str,
+    client_id: str,
+    region: str,
+    username: str,
+    jwks: dict[str, Any],
+) -> TokenCheck:
+    """Check the `CognitoIdentityServiceProvider.*` entries a login stored (see module docstring)."""
+    prefix = f"{STORAGE_PREFIX}{client_id}."
+    stored = {k: v for k, v in tokens.items() if k.startswith(STORAGE_PREFIX)}
+    if not stored:
+        return TokenCheck(False, ("There are no Cognito tokens in the browser's storage: the login stored nothing.",))
+    last_user = stored.get(prefix + "LastAuthUser")
+    if not last_user:
+        others = sorted({k[len(STORAGE_PREFIX):].split(".", 1)[0] for k in stored} - {client_id})
+        if others:
+            problem = (
+                f"The browser's storage holds tokens for app client {', '.join(others)}, not for the "
+                f"student's app client {client_id}: the website's settings.js names another client."
+            )
+        else:
+            problem = f"There is no LastAuthUser entry for app client {client_id} in the browser's storage."
+        return TokenCheck(False, (problem,))
+
+    problems: list[str] = []
+    claims: dict[str, Any] = {}
+    for kind in ("id", "access"):
+        raw = stored.get(f"{prefix}{last_user}.{kind}Token")
+        if not raw:
+            problems.append(f"There is no {kind} token in the browser's storage.")
+            continue
+        summary, found = _check_token(
+            kind, raw, pool_id=pool_id, client_id=client_id, region=region, username=username, jwks=jwks
+        )
+        if summary:
+            claims[kind] = summary
+        problems.extend(p for p in found if p not in problems)
+    return TokenCheck(not problems, tuple(problems), claims)
+
+
+def _check_token(
+    kind: str,
+    raw: str,
+    *,
+    pool_id: str,
+    client_id: str,
+    region: str,
+    username: str,
+    jwks: dict[str, Any],
+) -> tuple[dict[str, Any], list[str]]:
+    """One token's public claims and the problems found with it."""
+    name = f"The {kind} token"
+    try:
+        header = jwt.get_unverified_header(raw)
+        payload = jwt.decode(raw, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return {}, [f"{name} in the browser's storage is not a readable JWT."]
+    problems: list[str] = []
+    summary = _summary(kind, payload)
+
+    issuer = expected_issuer(pool_id, region)
+    actual_issuer = str(payload.get("iss", ""))
+    if actual_issuer != issuer:
+        actual_pool = actual_issuer.rstrip("/").rsplit("/", 1)[-1] or "(none)"
+        if actual_pool == pool_id:
+            problems.append(f"{name} was issued by {actual_issuer}, not by {issuer}.")
+        else:
+            problems.append(f"{name} was issued by pool {actual_pool}, not the student's pool {pool_id}.")
+
+    token_use = payload.get("token_use")
+    if token_use != kind:
+        problems.append(f"{name}'s token_use is {token_use!r}, not {kind!r}.")
+    if kind == "id":
+        if payload.get("aud") != client_id:
+            problems.append(f"The id token's audience is client {payload.get('aud')}, not {client_id}.")
+        user = payload.get("cognito:username")
+    else:
+        if payload.get("client_id") != client_id:
+            problems.append(f"The access token's client_id is {payload.get('client_id')}, not {client_id}.")
+        user = payload.get("username")
+    if user != username:
+        problems.append(f"{name} belongs to user {user}, not {username}.")
+
+    problems.extend(_check_signature(name, raw, header, jwks))
+    return summary, problems
+
+
+def _check_signature(name: str, raw: str, header: dict[str, Any], jwks: dict[str, Any]) -> list[str]:
+    if header.get("alg") != "RS256":
+        return [f"{name} is signed with {header.get('alg')}, not RS256 as Cognito signs."]
+    kid = header.get("kid")
+    key = next((k for k in jwks.get("keys", []) if isinstance(k, dict) and k.get("kid") == kid), None)
+    if key is None:
+        return [f"{name} is signed with key {kid}, which is not one of the pool's keys: the signature does not verify against the pool's keys."]
+    try:
+        public_key = jwt.PyJWK(key).key
+    except (jwt.PyJWTError, ValueError, TypeError):
+        return [f"The pool's key {kid} could not be read, so {name[0].lower()}{name[1:]}'s signature could not be checked."]
+    try:
+        jwt.decode(
+            raw,
+            key=public_key,
+            algorithms=["RS256"],
+            leeway=LEEWAY_S,
+            options={"verify_aud": False, "verify_iss": False},
+        )
+    except jwt.ExpiredSignatureError:
+        return [f"{name} has expired."]
+    except jwt.InvalidSignatureError:
+        return ["The signature does not verify against the pool's keys."]
+    except jwt.PyJWTError as exc:
+        return [f"{name} did not pass verification ({type(exc).__name__})."]
+    return []
+
+
+def _summary(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Public claims only: who issued it, for which client, whose, until when."""
+    out: dict[str, Any] = {"iss": payload.get("iss"), "token_use": payload.get("token_use")}
+    if kind == "id":
+        out["aud"] = payload.get("aud")
+        out["cognito:username"] = payload.get("cognito:username")
+    else:
+        out["client_id"] = payload.get("client_id")
+        out["username"] = payload.get("username")
+    exp = payload.get("exp")
+    if isinstance(exp, (int, float)):
+        out["exp"] = datetime.fromtimestamp(exp, tz=timezone.utc).isoformat()
+    # Only JSON scalars survive: a claim of another type is shown as JSON text.
+    return {k: v if v is None or isinstance(v, (str, int, float, bool)) else json.dumps(v) for k, v in out.items()}
