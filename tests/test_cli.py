@@ -35,9 +35,9 @@ def test_demo_grades_the_finished_lab_to_full_marks(tmp_path: Path) -> None:
     """`grader demo` needs no account, scores full marks, exits 0 and writes the report."""
     result = run("demo", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
-    assert "Score 28/28" in result.output
+    assert "Score 33/33" in result.output
     data = json.loads((tmp_path / "demo-finished" / "results.json").read_text())
-    assert data["score"] == data["max_score"] == 28
+    assert data["score"] == data["max_score"] == 33
     assert data["target"] == "sandbox"
     assert (tmp_path / "demo-finished" / "report.html").is_file()
 
@@ -145,7 +145,7 @@ def test_pytest_runs_the_checks_directly_with_junit(sandbox: Sandbox, tmp_path: 
     )
     assert proc.returncode == 1, proc.stdout[-2000:]
     assert "FAIL  pool.domain" in proc.stdout and "FAIL  site.hosted_ui_link" in proc.stdout
-    assert junit.read_text().count("<testcase") == 20
+    assert junit.read_text().count("<testcase") == 23
     data = json.loads((tmp_path / "direct" / "results.json").read_text())
     assert [c["id"] for c in data["checks"] if c["status"] != "pass"] == ["pool.domain", "site.hosted_ui_link"]
 
@@ -168,8 +168,10 @@ def test_check_grades_a_lab_provisioned_by_hand_in_grader_sandbox(tmp_path: Path
         assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
         data = json.loads((tmp_path / "by-hand" / "results.json").read_text())
         statuses = {c["id"]: c["status"] for c in data["checks"]}
-        # Every AWS check passes; no website was deployed by hand, and the sandbox says so.
-        assert {s for cid, s in statuses.items() if not cid.startswith("site.")} == {"pass"}
+        # Every configuration check passes; no website and no trail were made by hand, and
+        # the grade says so.
+        assert {s for cid, s in statuses.items() if cid.split(".")[0] in {"pool", "client", "user"}} == {"pass"}
+        assert statuses["cloudtrail.trail"] == "fail" and statuses["cloudtrail.auth_events"] == "fail"
         assert statuses["site.reachable"] == "fail"
         assert {s for cid, s in statuses.items() if cid.startswith("site.") and cid != "site.reachable"} == {"skip"}
     finally:
