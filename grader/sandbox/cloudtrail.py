@@ -27,7 +27,6 @@ import base64
 import copy
 import gzip
 import hashlib
-import io
 import json
 import logging
 import re
@@ -41,6 +40,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from grader.sandbox.cognito_fidelity import default_account_id
+from grader.sandbox.wsgi import read_body
 
 __all__ = ["CloudTrailRecorder", "HIDDEN", "log_file_key"]
 
@@ -235,7 +235,7 @@ class CloudTrailRecorder:
     # ------------------------------------------------------------------ recording
 
     def _record_call(self, environ: dict[str, Any], start_response: StartResponse, operation: str) -> Iterable[bytes]:
-        body = _read_body(environ)
+        body = read_body(environ)
         try:
             params = json.loads(body or b"{}")
         except ValueError:
@@ -363,7 +363,7 @@ class CloudTrailRecorder:
     # ------------------------------------------------------------------ LookupEvents
 
     def _lookup_events(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        body = _read_body(environ)
+        body = read_body(environ)
         try:
             params = json.loads(body or b"{}")
         except ValueError:
@@ -443,7 +443,7 @@ class CloudTrailRecorder:
     # ------------------------------------------------------------------ GetTrailStatus
 
     def _get_trail_status(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        body = _read_body(environ)
+        body = read_body(environ)
         status, headers, payload = _call(self.app, environ)
         if _status_code(status) != 200:
             start_response(status, headers)
@@ -496,26 +496,6 @@ class _LookupError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-def _read_body(environ: dict[str, Any]) -> bytes:
-    """Read the request body and put it back for the next layer."""
-    stream = environ.get("wsgi.input")
-    if stream is None:
-        return b""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > 0:
-        body = stream.read(length)
-    elif environ.get("wsgi.input_terminated"):
-        body = stream.read()
-    else:
-        body = b""
-    environ["wsgi.input"] = io.BytesIO(body)
-    environ["CONTENT_LENGTH"] = str(len(body))
-    return body
 
 
 def _call(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:

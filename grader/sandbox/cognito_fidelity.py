@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import io
 import json
 import os
 import re
@@ -49,6 +48,7 @@ from moto.cognitoidp.models import (
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
 
+from grader.sandbox.wsgi import read_body
 from grader.sandbox import srp
 
 __all__ = ["CognitoFidelity", "default_account_id", "effective_auth_flows"]
@@ -148,9 +148,7 @@ class CognitoFidelity:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if environ.get("REQUEST_METHOD") != "POST" or target not in (_INITIATE_AUTH, _RESPOND):
             return self.app(environ, start_response)
-        body = _read_body(environ)
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["CONTENT_LENGTH"] = str(len(body))
+        body = read_body(environ)
         try:
             params = json.loads(body or b"{}")
         except ValueError:
@@ -396,21 +394,6 @@ def _required(values: Mapping[str, str], name: str) -> str:
     if not value:
         raise InvalidParameterException(f"Missing required parameter {name}")
     return value
-
-
-def _read_body(environ: Mapping[str, Any]) -> bytes:
-    stream = environ.get("wsgi.input")
-    if stream is None:
-        return b""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > 0:
-        return stream.read(length)
-    if environ.get("wsgi.input_terminated"):
-        return stream.read()
-    return b""
 
 
 def _cors_headers(environ: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -50,6 +50,7 @@ from moto.cognitoidp.models import (
     cognitoidp_backends,
 )
 
+from grader.sandbox.wsgi import read_body
 from grader.sandbox.cognito_fidelity import default_account_id
 
 __all__ = [
@@ -272,7 +273,7 @@ class HostedUI:
 
     def _login_post(self, environ: dict[str, Any], start_response: StartResponse, site: _Site, query: str) -> Iterable[bytes]:
         grant = self._validate(site, _params(query))
-        form = _params(_read_body(environ).decode("utf-8", "replace"))
+        form = _params(read_body(environ).decode("utf-8", "replace"))
         if form.get("session"):
             return self._change_password(start_response, site, query, grant, form)
         username = form.get("username", "").strip()
@@ -674,21 +675,6 @@ def _append(uri: str, separator: str, values: Mapping[str, str]) -> str:
     if separator == "?" and "?" in uri:
         return f"{uri}&{encoded}"
     return f"{uri}{separator}{encoded}"
-
-
-def _read_body(environ: Mapping[str, Any]) -> bytes:
-    stream = environ.get("wsgi.input")
-    if stream is None:
-        return b""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > 0:
-        return stream.read(length)
-    if environ.get("wsgi.input_terminated"):
-        return stream.read()
-    return b""
 
 
 def _e(text: str) -> str:

@@ -8,7 +8,6 @@ SDK needs, enforced auth flows); then moto itself.
 
 from __future__ import annotations
 
-import io
 import json
 import tempfile
 import threading
@@ -26,6 +25,7 @@ from grader.sandbox.cloudtrail import CloudTrailRecorder
 from grader.sandbox.cognito_fidelity import CognitoFidelity
 from grader.sandbox.hosted_ui import HostedUI
 from grader.sandbox.sites import DeployedSite, SiteHost
+from grader.sandbox.wsgi import read_body
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -125,9 +125,7 @@ class Gateway:
             return self.sites(environ, start_response)
         if self.hosted_ui.handles(path):
             return self.hosted_ui(environ, start_response)
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = io.BytesIO(body)
+        body = read_body(environ)
         call = identify(environ, body)
         with self._lock:
             self.calls.append(call)
