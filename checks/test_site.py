@@ -7,7 +7,8 @@ import base64
 import pytest
 
 from grader.checking import Check, listing
-from grader.collect import AppClient, Domain, Pool
+from grader.collect import AppClient, Domain, Pool, Snapshot
+from grader.errors import GraderError
 from grader.grading import Grading
 from grader.login_causes import explain_login
 from grader.site import Site, parse_hosted_link
@@ -56,8 +57,10 @@ def test_configured(reachable_site: Site, pool: Pool, app_client: AppClient, che
     check.passes("scripts/settings.js names this pool and app client.")
 
 
-def test_hosted_ui_link(reachable_site: Site, pool: Pool, app_client: AppClient, snapshot, check: Check) -> None:  # noqa: ANN001
-    """Passes when the site's hosted-UI link has this pool's domain, client id, response_type=token and a registered redirect_uri."""
+def test_hosted_ui_link(
+    grading: Grading, reachable_site: Site, pool: Pool, app_client: AppClient, snapshot: Snapshot, check: Check
+) -> None:
+    """Passes when the site's hosted-UI link has this pool's domain, client id, response_type=token and a registered redirect_uri, and Cognito accepts it."""
     settings = reachable_site.settings
     if settings is None:
         pytest.skip("The website's settings.js could not be read (see site.configured).")
@@ -94,7 +97,17 @@ def test_hosted_ui_link(reachable_site: Site, pool: Pool, app_client: AppClient,
             problems.append(f"its redirect_uri {redirect or '(none)'} is not one of the callback URLs ({listing(app_client.callback_urls)})")
     if problems:
         check.fail(f"The hosted-UI link in scripts/settings.js would not work: {'; '.join(problems)}.")
-    check.passes(f"The hosted-UI link goes to https://{link.host} for this client and returns to {redirect}.")
+    answer = grading.probe_hosted_ui(settings.hosted_link)
+    check.record(cognito_answer=answer.evidence())
+    if answer.error == "unreachable":
+        raise GraderError(
+            f"The grader could not reach the hosted UI at {link.host} ({answer.detail}). "
+            "Check the network connection, then run the grader again.",
+            kind="unreachable",
+        )
+    if not answer.ok:
+        check.fail(f"The hosted-UI link in scripts/settings.js looks right, but Cognito refuses it: {answer.error}, {answer.detail}.")
+    check.passes(f"The hosted-UI link goes to https://{link.host} for this client, returns to {redirect}, and Cognito answers it with its sign-in page.")
 
 
 def test_login(grading: Grading, reachable_site: Site, pool: Pool, app_client: AppClient, check: Check) -> None:

@@ -18,12 +18,13 @@ own answer carries the sandbox's `Access-Control-Allow-Origin`. Against real AWS
 routed, and Cognito answers the preflight as it does for the students.
 
 What the page says to Cognito is observed from the context's `request`/`response`/
-`requestfailed` events in both modes (see :class:`_Recorder` for how an answer's body is kept).
+`requestfailed` events in both modes (see :class:`Recorder` for how an answer's body is kept).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import json
 import os
@@ -32,12 +33,14 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
 
 from grader.errors import GraderError
+from grader.hostedui import is_hosted_ui_host, redirect_document, sandbox_url
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Request, Response, Route
@@ -176,6 +179,9 @@ class SandboxRoutes:
     def decide(self, url: str) -> tuple[str, str]:
         """What the browser does with a request for `url`: `(action, upstream URL)`.
 
+        Cognito's API endpoint, its hosted-UI domains (`<prefix>.auth.<region>.amazoncognito.com`)
+        and the deployed sites are forwarded to the sandbox.
+
         Actions: `forward` (fetch `upstream` from the sandbox and answer with it), `refuse`
         (a deployed site that is down, or a scheme it does not serve: connection refused),
         `pass` (the sandbox endpoint itself) and `block` (anything else: aborted and listed).
@@ -188,6 +194,8 @@ class SandboxRoutes:
             return "pass", url
         if _cognito_region(url):
             return "forward", endpoint + tail
+        if parts.scheme == "https" and is_hosted_ui_host(host):
+            return "forward", sandbox_url(endpoint, url)
         site = self.sites.get(host)
         if site is None:
             return "block", ""
@@ -234,7 +242,8 @@ def local_url(url: str, routes: SandboxRoutes | None) -> str | None:
     """The URL a non-browser fetch (`requests`) should use to read `url`.
 
     Against real AWS (`routes` None) that is `url` itself. In sandbox mode it is the sandbox URL
-    serving a deployed site's page (also when the site hangs: the caller's timeout applies), and
+    serving a deployed site's page or a hosted-UI page (also when the site hangs: the caller's
+    timeout applies), and
     None when nothing would answer: the host is not a deployed site, the site is down, or it does
     not serve that scheme (the browser sees "connection refused" for the same URL).
     """
@@ -412,7 +421,7 @@ def _click_login(page: Page, timeout_ms: float) -> None:
     page.locator(selector).first.click(timeout=timeout_ms)
 
 
-def _load_failure(url: str, exc: Exception) -> str:
+def load_failure(url: str, exc: Exception) -> str:
     """A sentence for a page that could not be loaded at all."""
     host = urlsplit(url).hostname or url
     text = str(exc)
@@ -435,13 +444,13 @@ def _load_failure(url: str, exc: Exception) -> str:
     return f"The browser could not load {url} ({type(exc).__name__})."
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
     """The first line of an exception's text (Playwright appends call logs below it)."""
     text = str(exc).strip()
     return (text.splitlines()[0] if text else type(exc).__name__)[:200]
 
 
-def _scrub(text: str, password: str) -> str:
+def scrub(text: str, password: str) -> str:
     """Text without the password or anything shaped like a token."""
     if password:
         text = text.replace(password, "[password]")
@@ -460,7 +469,7 @@ def _cognito_region(url: str) -> str:
     return match.group(1) if match and parts.scheme == "https" else ""
 
 
-def _remaining_ms(deadline: float, floor_ms: float = 1.0) -> float:
+def remaining_ms(deadline: float, floor_ms: float = 1.0) -> float:
     return max(floor_ms, (deadline - time.monotonic()) * 1000.0)
 
 
@@ -474,7 +483,7 @@ class _PendingCall:
     failure: str = ""
 
 
-class _Recorder:
+class Recorder:
     """One login's event sink and, in sandbox mode, the router of every request it makes.
 
     A Cognito answer's body must be read before the page leaves the document that asked for it
@@ -492,6 +501,9 @@ class _Recorder:
         self._routed: dict[int, tuple[Request, str]] = {}
         self.blocked: list[str] = []
         self._blocked_urls: set[str] = set()
+        # Every redirect's Location, in order: from the routes in sandbox mode, from the
+        # response events against real AWS (where a redirect chain is followed unrouted).
+        self.redirects: list[str] = []
         self.console_errors: list[str] = []
 
     # -- routing (sandbox mode only)
@@ -516,7 +528,7 @@ class _Recorder:
                 route.abort("connectionrefused")
             else:
                 try:
-                    answer = route.fetch(url=upstream, max_redirects=0, timeout=_remaining_ms(self.deadline, 500))
+                    answer = route.fetch(url=upstream, max_redirects=0, timeout=remaining_ms(self.deadline, 500))
                 except PlaywrightTimeout:
                     route.abort("timedout")
                     return
@@ -525,6 +537,14 @@ class _Recorder:
                     return
                 if request.method == "POST" and _cognito_region(request.url):
                     self._routed[id(request)] = (request, cognito_outcome(answer.status, answer.body()))
+                location = answer.headers.get("location", "")
+                if 300 <= answer.status < 400 and location:
+                    self.redirects.append(location)
+                    if request.is_navigation_request():
+                        # A fulfilled 3xx would be followed past every route: see redirect_document.
+                        route.fulfill(status=200, content_type="text/html; charset=utf-8",
+                                      body=redirect_document(location))
+                        return
                 route.fulfill(response=answer)
         except Exception:  # noqa: BLE001 - the context closed while the request was in flight
             pass
@@ -540,6 +560,11 @@ class _Recorder:
         self._pending[id(request)] = (request, _PendingCall(operation, region))
 
     def on_response(self, response: Response) -> None:
+        if 300 <= response.status < 400:
+            location = response.headers.get("location", "")
+            if location and location not in self.redirects[-1:]:
+                self.redirects.append(location)
+            return
         entry = self._pending.get(id(response.request))
         if entry is None:
             return
@@ -674,8 +699,8 @@ class BrowserSession:
             )
         except Exception as exc:  # noqa: BLE001 - any launch failure is the same advice
             self.close()
-            first_line = _first_line(exc).removeprefix("BrowserType.launch: ").rstrip(".")
-            if "asyncio loop" in first_line:
+            reason = first_line(exc).removeprefix("BrowserType.launch: ").rstrip(".")
+            if "asyncio loop" in reason:
                 raise GraderError(
                     "The browser could not be started because Playwright is already running in this "
                     "thread (another BrowserSession, or an asyncio loop). Use one BrowserSession per "
@@ -683,7 +708,7 @@ class BrowserSession:
                     kind="bug",
                 ) from None
             raise GraderError(
-                f"The grader could not start the browser ({self.choice.source}): {first_line}. "
+                f"The grader could not start the browser ({self.choice.source}): {reason}. "
                 "Install a working Chromium with `playwright install chromium` (or on Debian/Ubuntu "
                 "`sudo apt-get install chromium`), or give its path with --browser-path.",
                 kind="no-browser",
@@ -722,7 +747,38 @@ class BrowserSession:
         started = time.monotonic()
         deadline = started + budget
         attempt = LoginAttempt(login_url=login_url)
-        recorder = _Recorder(self.routes, deadline)
+        recorder = Recorder(self.routes, deadline)
+        try:
+            with self.open_page(recorder, budget) as page:
+                self._drive(page, attempt, username, password, deadline, budget)
+                self._read(page, attempt)
+                attempt.cognito_calls = recorder.cognito_calls()
+        except PlaywrightError as exc:
+            raise GraderError(
+                f"The browser failed while the grader logged in on {login_url} "
+                f"({scrub(first_line(exc), password)}). "
+                "Run the grader again; if it keeps happening, show this message to your instructor.",
+                kind="browser",
+            ) from None
+        attempt.blocked = list(recorder.blocked)
+        attempt.console_errors = [scrub(text, password)[:500] for text in recorder.console_errors]
+        other_regions = sorted({c.region for c in attempt.cognito_calls if c.region and c.region != self.region})
+        if other_regions and not attempt.note:
+            attempt.note = (f"The page called Cognito in {', '.join(other_regions)}, not in {self.region}: "
+                            "settings.js holds a user pool of another region.")
+        attempt.message = scrub(attempt.message, password)
+        attempt.final_url = scrub(attempt.final_url, password)
+        attempt.error = scrub(attempt.error, password)
+        attempt.note = scrub(attempt.note, password)
+        attempt.seconds = time.monotonic() - started
+        return attempt
+
+    @contextlib.contextmanager
+    def open_page(self, recorder: Recorder, budget: float) -> Iterator[Page]:
+        """A page in a fresh context: routed by `recorder` in sandbox mode, observed by it always.
+
+        Every wait defaults to `budget` seconds; the context is closed on the way out.
+        """
         context = self._new_context()
         try:
             context.set_default_timeout(budget * 1000)
@@ -735,16 +791,7 @@ class BrowserSession:
             page = context.new_page()
             page.on("console", recorder.on_console)
             page.on("pageerror", recorder.on_page_error)
-            self._drive(page, attempt, username, password, deadline, budget)
-            self._read(page, attempt)
-            attempt.cognito_calls = recorder.cognito_calls()
-        except PlaywrightError as exc:
-            raise GraderError(
-                f"The browser failed while the grader logged in on {login_url} "
-                f"({_scrub(_first_line(exc), password)}). "
-                "Run the grader again; if it keeps happening, show this message to your instructor.",
-                kind="browser",
-            ) from None
+            yield page
         finally:
             try:
                 context.unroute_all(behavior="ignoreErrors")
@@ -754,18 +801,6 @@ class BrowserSession:
                 context.close()
             except Exception:  # noqa: BLE001 - the browser went away
                 pass
-        attempt.blocked = list(recorder.blocked)
-        attempt.console_errors = [_scrub(text, password)[:500] for text in recorder.console_errors]
-        other_regions = sorted({c.region for c in attempt.cognito_calls if c.region and c.region != self.region})
-        if other_regions and not attempt.note:
-            attempt.note = (f"The page called Cognito in {', '.join(other_regions)}, not in {self.region}: "
-                            "settings.js holds a user pool of another region.")
-        attempt.message = _scrub(attempt.message, password)
-        attempt.final_url = _scrub(attempt.final_url, password)
-        attempt.error = _scrub(attempt.error, password)
-        attempt.note = _scrub(attempt.note, password)
-        attempt.seconds = time.monotonic() - started
-        return attempt
 
     def _new_context(self) -> BrowserContext:
         """A fresh context; if the browser has gone away, launch it once more."""
@@ -797,21 +832,21 @@ class BrowserSession:
 
         url = attempt.login_url
         try:
-            response = page.goto(url, wait_until="domcontentloaded", timeout=_remaining_ms(deadline))
+            response = page.goto(url, wait_until="domcontentloaded", timeout=remaining_ms(deadline))
         except PlaywrightTimeout:
             attempt.timed_out = True
             attempt.error = (f"The browser waited {budget:g} s for {url} and the page did not load: "
                              "the web server did not answer in time.")
             return
         except PlaywrightError as exc:
-            attempt.error = _load_failure(url, exc)
+            attempt.error = load_failure(url, exc)
             return
         if response is not None and response.status >= 400:
             attempt.error = (f"{url} answered HTTP {response.status} {response.status_text}".rstrip()
                              + " instead of the login page.")
             return
         try:
-            form_wait = min(_remaining_ms(deadline), _READ_TIMEOUT_S * 1000)
+            form_wait = min(remaining_ms(deadline), _READ_TIMEOUT_S * 1000)
             _type_into(page, "#username", username, form_wait)
             _type_into(page, "#passwd", password, form_wait)
             _click_login(page, form_wait)
@@ -820,16 +855,16 @@ class BrowserSession:
                              "and a Login button): is it the course's login page?")
             return
         except PlaywrightError as exc:
-            attempt.error = _load_failure(url, exc)
+            attempt.error = load_failure(url, exc)
             return
         try:
-            page.wait_for_url(_is_end_page, wait_until="domcontentloaded", timeout=_remaining_ms(deadline))
+            page.wait_for_url(_is_end_page, wait_until="domcontentloaded", timeout=remaining_ms(deadline))
         except PlaywrightTimeout:
             attempt.timed_out = True
             attempt.note = f"{budget:g} s after Login was clicked the page had not moved on"
             return
         except PlaywrightError as exc:
-            attempt.note = f"After Login was clicked the next page failed to load ({_first_line(exc)})"
+            attempt.note = f"After Login was clicked the next page failed to load ({first_line(exc)})"
             return
         try:
             if urlsplit(page.url).path.endswith("/private.html") and not page.evaluate(_HAS_LAST_AUTH_USER):

@@ -14,6 +14,7 @@ from typing import Any
 from grader.aws import Identity, ReadOnlyAWS
 from grader.collect import Snapshot, collect
 from grader.errors import GraderError
+from grader.hostedui import AuthorizeProbe, probe
 from grader.site import Fetcher, Site, read_site, site_host
 from grader.spec import LabSpec
 from grader.trail import AuthEvents, Trail, read_auth_events, read_trails
@@ -30,10 +31,8 @@ class Grading:
     out: Path | None = None
     started: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     _snapshot: Snapshot | None = None
-    _site: Site | None = None
     _routes: Any = None
     _browser: Any = None
-    _logins: dict[str, Any] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict)
 
     def once(self, key: str, read: Any) -> Any:
@@ -77,30 +76,58 @@ class Grading:
         return self._routes
 
     @property
-    def site(self) -> Site:
-        """The student's website, read once over HTTP."""
-        if self._site is None:
+    def fetcher(self) -> Fetcher:
+        """HTTP reads of the website and the hosted UI (answered by the sandbox in sandbox mode)."""
+        def make() -> Fetcher:
             from grader.browser import local_url
 
+            routes = self.routes
+            return Fetcher(lambda url: local_url(url, routes), offline=routes is not None)
+
+        return self.once("fetcher", make)
+
+    @property
+    def site(self) -> Site:
+        """The student's website, read once over HTTP."""
+        def read() -> Site:
             snap = self.snapshot
             address, source = site_host(self.target.site_url, snap.client.value, snap.instances.value or ())
-            routes = self.routes
-            fetcher = Fetcher(lambda url: local_url(url, routes), offline=routes is not None)
-            self._site = read_site(fetcher, address, source)
-        return self._site
+            return read_site(self.fetcher, address, source)
+
+        return self.once("site", read)
+
+    @property
+    def browser(self) -> Any:
+        """The run's browser session, launched on first use."""
+        if self._browser is None:
+            from grader.browser import BrowserSession, find_browser
+
+            self._browser = BrowserSession(find_browser(self.target.browser_path), self.routes, self.target.region)
+        return self._browser
 
     def login(self, password: str) -> Any:
         """Sign in as the lab's user on the website's login page with `password` (once per password)."""
-        if password not in self._logins:
-            from grader.browser import BrowserSession, find_browser
-
+        def log_in() -> Any:
             login_url = self.site.login_url
             if login_url is None:
                 raise GraderError("The website could not be reached, so the grader cannot log in to it.", kind="site")
-            if self._browser is None:
-                self._browser = BrowserSession(find_browser(self.target.browser_path), self.routes, self.target.region)
-            self._logins[password] = self._browser.login(login_url, self.spec.expected.username, password)
-        return self._logins[password]
+            return self.browser.login(login_url, self.spec.expected.username, password)
+
+        return self.once(f"login:{password}", log_in)
+
+    def probe_hosted_ui(self, url: str) -> AuthorizeProbe:
+        """What Cognito's hosted UI answers to `url`, without following it (once per URL)."""
+        return self.once(f"probe:{url}", lambda: probe(self.fetcher, url))
+
+    def hosted_sign_in(self, authorize_url: str, redirect_uri: str) -> Any:
+        """Sign in as the lab's user through the hosted UI with the final password (once per URL)."""
+        from grader.hosted_signin import sign_in
+
+        expected = self.spec.expected
+        return self.once(
+            f"hosted:{authorize_url}",
+            lambda: sign_in(self.browser, authorize_url, redirect_uri, expected.username, expected.final_password),
+        )
 
     def close(self) -> None:
         if self._browser is not None:

@@ -1,16 +1,28 @@
-"""Probes Cognito's hosted UI: does `/oauth2/authorize` accept this client and callback?
+"""Cognito's hosted UI: its public names, and a probe of `/oauth2/authorize`.
 
-A GET that does not follow redirects: Cognito answers a good request with a redirect to its
-`/login` page, and a bad one with a redirect to its `/error` page or back to the redirect_uri
-with `?error=...`. The same probe serves the authorize check and the website's own link.
+The probe is a GET that does not follow redirects: Cognito answers a good request with a
+redirect to its `/login` page, and a bad one with a redirect to its `/error` page or back to the
+redirect_uri with `?error=...`. The same probe serves the authorize check and the website's own
+link.
+
+A hosted UI lives at `https://<prefix>.auth.<region>.amazoncognito.com`. The sandbox serves the
+same paths under `<endpoint>/_sandbox/hostedui/<that host>` (:func:`sandbox_url`), and the
+grader's browser and HTTP reads are routed there in sandbox mode.
 """
 
 from __future__ import annotations
 
+import html
+import json
+import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from grader.site import Fetcher
+
+HOSTEDUI_PATH = "/_sandbox/hostedui"
+PREFIX_HOST = re.compile(r"^([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.auth\.([a-z0-9-]+)\.amazoncognito\.com$")
+LOCAL_CALLBACK_HOSTS = {"localhost", "127.0.0.1"}
 
 HINTS = {
     "redirect_mismatch": "the redirect_uri is not exactly one of the app client's Allowed callback URLs",
@@ -68,3 +80,57 @@ def probe(fetcher: Fetcher, url: str) -> AuthorizeProbe:
     if found.status == 404:
         return AuthorizeProbe(url, found.status, "no_domain", "there is no hosted UI at this domain")
     return AuthorizeProbe(url, found.status, f"http_{found.status}", "Cognito showed an error page")
+
+
+def callback_scheme_problem(url: str) -> str:
+    """Why Cognito would not accept `url` as a callback URL for its scheme ('' when it would).
+
+    Cognito takes https callback URLs, and http only for localhost.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "https":
+        return ""
+    if scheme == "http" and (parts.hostname or "").lower() in LOCAL_CALLBACK_HOSTS:
+        return ""
+    if scheme == "http":
+        return f"{url} uses http; Cognito accepts http only for localhost, so write https://"
+    return f"{url} is not an https URL"
+
+
+def hosted_ui_path(host: str) -> str:
+    """Where the sandbox serves the hosted UI of the domain `host` (no trailing slash)."""
+    return f"{HOSTEDUI_PATH}/{host.strip().lower()}"
+
+
+def is_hosted_ui_host(host: str) -> bool:
+    """Whether `host` is a Cognito prefix domain, ``<prefix>.auth.<region>.amazoncognito.com``."""
+    return bool(PREFIX_HOST.match((host or "").strip().lower()))
+
+
+def sandbox_url(endpoint: str, public_url: str) -> str:
+    """The sandbox URL that answers `public_url` (``https://<domain host>/<path>?<query>``)."""
+    parts = urlsplit(public_url)
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{endpoint.rstrip('/')}{hosted_ui_path(parts.hostname or '')}{parts.path or '/'}{query}"
+
+
+def redirect_document(location: str) -> str:
+    """A page that sends the browser on to `location`, for a browser route to answer a 3xx with.
+
+    Playwright routes only the first request of a redirect chain: when a route fulfills a 302, the
+    browser requests the ``Location`` itself, past every route, on the real network (Playwright's
+    own test "should not work with redirects"; measured with Playwright 1.65 and Debian's
+    Chromium 156: a fulfilled 302 to ``https://<host>/login`` ends in ``ERR_NAME_NOT_RESOLVED``).
+    A route that fulfills navigation requests with this page instead makes the next hop a new
+    navigation, which the routes see again. ``location.replace`` keeps the history as a redirect
+    would, and the fragment (the implicit grant's tokens) survives.
+    """
+    target = json.dumps(location).replace("<", "\\u003c").replace(">", "\\u003e")
+    shown = html.escape(location, quote=True)
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Redirecting</title>'
+        f"<script>location.replace({target});</script>"
+        f'<noscript><meta http-equiv="refresh" content="0;url={shown}"></noscript>'
+        f'</head><body><a href="{shown}">Continue</a></body></html>'
+    )

@@ -117,6 +117,54 @@ def verify_tokens(
     return TokenCheck(not problems, tuple(problems), claims)
 
 
+def verify_callback_tokens(
+    fragment: dict[str, str],
+    *,
+    pool_id: str,
+    client_id: str,
+    region: str,
+    username: str,
+    jwks: dict[str, Any],
+    scopes: tuple[str, ...] = (),
+) -> TokenCheck:
+    """Check the tokens an implicit-grant redirect carried in its fragment.
+
+    Both tokens must be there and pass the same checks as stored ones; the access token's
+    `scope` claim must hold every scope in `scopes`, and `token_type` must be Bearer.
+    """
+    problems: list[str] = []
+    claims: dict[str, Any] = {}
+    for kind in ("id", "access"):
+        raw = fragment.get(f"{kind}_token", "")
+        if not raw:
+            problems.append(f"The redirect to the callback URL carried no {kind}_token.")
+            continue
+        summary, found = _check_token(
+            kind, raw, pool_id=pool_id, client_id=client_id, region=region, username=username, jwks=jwks,
+            where="in the redirect",
+        )
+        if summary:
+            claims[kind] = summary
+        problems.extend(p for p in found if p not in problems)
+        if kind == "access" and summary:
+            granted = str(_payload(raw).get("scope", "")).split()
+            claims["access"]["scope"] = " ".join(granted)
+            missing = [s for s in scopes if s not in granted]
+            if missing:
+                problems.append(f"The access token's scopes are {' '.join(granted) or 'empty'}; they lack {', '.join(missing)}.")
+    if fragment.get("token_type", "").lower() != "bearer":
+        problems.append(f"The redirect's token_type is {fragment.get('token_type') or 'missing'}, not Bearer.")
+    return TokenCheck(not problems, tuple(problems), claims)
+
+
+def _payload(raw: str) -> dict[str, Any]:
+    try:
+        payload = jwt.decode(raw, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
 def _check_token(
     kind: str,
     raw: str,
@@ -126,6 +174,7 @@ def _check_token(
     region: str,
     username: str,
     jwks: dict[str, Any],
+    where: str = "in the browser's storage",
 ) -> tuple[dict[str, Any], list[str]]:
     """One token's public claims and the problems found with it."""
     name = f"The {kind} token"
@@ -133,7 +182,7 @@ def _check_token(
         header = jwt.get_unverified_header(raw)
         payload = jwt.decode(raw, options={"verify_signature": False})
     except jwt.PyJWTError:
-        return {}, [f"{name} in the browser's storage is not a readable JWT."]
+        return {}, [f"{name} {where} is not a readable JWT."]
     problems: list[str] = []
     summary = _summary(kind, payload)
 

@@ -23,7 +23,7 @@ from grader.browser import (
     BrowserSession,
     LoginAttempt,
     SandboxRoutes,
-    _Recorder,
+    Recorder,
     cognito_outcome,
     discover_routes,
     find_browser,
@@ -35,7 +35,7 @@ from grader.errors import GraderError
 from grader.sandbox import Sandbox
 from grader.sandbox.sites import DeployedSite
 from grader.target import Target
-from grader.tokens import TokenCheck, expected_issuer, fetch_jwks, verify_tokens
+from grader.tokens import TokenCheck, expected_issuer, fetch_jwks, verify_callback_tokens, verify_tokens
 
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
@@ -212,19 +212,19 @@ def test_error_type_survives_when_the_page_moves_on_first(
     lab: Lab, session: BrowserSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without the router's copy (as against real AWS), a lost error body still yields its type."""
-    monkeypatch.setattr(_Recorder, "on_response", _on_response_without_body)
-    real_route = _Recorder.route
+    monkeypatch.setattr(Recorder, "on_response", _on_response_without_body)
+    real_route = Recorder.route
 
-    def route_without_copy(self: _Recorder, route: Any) -> None:
+    def route_without_copy(self: Recorder, route: Any) -> None:
         real_route(self, route)
         self._routed.clear()
 
-    monkeypatch.setattr(_Recorder, "route", route_without_copy)
+    monkeypatch.setattr(Recorder, "route", route_without_copy)
     attempt = session.login(lab.login_url(), "janedoe", "Wrong-Password-1!")
     assert attempt.cognito_calls[-1].outcome.startswith("NotAuthorizedException (HTTP 400; ")
 
 
-def _on_response_without_body(self: _Recorder, response: Any) -> None:
+def _on_response_without_body(self: Recorder, response: Any) -> None:
     entry = self._pending.get(id(response.request))
     if entry is not None:
         entry[1].status = response.status
@@ -569,3 +569,50 @@ def test_tokens_are_not_in_the_token_check(signing_key: rsa.RSAPrivateKey, local
     tokens = _storage(signing_key)
     text = json.dumps(_verify(tokens, local_jwks).claims)
     assert not any(value in text for value in tokens.values() if value.startswith("eyJ"))
+
+
+def _fragment(key: rsa.RSAPrivateKey, scope: str = "openid email", **values: str) -> dict[str, str]:
+    return {
+        "id_token": _token(key, "id"),
+        "access_token": _token(key, "access", scope=scope),
+        "token_type": "Bearer",
+        "expires_in": "3600",
+    } | values
+
+
+def _verify_callback(fragment: dict[str, str], jwks: dict[str, Any]) -> TokenCheck:
+    return verify_callback_tokens(
+        fragment, pool_id=POOL, client_id=CLIENT, region=REGION, username="janedoe", jwks=jwks, scopes=("openid",)
+    )
+
+
+def test_callback_tokens_pass_with_the_openid_scope(signing_key: rsa.RSAPrivateKey, local_jwks: dict[str, Any]) -> None:
+    """An implicit-grant fragment with both tokens of this pool and client, and scope openid, passes."""
+    check = _verify_callback(_fragment(signing_key), local_jwks)
+    assert check.ok and check.claims["access"]["scope"] == "openid email"
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"scope": "email phone"}, "The access token's scopes are email phone; they lack openid."),
+        ({"drop": "id_token"}, "The redirect to the callback URL carried no id_token."),
+        ({"token_type": "mac"}, "The redirect's token_type is mac, not Bearer."),
+    ],
+)
+def test_callback_tokens_name_each_problem(
+    signing_key: rsa.RSAPrivateKey, local_jwks: dict[str, Any], change: dict[str, str], problem: str
+) -> None:
+    """A missing scope, a missing token and a wrong token type are each said plainly."""
+    fragment = _fragment(signing_key, scope=change.get("scope", "openid"))
+    if "drop" in change:
+        del fragment[change["drop"]]
+    if "token_type" in change:
+        fragment["token_type"] = change["token_type"]
+    assert _verify_callback(fragment, local_jwks).problems == (problem,)
+
+
+def test_callback_tokens_of_another_pool_fail(local_jwks: dict[str, Any]) -> None:
+    """Tokens signed by a key that is not the pool's do not verify, even in a redirect."""
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    assert "The signature does not verify against the pool's keys." in _verify_callback(_fragment(other), local_jwks).problems

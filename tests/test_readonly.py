@@ -7,7 +7,11 @@ import pytest
 from grader.aws import ReadOnlyAWS, is_read
 from grader.errors import WriteRefused
 from grader.sandbox import Sandbox
-from grader.sandbox.demo import grade_scenario
+from grader.run import grade
+from grader.sandbox.demo import grade_scenario, set_up
+from grader.sandbox.provision import sandbox_client
+from grader.sandbox.scenarios import load_scenario
+from grader.spec import load_spec
 from grader.target import Target
 
 
@@ -30,10 +34,19 @@ def test_a_full_grade_sends_only_reads(sandbox: Sandbox) -> None:
     assert browser == {"InitiateAuth", "RespondToAuthChallenge"}, "the website's own login, as a student makes it"
 
 
-def _grade_only(sandbox: Sandbox) -> list:
-    from grader.run import grade
-    from grader.spec import load_spec
+@pytest.mark.browser
+def test_the_grader_never_changes_a_temporary_password(sandbox: Sandbox) -> None:
+    """Grading an unconfirmed janedoe through the hosted UI fails the check and leaves her FORCE_CHANGE_PASSWORD."""
+    made = set_up(sandbox, load_scenario("janedoe-not-confirmed"))
+    idp = sandbox_client(sandbox.url, "cognito-idp")
+    assert idp.admin_get_user(UserPoolId=made.pool_id, Username="janedoe")["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+    result = grade(Target(endpoint_url=sandbox.url, student="readonly"), load_spec(), None)
+    hosted = next(c for c in result.checks if c.id == "hostedui.implicit_callback")
+    assert hosted.status == "fail" and "temporary password" in hosted.message
+    assert idp.admin_get_user(UserPoolId=made.pool_id, Username="janedoe")["UserStatus"] == "FORCE_CHANGE_PASSWORD"
 
+
+def _grade_only(sandbox: Sandbox) -> list:
     grade(Target(endpoint_url=sandbox.url, student="readonly"), load_spec(), None)
     return list(sandbox.gateway.calls)
 

@@ -215,7 +215,7 @@ def test_total_score_percentage_and_section_subtotals() -> None:
     for name, subtotal in (("User pool", "2 / 3"), ("App client", "1.5 / 1.5"), ("Website", "1 / 3")):
         row = re.search(rf">{name}</a></td>\s*<td class=\"num\">([^<]*)</td>", html)
         assert row is not None and row.group(1) == subtotal, name
-        assert f'<h2 id="section-' in html and f">{name}</h2>" in html
+        assert '<h2 id="section-' in html and f">{name}</h2>" in html
     # checks are grouped under their own section heading, in order
     assert html.index(">User pool</h2>") < html.index("pool.mfa_off") < html.index(">App client</h2>")
 

@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+from grader.hostedui import probe, sandbox_url
 from grader.results import GradeResult
 from grader.run import grade
+from grader.site import Fetcher
 from grader.sandbox.deploy import deploy_site
-from grader.sandbox.provision import ProvisionedLab, provision
+from grader.sandbox.provision import ProvisionedLab, provision, sandbox_client
 from grader.sandbox.scenarios import Scenario, load_scenario
 from grader.sandbox.server import Sandbox
 from grader.spec import load_spec
 from grader.target import Target
 
 WRONG_PASSWORD_SUFFIX = "?"
+CHANGE_PASSWORD_TIMEOUT_S = 15.0
 
 
 def set_up(sandbox: Sandbox, scenario: Scenario) -> ProvisionedLab:
     """Empty the sandbox, do the scenario's lab in it, and arm its faults."""
     sandbox.reset()
-    made = provision(sandbox.url, scenario.lab)
+
+    def confirm(made: ProvisionedLab, username: str, temporary: str, new: str) -> bool:
+        return confirm_on_hosted_ui(sandbox, made, username, temporary, new)
+
+    made = provision(sandbox.url, scenario.lab, confirm_user=confirm)
     site = deploy_site(sandbox, scenario.lab.get("site"), made)
     if site is not None:
         log_in_on_the_website(sandbox, scenario, made)
@@ -45,9 +55,15 @@ class StudentBrowser:
         self._session = BrowserSession(find_browser(), None, "us-east-1", user_agent_tag="")
 
     def login(self, login_url: str, username: str, password: str) -> Any:
+        return self._run(self._session.login, login_url, username, password)
+
+    def change_password(self, authorize_url: str, callback: str, username: str, temporary: str, new: str) -> None:
+        self._run(_change_password, self._session, authorize_url, callback, username, temporary, new)
+
+    def _run(self, work: Callable[..., Any], *args: Any) -> Any:
         # Each scenario deploys its own site: read the sandbox's routes afresh.
         self._session.routes = self._discover(Target(endpoint_url=self._sandbox.url))
-        return self._thread.submit(self._session.login, login_url, username, password).result()
+        return self._thread.submit(work, *args).result()
 
     def close(self) -> None:
         self._thread.submit(self._session.close).result()
@@ -62,6 +78,52 @@ def student_browser(sandbox: Sandbox) -> StudentBrowser:
         sandbox._student_browser = browser  # type: ignore[attr-defined]
         sandbox.on_stop(browser.close)
     return browser
+
+
+def confirm_on_hosted_ui(sandbox: Sandbox, made: ProvisionedLab, username: str, temporary: str, new: str) -> bool:
+    """Change the user's temporary password on the hosted UI, as the lab has the student do.
+
+    False when the lab as made has no usable hosted UI (no domain, no OAuth for the client, no
+    grant or callback): the caller then confirms the user with the admin API instead.
+    """
+    if not made.domain or not made.client_id:
+        return False
+    client = sandbox_client(sandbox.url, "cognito-idp").describe_user_pool_client(
+        UserPoolId=made.pool_id, ClientId=made.client_id
+    )["UserPoolClient"]
+    flows = client.get("AllowedOAuthFlows") or []
+    callbacks = client.get("CallbackURLs") or []
+    if not callbacks:
+        return False
+    query = urlencode({"client_id": made.client_id, "response_type": "token" if "implicit" in flows else "code",
+                       "redirect_uri": callbacks[0]})
+    authorize = f"https://{made.domain}.auth.us-east-1.amazoncognito.com/oauth2/authorize?{query}"
+    if not probe(Fetcher(lambda url: sandbox_url(sandbox.url, url)), authorize).ok:
+        return False  # the student could not use the hosted UI either
+    student_browser(sandbox).change_password(authorize, callbacks[0], username, temporary, new)
+    return True
+
+
+def _change_password(session: Any, authorize_url: str, callback: str, username: str, temporary: str, new: str) -> None:
+    """In the student's browser: sign in with the temporary password, set the new one, reach the callback."""
+    from grader.browser import Recorder
+    from grader.hosted_signin import answer_callback, same_endpoint
+
+    deadline = time.monotonic() + CHANGE_PASSWORD_TIMEOUT_S
+    recorder = Recorder(session.routes, deadline)
+    with session.open_page(recorder, CHANGE_PASSWORD_TIMEOUT_S) as page:
+        page.context.route(lambda url: same_endpoint(url, callback), answer_callback)
+        page.goto(authorize_url)
+        page.fill("#signInFormUsername", username)
+        page.fill("#signInFormPassword", temporary)
+        page.click("[name=signInSubmitButton]")
+        page.fill("#new_password", new)
+        page.fill("#confirm_password", new)
+        page.click("[name=changePasswordSubmitButton]")
+        while not any(same_endpoint(location, callback) for location in recorder.redirects):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"The hosted UI did not confirm {username}: the change-password form did not lead to the callback.")
+            page.wait_for_timeout(50)
 
 
 def log_in_on_the_website(sandbox: Sandbox, scenario: Scenario, made: ProvisionedLab) -> None:

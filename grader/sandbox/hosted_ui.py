@@ -29,8 +29,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import json
-import re
 import secrets
 import threading
 import time
@@ -50,6 +48,14 @@ from moto.cognitoidp.models import (
     cognitoidp_backends,
 )
 
+from grader.hostedui import (  # the public names live with the grader's own hosted-UI code
+    HOSTEDUI_PATH,
+    hosted_ui_path,
+    is_hosted_ui_host,
+    redirect_document,
+    sandbox_url,
+)
+from grader.hostedui import PREFIX_HOST as _PREFIX_HOST
 from grader.sandbox.wsgi import read_body
 from grader.sandbox.cognito_fidelity import default_account_id
 
@@ -67,8 +73,6 @@ __all__ = [
 
 StartResponse = Callable[..., Any]
 
-HOSTEDUI_PATH = "/_sandbox/hostedui"
-_PREFIX_HOST = re.compile(r"^([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.auth\.([a-z0-9-]+)\.amazoncognito\.com$")
 _INCORRECT = "Incorrect username or password."
 _SESSION_EXPIRED = "Invalid session for the user, session is expired."
 _ERROR_PAGE_TEXT = "An error was encountered with the requested page."
@@ -86,46 +90,6 @@ _AWS_DEFAULT_POLICY = {
     "TemporaryPasswordValidityDays": 7,
 }
 _UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
-
-
-# ---------------------------------------------------------------------- public helpers
-
-
-def hosted_ui_path(host: str) -> str:
-    """Where the sandbox serves the hosted UI of the domain `host` (no trailing slash)."""
-    return f"{HOSTEDUI_PATH}/{host.strip().lower()}"
-
-
-def is_hosted_ui_host(host: str) -> bool:
-    """Whether `host` is a Cognito prefix domain, ``<prefix>.auth.<region>.amazoncognito.com``."""
-    return bool(_PREFIX_HOST.match((host or "").strip().lower()))
-
-
-def sandbox_url(endpoint: str, public_url: str) -> str:
-    """The sandbox URL that answers `public_url` (``https://<domain host>/<path>?<query>``)."""
-    parts = urlsplit(public_url)
-    query = f"?{parts.query}" if parts.query else ""
-    return f"{endpoint.rstrip('/')}{hosted_ui_path(parts.hostname or '')}{parts.path or '/'}{query}"
-
-
-def redirect_document(location: str) -> str:
-    """A page that sends the browser on to `location`, for a browser route to answer a 3xx with.
-
-    Playwright routes only the first request of a redirect chain: when a route fulfills a 302, the
-    browser requests the ``Location`` itself, past every route, on the real network (Playwright's
-    own test "should not work with redirects"; measured with Playwright 1.65 and Debian's
-    Chromium 156: a fulfilled 302 to ``https://<host>/login`` ends in ``ERR_NAME_NOT_RESOLVED``).
-    A route that fulfills navigation requests with this page instead makes the next hop a new
-    navigation, which the routes see again. ``location.replace`` keeps the history as a redirect
-    would, and the fragment (the implicit grant's tokens) survives.
-    """
-    target = json.dumps(location).replace("<", "\\u003c").replace(">", "\\u003e")
-    return (
-        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Redirecting</title>'
-        f"<script>location.replace({target});</script>"
-        f'<noscript><meta http-equiv="refresh" content="0;url={_e(location)}"></noscript>'
-        f'</head><body><a href="{_e(location)}">Continue</a></body></html>'
-    )
 
 
 # ---------------------------------------------------------------------- internal types

@@ -7,6 +7,7 @@ a local endpoint URL.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,7 +50,15 @@ def typo_of(dns: str) -> str:
     return re.sub(r"(ec2-\d+-\d+-\d+-)(\d)(\d*)", lambda m: m.group(1) + m.group(3) if m.group(3) else m.group(1) + "9" + m.group(2), dns, count=1)
 
 
-def provision(endpoint_url: str, lab: dict[str, Any], region: str = "us-east-1") -> ProvisionedLab:
+# Confirms a new user as the student does, by changing the temporary password (on the hosted UI):
+# called with what was made so far, the user's name, temporary and new password; False when it
+# could not be done that way (provisioning then sets the password with the admin API).
+ConfirmUser = Callable[[ProvisionedLab, str, str, str], bool]
+
+
+def provision(
+    endpoint_url: str, lab: dict[str, Any], region: str = "us-east-1", *, confirm_user: ConfirmUser | None = None
+) -> ProvisionedLab:
     """Create the lab's resources in the sandbox as the lab text would."""
     ec2 = sandbox_client(endpoint_url, "ec2", region)
     idp = sandbox_client(endpoint_url, "cognito-idp", region)
@@ -71,9 +80,10 @@ def provision(endpoint_url: str, lab: dict[str, Any], region: str = "us-east-1")
     client_id = ""
     if lab.get("client"):
         client_id = _client(idp, pool_id, lab["client"], values)
+    made = ProvisionedLab(instance_dns, running, pool_id, client_id, pool_spec.get("domain", ""))
     if lab.get("user"):
-        _users(idp, pool_id, lab["user"])
-    return ProvisionedLab(instance_dns, running, pool_id, client_id, pool_spec.get("domain", ""))
+        _users(idp, made, lab["user"], confirm_user)
+    return made
 
 
 def _instance(ec2: Any, spec: dict[str, Any]) -> str:
@@ -125,7 +135,8 @@ def _client(idp: Any, pool_id: str, spec: dict[str, Any], values: dict[str, str]
     )["UserPoolClient"]["ClientId"]
 
 
-def _users(idp: Any, pool_id: str, spec: dict[str, Any]) -> None:
+def _users(idp: Any, made: ProvisionedLab, spec: dict[str, Any], confirm_user: ConfirmUser | None) -> None:
+    pool_id = made.pool_id
     attributes = [{"Name": "email", "Value": spec["email"]}] if spec.get("email") else []
     idp.admin_create_user(
         UserPoolId=pool_id,
@@ -134,7 +145,10 @@ def _users(idp: Any, pool_id: str, spec: dict[str, Any]) -> None:
         MessageAction="SUPPRESS",
         UserAttributes=attributes,
     )
-    if spec["password"]:
+    confirmed = bool(spec["password"]) and confirm_user is not None and confirm_user(
+        made, spec["name"], spec["temporary_password"], spec["password"]
+    )
+    if spec["password"] and not confirmed:
         # Stands for the student's first hosted-UI sign-in, where the password is changed.
         idp.admin_set_user_password(
             UserPoolId=pool_id, Username=spec["name"], Password=spec["password"], Permanent=True

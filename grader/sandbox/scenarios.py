@@ -11,7 +11,7 @@ from typing import Any
 from grader.spec import DEFAULT_SPEC
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-SCENARIO_KEYS = {"summary", "change", "faults", "fails", "skips", "errors", "spec"}
+SCENARIO_KEYS = {"summary", "change", "faults", "fails", "skips", "errors", "spec", "says"}
 
 
 class ScenarioError(Exception):
@@ -28,6 +28,8 @@ class Scenario:
     fails: tuple[str, ...] = ()
     skips: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
+    says: dict[str, str] = field(default_factory=dict)
+    """Check id -> a phrase its message must contain (the concrete cause, named)."""
 
     def expected_status(self, check_id: str) -> str:
         if check_id in self.fails:
@@ -73,6 +75,7 @@ def load_scenario(name: str) -> Scenario:
         fails=tuple(entry.get("fails", ())),
         skips=tuple(entry.get("skips", ())),
         errors=tuple(entry.get("errors", ())),
+        says=dict(entry.get("says", {})),
     )
 
 

@@ -1,42 +1,45 @@
-"""Time the grader's browser login against the sandbox lab, and the memory it takes.
+"""Time a full grade and one browser login against the sandbox's finished lab, and the memory they take.
 
-    python benchmarks/bench_login.py [N]        (N logins, default 10)
+    python benchmarks/bench_grade.py [N] [--grades G]    (N logins, default 10; G grades, default 5)
 
-Sets up the finished lab once in an embedded sandbox (pool, app client, janedoe, the reference
-website deployed under an EC2 name), launches one browser, logs in N times as janedoe and
-prints the median, min and max wall time of one login, the CPU time per login, and the peak
-memory of the whole process tree (this Python process, the Playwright driver and every
-Chromium process), sampled from /proc. Linux only. Not a test: nothing is asserted except that
-every login reached private.html with tokens.
+Does the finished-lab scenario once in an embedded sandbox (as `grader demo` does), then:
+- grades it G times (every check, the browser ones included, as `grader check` would) and
+  prints the median, min and max wall time of one full grade;
+- launches one browser, logs in N times as janedoe on the website and prints the median, min
+  and max wall time of one login and the CPU time per login;
+- before each grade, times a fixed piece of pure-Python work (the baseline) and prints the
+  grade's median as a multiple of it, a figure that compares across machines and loads better
+  than seconds do;
+- samples the peak memory of the whole process tree (this Python process, the Playwright
+  drivers and every Chromium process) from /proc.
+Linux only. Not a test: nothing is asserted except that every grade scored full marks and every
+login reached private.html with tokens.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import hashlib
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import boto3  # noqa: E402
-
 from grader.browser import BrowserSession, discover_routes, find_browser  # noqa: E402
+from grader.run import grade  # noqa: E402
 from grader.sandbox import Sandbox  # noqa: E402
-from grader.sandbox.sites import DeployedSite  # noqa: E402
+from grader.sandbox.demo import set_up  # noqa: E402
+from grader.sandbox.scenarios import load_scenario  # noqa: E402
+from grader.spec import load_spec  # noqa: E402
 from grader.target import Target  # noqa: E402
 
 REGION = "us-east-1"
-HOST = "ec2-54-214-1-2.compute-1.amazonaws.com"
-TEMP_PASSWORD = "ILove2SeeTheTemple!"
-PASSWORD = "Ilove2SeeTheTemple!!"
+BASELINE_BYTES = 64 * 1024 * 1024
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -134,49 +137,58 @@ class PeakSampler(threading.Thread):
         self.join(timeout=5)
 
 
-# ------------------------------------------------------------------ the lab
+# ------------------------------------------------------------------ timing
 
 
-def _rebuild() -> Any:
-    spec = importlib.util.spec_from_file_location("site_rebuild", ROOT / "fixtures" / "site" / "rebuild.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def baseline_seconds() -> float:
+    """Wall time of a fixed pure-Python workload: SHA-256 over 64 MiB in 64 KiB pieces."""
+    piece = b"\x5a" * 65536
+    digest = hashlib.sha256()
+    started = time.perf_counter()
+    for _ in range(BASELINE_BYTES // len(piece)):
+        digest.update(piece)
+    return time.perf_counter() - started
 
 
-def set_up_lab(sandbox: Sandbox, site_dir: Path) -> None:
-    """The finished lab: pool, public SRP client, janedoe CONFIRMED, the site deployed."""
-    idp = boto3.client(
-        "cognito-idp", endpoint_url=sandbox.url, region_name=REGION,
-        aws_access_key_id="sandbox", aws_secret_access_key="sandbox",
-    )
-    pool_id = idp.create_user_pool(PoolName="VehicleAppUserPool")["UserPool"]["Id"]
-    client_id = idp.create_user_pool_client(
-        UserPoolId=pool_id, ClientName="VehicleApp",
-        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-    )["UserPoolClient"]["ClientId"]
-    idp.admin_create_user(UserPoolId=pool_id, Username="janedoe", TemporaryPassword=TEMP_PASSWORD)
-    idp.admin_set_user_password(UserPoolId=pool_id, Username="janedoe", Password=PASSWORD, Permanent=True)
-    rebuild = _rebuild()
-    root = rebuild.render_site(
-        rebuild.TEMPLATE_DIR, site_dir, user_pool_id=pool_id, client_id=client_id,
-        cognito_domain=f"vehicleapp.auth.{REGION}.amazoncognito.com", ec2_host=HOST,
-    )
-    sandbox.deploy_site(DeployedSite(host=HOST, root=root))
+def spread(times: list[float]) -> str:
+    return (f"median {statistics.median(times) * 1000:.0f} ms, "
+            f"min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms")
+
+
+def time_grades(sandbox: Sandbox, count: int) -> tuple[list[float], list[float], int]:
+    """`count` full grades of the sandbox's lab: their wall times, the baselines, and how many fell short."""
+    spec = load_spec()
+    full = sum(check.points for check in spec.checks.values())
+    grades: list[float] = []
+    baselines: list[float] = []
+    short = 0
+    for index in range(count):
+        baselines.append(baseline_seconds())
+        started = time.monotonic()
+        result = grade(Target(endpoint_url=sandbox.url, student=f"bench-{index}"), spec, None)
+        grades.append(time.monotonic() - started)
+        if result.score != full:
+            short += 1
+            print("grade fell short:", [(c.id, c.status, c.message) for c in result.checks if c.status != "pass"],
+                  file=sys.stderr)
+    return grades, baselines, short
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", nargs="?", type=int, default=10, help="number of logins (default 10)")
-    parser.add_argument("--timeout", type=float, default=15.0, help="timeout_s of the session")
+    parser.add_argument("--grades", type=int, default=5, help="number of full grades (default 5)")
+    parser.add_argument("--timeout", type=float, default=15.0, help="timeout_s of the login session")
     args = parser.parse_args(argv)
 
     sampler = PeakSampler(os.getpid())
     sampler.start()
-    with tempfile.TemporaryDirectory() as tmp, Sandbox() as sandbox:
-        set_up_lab(sandbox, Path(tmp) / "site")
+    with Sandbox() as sandbox:
+        made = set_up(sandbox, load_scenario("finished"))
+        grades, baselines, short = time_grades(sandbox, args.grades)
         routes = discover_routes(Target(region=REGION, endpoint_url=sandbox.url))
+        login_url = f"https://{made.instance_dns}/login.html"
+        password = load_spec().expected.final_password
         with BrowserSession(find_browser(), routes, REGION, timeout_s=args.timeout) as session:
             started = time.monotonic()
             user_agent = session.user_agent  # launches the browser
@@ -188,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             failures = 0
             for _ in range(args.n):
                 started = time.monotonic()
-                attempt = session.login(f"https://{HOST}/login.html", "janedoe", PASSWORD)
+                attempt = session.login(login_url, "janedoe", password)
                 times.append(time.monotonic() - started)
                 if attempt.landed != "private" or not attempt.tokens:
                     failures += 1
@@ -198,21 +210,25 @@ def main(argv: list[str] | None = None) -> int:
     sampler.stop()
 
     print(f"browser: {find_browser().source}; user agent: {user_agent}")
+    print(f"full grade x{args.grades} (all checks, browser included): {spread(grades)}")
+    print(f"baseline (SHA-256 of 64 MiB) x{args.grades}: {spread(baselines)}; "
+          f"grade median = {statistics.median(grades) / statistics.median(baselines):.1f} baselines")
     print(f"browser launch: {launch_s * 1000:.0f} ms (once per grading run)")
-    print(
-        f"login x{args.n}: median {statistics.median(times) * 1000:.0f} ms, "
-        f"min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms"
-    )
+    print(f"login x{args.n}: {spread(times)}")
     print(f"CPU per login (all processes): {cpu_used / args.n * 1000:.0f} ms on {os.cpu_count()} cores")
     print(f"other work on the machine meanwhile: {others:.2f} cores busy on average")
     print(
         f"peak memory of the process tree ({sampler.peak_processes} processes at most): "
         f"RSS sum {sampler.peak_rss_kib / 1024:.0f} MiB, PSS sum {sampler.peak_pss_kib / 1024:.0f} MiB"
     )
+    status = 0
+    if short:
+        print(f"{short} of {args.grades} grades did not score full marks", file=sys.stderr)
+        status = 1
     if failures:
         print(f"{failures} of {args.n} logins did not reach private.html with tokens", file=sys.stderr)
-        return 1
-    return 0
+        status = 1
+    return status
 
 
 if __name__ == "__main__":

@@ -1,0 +1,109 @@
+"""Cognito's hosted UI, checked live: it accepts the client's callbacks, and its implicit grant works."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.callbacks import judge_callbacks
+from grader.checking import Check, listing
+from grader.collect import AppClient, Domain, Instance, Pool, Snapshot
+from grader.errors import GraderError
+from grader.grading import Grading
+from grader.hostedui import authorize_url, callback_scheme_problem
+from grader.tokens import fetch_jwks, verify_callback_tokens
+
+
+def _authorize(grading: Grading, domain: Domain, client: AppClient, callback: str) -> str:
+    scope = " ".join(grading.spec.expected.oauth_scopes) or "openid"
+    return authorize_url(domain.host, client.id, callback, scope=scope)
+
+
+def test_authorize(grading: Grading, app_client: AppClient, domain: Domain | None, check: Check) -> None:
+    """Passes when Cognito's /oauth2/authorize answers every callback URL with its sign-in page (implicit grant, the spec's scopes)."""
+    check.record(domain=domain.host if domain else None, callback_urls=list(app_client.callback_urls))
+    if domain is None:
+        check.fail("The user pool has no Cognito domain, so there is no hosted UI to sign in on.")
+    if not app_client.callback_urls:
+        check.fail(f"The app client {app_client.name} has no callback URL, so the hosted UI cannot send janedoe back.")
+    problems: list[str] = []
+    probes = []
+    for callback in app_client.callback_urls:
+        scheme_problem = callback_scheme_problem(callback)
+        if scheme_problem:
+            problems.append(scheme_problem)
+            continue
+        answer = grading.probe_hosted_ui(_authorize(grading, domain, app_client, callback))
+        probes.append(answer.evidence())
+        if answer.error == "unreachable":
+            raise GraderError(
+                f"The grader could not reach the hosted UI at {domain.host} ({answer.detail}). "
+                "Check the network connection, then run the grader again.",
+                kind="unreachable",
+            )
+        if not answer.ok:
+            problems.append(f"for {callback}, {answer.sentence()}")
+    check.record(probes=probes)
+    if problems:
+        check.fail(f"The hosted UI refuses the implicit grant: {'; '.join(problems)}.")
+    check.passes(
+        f"https://{domain.host}/oauth2/authorize answers {listing(app_client.callback_urls)} with its sign-in page."
+    )
+
+
+def test_implicit_callback(
+    grading: Grading,
+    pool: Pool,
+    app_client: AppClient,
+    domain: Domain | None,
+    instances: tuple[Instance, ...],
+    snapshot: Snapshot,
+    check: Check,
+) -> None:
+    """Passes when janedoe signs in on the hosted UI and is sent to the instance's callback with id and access tokens of this pool and client."""
+    expected = grading.spec.expected
+    if domain is None:
+        pytest.skip("The user pool has no Cognito domain (see hostedui.authorize).")
+    verdict, _ = judge_callbacks(app_client.callback_urls, instances)
+    if verdict is None:
+        pytest.skip("No callback URL is the running instance's https address (see client.callback_ec2).")
+    callback = verdict.url
+    url = _authorize(grading, domain, app_client, callback)
+    if not grading.probe_hosted_ui(url).ok:
+        pytest.skip(f"The hosted UI refuses the callback {callback} (see hostedui.authorize).")
+    result = grading.hosted_sign_in(url, callback)
+    check.record(**result.evidence(), stopped_at_redirect=(
+        "The grader stops at the redirect to the callback URL: the website itself is not needed for this check."
+    ))
+    who = expected.username
+    if result.change_password_required:
+        check.fail(
+            f"The hosted UI asks {who} to change the temporary password: the user is not confirmed yet. "
+            "The grader does not change it for you; sign in once on the hosted UI and set the lab's new password."
+        )
+    if result.sign_in_message:
+        cause = ""
+        user = snapshot.user.value  # None when it could not be read: the hosted UI's answer stands alone
+        if user is not None and user.status == "FORCE_CHANGE_PASSWORD":
+            cause = (f" {who} is still FORCE_CHANGE_PASSWORD: the temporary password was never changed to the "
+                     "lab's new one on the hosted UI.")
+        check.fail(
+            f"The hosted UI refused {who}'s sign-in with the lab's new password: \u201c{result.sign_in_message}\u201d.{cause}"
+        )
+    if result.error:
+        check.fail(f"{who} could not sign in through the hosted UI: {result.error}")
+    if result.callback_error:
+        check.fail(f"The hosted UI sent {who} back to {result.callback} with error={result.callback_error} instead of tokens.")
+    if not result.reached_callback:
+        check.fail(f"The hosted UI did not send {who} on to the callback URL {callback}.")
+    jwks = fetch_jwks(pool.id, grading.target.region, grading.target.endpoint_url)
+    tokens = verify_callback_tokens(
+        result.fragment, pool_id=pool.id, client_id=app_client.id, region=grading.target.region,
+        username=who, jwks=jwks, scopes=tuple(expected.oauth_scopes),
+    )
+    check.record(token_claims=tokens.claims)
+    if not tokens.ok:
+        check.fail(f"The hosted UI redirected to {result.callback}, but the tokens do not hold up: {' '.join(tokens.problems)}")
+    check.passes(
+        f"{who} signed in on the hosted UI and was sent to {result.callback} with an id and an access token "
+        f"signed by the pool {pool.id} for the client {app_client.id}."
+    )
