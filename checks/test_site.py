@@ -121,7 +121,12 @@ def test_login(grading: Grading, reachable_site: Site, pool: Pool, app_client: A
         check.fail(f"The login page could not be used: {attempt.error}")
     landed = "private.html" in attempt.final_url and "msg=1" in attempt.final_url
     if not landed:
-        where = "the page did not move on within the time allowed" if attempt.timed_out else f"the page went to {attempt.final_url}"
+        if attempt.timed_out:
+            where = "the page did not move on within the time allowed"
+        elif attempt.note:
+            where = attempt.note[0].lower() + attempt.note[1:].rstrip(".")
+        else:
+            where = f"the page went to {attempt.final_url}"
         cause = explain_login(attempt.cognito_calls, attempt.console_errors, attempt.final_url)
         check.fail(f"{expected.username} could not log in: {where}. {cause}")
     if "Thank you for Logging In" not in attempt.message:

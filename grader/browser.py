@@ -33,8 +33,9 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Request, Response, Route
 
     from grader.target import Target
+
+T = TypeVar("T")
 
 SYSTEM_BROWSERS = (
     "/usr/lib/chromium/chromium",
@@ -387,6 +390,10 @@ _FOCUS = """selector => {
 _LOGIN_BUTTON = """selectors => selectors.find(selector => document.querySelector(selector) !== null) || null"""
 # After the end page is reached, each read of it gets at most this long (seconds).
 _READ_TIMEOUT_S = 2.0
+# A login whose page threw an uncaught error after the click, and then made no request to Cognito
+# and no further error for this long, has stopped: waiting out the whole budget would tell no more.
+_STALL_QUIET_S = 1.5
+_STALL_POLL_MS = 250.0
 _VIEWPORT = {"width": 1000, "height": 720}
 
 
@@ -505,6 +512,17 @@ class Recorder:
         # response events against real AWS (where a redirect chain is followed unrouted).
         self.redirects: list[str] = []
         self.console_errors: list[str] = []
+        self._page_error_times: list[float] = []
+        self._last_activity = time.monotonic()
+
+    def stalled_since(self, since: float, quiet_s: float) -> bool:
+        """Whether the page threw an uncaught error after `since`, has no Cognito call in flight,
+        and has been quiet (no error, request or answer) for `quiet_s` seconds."""
+        now = time.monotonic()
+        if not any(t >= since for t in self._page_error_times):
+            return False
+        in_flight = any(call.status == 0 and not call.failure for _, call in self._pending.values())
+        return not in_flight and now - self._last_activity >= quiet_s
 
     # -- routing (sandbox mode only)
 
@@ -552,6 +570,7 @@ class Recorder:
     # -- observation (both modes)
 
     def on_request(self, request: Request) -> None:
+        self._last_activity = time.monotonic()
         region = _cognito_region(request.url)
         if not region or request.method != "POST":
             return
@@ -560,6 +579,7 @@ class Recorder:
         self._pending[id(request)] = (request, _PendingCall(operation, region))
 
     def on_response(self, response: Response) -> None:
+        self._last_activity = time.monotonic()
         if 300 <= response.status < 400:
             location = response.headers.get("location", "")
             if location and location not in self.redirects[-1:]:
@@ -593,6 +613,8 @@ class Recorder:
         self.console_errors.append(text)
 
     def on_page_error(self, error: Any) -> None:
+        self._page_error_times.append(time.monotonic())
+        self._last_activity = self._page_error_times[-1]
         text = getattr(error, "message", "") or str(error)
         name = getattr(error, "name", "") or "Error"
         self.console_errors.append(text if text.startswith(name) else f"{name}: {text}")
@@ -634,6 +656,7 @@ class BrowserSession:
         *,
         timeout_s: float = 15.0,
         user_agent_tag: str = "vehicle-lab-grader",
+        own_thread: bool = False,
     ) -> None:
         self.choice = choice
         self.routes = routes
@@ -643,6 +666,15 @@ class BrowserSession:
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
         self._user_agent = ""
+        # Playwright's sync API runs one instance per thread. A session kept open beside others
+        # (a sandbox's browsers in the test suite) gets a thread of its own; see call().
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="browser") if own_thread else None
+
+    def call(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(self, *args)` in the session's thread: its own thread if it has one, else the caller's."""
+        if self._worker is None:
+            return work(self, *args)
+        return self._worker.submit(work, self, *args).result()
 
     # -- lifecycle
 
@@ -654,6 +686,14 @@ class BrowserSession:
 
     def close(self) -> None:
         """Close the browser and stop Playwright (safe to call twice)."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.submit(self._close).result()
+            worker.shutdown()
+        else:
+            self._close()
+
+    def _close(self) -> None:
         browser, self._browser = self._browser, None
         if browser is not None:
             try:
@@ -679,7 +719,7 @@ class BrowserSession:
     def _launch(self) -> Browser:
         if self._browser is not None and self._browser.is_connected():
             return self._browser
-        self.close()
+        self._close()
         try:
             from playwright.sync_api import sync_playwright
         except ImportError:
@@ -698,7 +738,7 @@ class BrowserSession:
                 timeout=30_000,
             )
         except Exception as exc:  # noqa: BLE001 - any launch failure is the same advice
-            self.close()
+            self._close()
             reason = first_line(exc).removeprefix("BrowserType.launch: ").rstrip(".")
             if "asyncio loop" in reason:
                 raise GraderError(
@@ -750,7 +790,7 @@ class BrowserSession:
         recorder = Recorder(self.routes, deadline)
         try:
             with self.open_page(recorder, budget) as page:
-                self._drive(page, attempt, username, password, deadline, budget)
+                self._drive(page, recorder, attempt, username, password, deadline, budget)
                 self._read(page, attempt)
                 attempt.cognito_calls = recorder.cognito_calls()
         except PlaywrightError as exc:
@@ -814,7 +854,7 @@ class BrowserSession:
                     service_workers="block",
                 )
             except Exception:  # noqa: BLE001 - the browser crashed or was closed
-                self.close()
+                self._close()
                 if retry:
                     raise GraderError(
                         "The browser stopped working and could not be started again. Run the grader "
@@ -824,7 +864,8 @@ class BrowserSession:
         raise AssertionError("unreachable")
 
     def _drive(
-        self, page: Page, attempt: LoginAttempt, username: str, password: str, deadline: float, budget: float
+        self, page: Page, recorder: Recorder, attempt: LoginAttempt, username: str, password: str,
+        deadline: float, budget: float,
     ) -> None:
         """Load the login page, submit the form, wait for an end page; fill in `error`/`note`."""
         from playwright.sync_api import Error as PlaywrightError
@@ -849,6 +890,7 @@ class BrowserSession:
             form_wait = min(remaining_ms(deadline), _READ_TIMEOUT_S * 1000)
             _type_into(page, "#username", username, form_wait)
             _type_into(page, "#passwd", password, form_wait)
+            clicked = time.monotonic()
             _click_login(page, form_wait)
         except PlaywrightTimeout:
             attempt.error = (f"{url} has no login form the grader can use (a #username and #passwd field "
@@ -857,15 +899,23 @@ class BrowserSession:
         except PlaywrightError as exc:
             attempt.error = load_failure(url, exc)
             return
-        try:
-            page.wait_for_url(_is_end_page, wait_until="domcontentloaded", timeout=remaining_ms(deadline))
-        except PlaywrightTimeout:
-            attempt.timed_out = True
-            attempt.note = f"{budget:g} s after Login was clicked the page had not moved on"
-            return
-        except PlaywrightError as exc:
-            attempt.note = f"After Login was clicked the next page failed to load ({first_line(exc)})"
-            return
+        while True:
+            try:
+                page.wait_for_url(_is_end_page, wait_until="domcontentloaded",
+                                  timeout=min(remaining_ms(deadline), _STALL_POLL_MS))
+                break
+            except PlaywrightTimeout:
+                if time.monotonic() >= deadline:
+                    attempt.timed_out = True
+                    attempt.note = f"{budget:g} s after Login was clicked the page had not moved on"
+                    return
+                if recorder.stalled_since(clicked, _STALL_QUIET_S):
+                    attempt.note = ("After Login was clicked the page threw an error and then did nothing "
+                                    f"for {_STALL_QUIET_S:g} s")
+                    return
+            except PlaywrightError as exc:
+                attempt.note = f"After Login was clicked the next page failed to load ({first_line(exc)})"
+                return
         try:
             if urlsplit(page.url).path.endswith("/private.html") and not page.evaluate(_HAS_LAST_AUTH_USER):
                 # The SDK writes the tokens before it redirects; give a slow page a moment.

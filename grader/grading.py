@@ -29,6 +29,8 @@ class Grading:
     identity: Identity
     student: str
     out: Path | None = None
+    lent_browser: Any = None
+    """A BrowserSession the caller keeps open across grades (batch grading, the test suite)."""
     started: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     _snapshot: Snapshot | None = None
     _routes: Any = None
@@ -98,7 +100,11 @@ class Grading:
 
     @property
     def browser(self) -> Any:
-        """The run's browser session, launched on first use."""
+        """The run's browser session: the one lent by the caller, else one launched on first use."""
+        if self.lent_browser is not None:
+            self.lent_browser.routes = self.routes
+            self.lent_browser.region = self.target.region
+            return self.lent_browser
         if self._browser is None:
             from grader.browser import BrowserSession, find_browser
 
@@ -111,7 +117,9 @@ class Grading:
             login_url = self.site.login_url
             if login_url is None:
                 raise GraderError("The website could not be reached, so the grader cannot log in to it.", kind="site")
-            return self.browser.login(login_url, self.spec.expected.username, password)
+            from grader.browser import BrowserSession
+
+            return self.browser.call(BrowserSession.login, login_url, self.spec.expected.username, password)
 
         return self.once(f"login:{password}", log_in)
 
@@ -126,20 +134,21 @@ class Grading:
         expected = self.spec.expected
         return self.once(
             f"hosted:{authorize_url}",
-            lambda: sign_in(self.browser, authorize_url, redirect_uri, expected.username, expected.final_password),
+            lambda: self.browser.call(sign_in, authorize_url, redirect_uri, expected.username, expected.final_password),
         )
 
     def close(self) -> None:
+        """Close the browser the run launched (a lent one stays open for its owner)."""
         if self._browser is not None:
             self._browser.close()
             self._browser = None
 
 
-def prepare(target: Target, spec: LabSpec, out: Path | None = None) -> Grading:
+def prepare(target: Target, spec: LabSpec, out: Path | None = None, *, browser: Any = None) -> Grading:
     """Connect and find out whose account this is; a GraderError says why it cannot grade."""
     aws = ReadOnlyAWS.for_target(target)
     identity = aws.identity()
     student = slug(target.student) if target.student else student_from_arn(identity.arn, identity.account_id)
     if not student:
         raise GraderError("The student name is empty once unsafe characters are removed; give --student NAME.", kind="usage")
-    return Grading(target=target, spec=spec, aws=aws, identity=identity, student=student, out=out)
+    return Grading(target=target, spec=spec, aws=aws, identity=identity, student=student, out=out, lent_browser=browser)

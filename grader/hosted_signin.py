@@ -20,18 +20,21 @@ from urllib.parse import parse_qs, urlsplit
 from grader.browser import BrowserSession, Recorder, first_line, load_failure, remaining_ms, scrub
 from grader.errors import GraderError
 
-# What the page shows, read with one script call: forms are told apart by their fields, so the
-# classic hosted UI (two copies of each form, one hidden) and managed login both work.
+# What the page shows, read with one script call: forms are told apart by their visible fields,
+# so the classic hosted UI (two copies of each form, one hidden) and managed login both work. A
+# change-password form is a new-password field, or two password fields at once.
 _PAGE_STATE = """() => {
   const shown = el => !!el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
   const all = selector => [...document.querySelectorAll(selector)].filter(shown);
-  const change = all('input[name=new_password], input[name=newPassword], input[autocomplete=new-password]');
+  const passwords = all('input[type=password]');
+  const change = all('#new_password, input[name=new_password], input[name=newPassword], input[autocomplete=new-password]')
+    .length > 0 || passwords.length >= 2;
   const errors = all('#loginErrorMessage, #errorMessage, .errorMessage, [role=alert]')
     .map(e => (e.textContent || '').trim()).filter(Boolean);
   return {
-    change: change.length > 0,
+    change,
     username: all('input[name=username]').length > 0,
-    password: all('input[type=password]').length > 0,
+    password: passwords.length > 0,
     error: errors.length ? errors[0].slice(0, 300) : '',
     path: location.pathname,
   };

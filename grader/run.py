@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import checks
+from grader.browser import BrowserSession
 from grader.errors import GraderError
 from grader.grading import prepare
 from grader.plugin import GraderPlugin
@@ -17,12 +18,16 @@ from grader.target import Target
 CHECKS_DIR = Path(checks.__file__).parent
 
 
-def grade(target: Target, spec: LabSpec, out: Path | None, *, quiet: bool = True) -> GradeResult:
+def grade(
+    target: Target, spec: LabSpec, out: Path | None, *, quiet: bool = True, browser: BrowserSession | None = None
+) -> GradeResult:
     """Grade `target` against `spec`; writes <out>/<student>/ when `out` is given.
 
-    Raises GraderError when the grader cannot grade at all (credentials, endpoint).
+    `browser`: a session to use and leave open, when grading many accounts in one process
+    (launching Chromium costs about a second). Raises GraderError when the grader cannot grade
+    at all (credentials, endpoint).
     """
-    grading = prepare(target, spec, out)
+    grading = prepare(target, spec, out, browser=browser)
     plugin = GraderPlugin(grading=grading)
     args = [
         str(CHECKS_DIR),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from grader.browser import BrowserSession, discover_routes, find_browser
 from grader.hostedui import probe, sandbox_url
 from grader.results import GradeResult
 from grader.run import grade
@@ -40,34 +40,25 @@ def set_up(sandbox: Sandbox, scenario: Scenario) -> ProvisionedLab:
 
 
 class StudentBrowser:
-    """A browser that signs in as the student does: no grader mark in its user agent.
-
-    It lives in a thread of its own, because Playwright's sync API allows one instance per
-    thread and the grader's own browser runs in the caller's thread.
-    """
+    """A browser that signs in as the student does: no grader mark in its user agent."""
 
     def __init__(self, sandbox: Sandbox) -> None:
-        from grader.browser import BrowserSession, discover_routes, find_browser
-
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="student-browser")
         self._sandbox = sandbox
-        self._discover = discover_routes
-        self._session = BrowserSession(find_browser(), None, "us-east-1", user_agent_tag="")
+        self._session = BrowserSession(find_browser(), None, "us-east-1", user_agent_tag="", own_thread=True)
 
     def login(self, login_url: str, username: str, password: str) -> Any:
-        return self._run(self._session.login, login_url, username, password)
+        return self._run(BrowserSession.login, login_url, username, password)
 
     def change_password(self, authorize_url: str, callback: str, username: str, temporary: str, new: str) -> None:
-        self._run(_change_password, self._session, authorize_url, callback, username, temporary, new)
+        self._run(_change_password, authorize_url, callback, username, temporary, new)
 
     def _run(self, work: Callable[..., Any], *args: Any) -> Any:
         # Each scenario deploys its own site: read the sandbox's routes afresh.
-        self._session.routes = self._discover(Target(endpoint_url=self._sandbox.url))
-        return self._thread.submit(work, *args).result()
+        self._session.routes = discover_routes(Target(endpoint_url=self._sandbox.url))
+        return self._session.call(work, *args)
 
     def close(self) -> None:
-        self._thread.submit(self._session.close).result()
-        self._thread.shutdown()
+        self._session.close()
 
 
 def student_browser(sandbox: Sandbox) -> StudentBrowser:
@@ -129,8 +120,9 @@ def _change_password(session: Any, authorize_url: str, callback: str, username: 
 def log_in_on_the_website(sandbox: Sandbox, scenario: Scenario, made: ProvisionedLab) -> None:
     """The sign-ins the scenario's student made on their website before grading (CloudTrail sees them)."""
     logins = (scenario.lab.get("cloudtrail") or {}).get("website_logins", [])
-    if not logins:
-        return
+    site = scenario.lab.get("site") or {}
+    if not logins or not site.get("deployed") or site.get("mode") != "up":
+        return  # nobody can log in on a site that is missing, down or hanging
     password = load_spec(scenario.spec).expected.final_password
     username = scenario.lab["user"]["name"] if scenario.lab.get("user") else "janedoe"
     browser = student_browser(sandbox)
@@ -139,8 +131,21 @@ def log_in_on_the_website(sandbox: Sandbox, scenario: Scenario, made: Provisione
         browser.login(login_url, username, password if which == "right" else password + WRONG_PASSWORD_SUFFIX)
 
 
+def grader_browser(sandbox: Sandbox) -> BrowserSession:
+    """The grader's browser for this sandbox's grades: launched once, closed with the sandbox.
+
+    It runs in a thread of its own, beside any other browser of the process.
+    """
+    browser = getattr(sandbox, "_grader_browser", None)
+    if browser is None:
+        browser = BrowserSession(find_browser(), None, "us-east-1", own_thread=True)
+        sandbox._grader_browser = browser  # type: ignore[attr-defined]
+        sandbox.on_stop(browser.close)
+    return browser
+
+
 def grade_scenario(sandbox: Sandbox, name: str, out: Path | None) -> tuple[Scenario, GradeResult]:
     scenario = load_scenario(name)
     set_up(sandbox, scenario)
     target = Target(endpoint_url=sandbox.url, student=f"demo-{name}")
-    return scenario, grade(target, load_spec(scenario.spec), out)
+    return scenario, grade(target, load_spec(scenario.spec), out, browser=grader_browser(sandbox))
