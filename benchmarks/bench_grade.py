@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from grader.browser import BrowserSession, discover_routes, find_browser  # noqa: E402
 from grader.run import grade  # noqa: E402
 from grader.sandbox import Sandbox  # noqa: E402
-from grader.sandbox.demo import set_up  # noqa: E402
+from grader.sandbox.demo import close_student_browser, set_up  # noqa: E402
 from grader.sandbox.scenarios import load_scenario  # noqa: E402
 from grader.spec import load_spec  # noqa: E402
 from grader.target import Target  # noqa: E402
@@ -185,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     sampler.start()
     with Sandbox() as sandbox:
         made = set_up(sandbox, load_scenario("finished"))
+        close_student_browser(sandbox)  # the student's browser is not part of a grade
         grades, baselines, short = time_grades(sandbox, args.grades)
         routes = discover_routes(Target(region=REGION, endpoint_url=sandbox.url))
         login_url = f"https://{made.instance_dns}/login.html"

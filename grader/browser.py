@@ -670,6 +670,22 @@ class BrowserSession:
         # (a sandbox's browsers in the test suite) gets a thread of its own; see call().
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="browser") if own_thread else None
 
+    def start(self) -> None:
+        """Launch the browser now, in the session's own thread, without waiting for it.
+
+        For a session with its own thread only (else nothing happens): the caller goes on reading
+        the account while Chromium starts. A launch that fails here is tried again, and its
+        error raised, at first use.
+        """
+        if self._worker is not None:
+            self._worker.submit(self._launch_quietly)
+
+    def _launch_quietly(self) -> None:
+        try:
+            self._launch()
+        except GraderError:
+            pass
+
     def call(self, work: Callable[..., T], *args: Any) -> T:
         """`work(self, *args)` in the session's thread: its own thread if it has one, else the caller's."""
         if self._worker is None:

@@ -108,8 +108,22 @@ class Grading:
         if self._browser is None:
             from grader.browser import BrowserSession, find_browser
 
-            self._browser = BrowserSession(find_browser(self.target.browser_path), self.routes, self.target.region)
+            self._browser = BrowserSession(
+                find_browser(self.target.browser_path), self.routes, self.target.region, own_thread=True
+            )
         return self._browser
+
+    def start_browser(self) -> None:
+        """Start launching the browser while the account is read (about a second saved per grade).
+
+        Nothing happens when no browser is found: the browser checks say so when they run.
+        """
+        if self.lent_browser is not None or self._browser is not None:
+            return
+        try:
+            self.browser.start()
+        except GraderError:
+            pass
 
     def login(self, password: str) -> Any:
         """Sign in as the lab's user on the website's login page with `password` (once per password)."""
@@ -151,4 +165,6 @@ def prepare(target: Target, spec: LabSpec, out: Path | None = None, *, browser: 
     student = slug(target.student) if target.student else student_from_arn(identity.arn, identity.account_id)
     if not student:
         raise GraderError("The student name is empty once unsafe characters are removed; give --student NAME.", kind="usage")
-    return Grading(target=target, spec=spec, aws=aws, identity=identity, student=student, out=out, lent_browser=browser)
+    grading = Grading(target=target, spec=spec, aws=aws, identity=identity, student=student, out=out, lent_browser=browser)
+    grading.start_browser()
+    return grading

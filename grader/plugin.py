@@ -55,6 +55,34 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(GraderPlugin(config), "grader-session")
 
 
+def _plugin(config: pytest.Config) -> GraderPlugin:
+    """The session's GraderPlugin: the one grader.run passed in, or the one pytest_configure made."""
+    return next(p for p in config.pluginmanager.get_plugins() if isinstance(p, GraderPlugin))
+
+
+# -- the fixtures checks use -------------------------------------------------------------------
+
+
+@pytest.fixture(name="spec", scope="session")
+def spec_fixture(request: pytest.FixtureRequest) -> LabSpec:
+    return _plugin(request.config).spec
+
+
+@pytest.fixture(name="grading", scope="session")
+def grading_fixture(request: pytest.FixtureRequest) -> Grading:
+    return _plugin(request.config).grading()
+
+
+@pytest.fixture(name="snapshot", scope="session")
+def snapshot_fixture(request: pytest.FixtureRequest) -> Snapshot:
+    return _plugin(request.config).grading().snapshot
+
+
+@pytest.fixture(name="check")
+def check_fixture(request: pytest.FixtureRequest) -> Check:
+    return Check(id=check_id(request.node) or request.node.name)
+
+
 class GraderPlugin:
     """Grades one account: collects each check's result and writes the results and report."""
 
@@ -109,24 +137,6 @@ class GraderPlugin:
             raise self._setup_error
         assert self._grading is not None
         return self._grading
-
-    # -- fixtures ------------------------------------------------------------------------------
-
-    @pytest.fixture(name="spec", scope="session")
-    def spec_fixture(self) -> LabSpec:
-        return self.spec
-
-    @pytest.fixture(name="grading", scope="session")
-    def grading_fixture(self) -> Grading:
-        return self.grading()
-
-    @pytest.fixture(name="snapshot", scope="session")
-    def snapshot_fixture(self) -> Snapshot:
-        return self.grading().snapshot
-
-    @pytest.fixture(name="check")
-    def check_fixture(self, request: pytest.FixtureRequest) -> Check:
-        return Check(id=check_id(request.node) or request.node.name)
 
     # -- hooks ---------------------------------------------------------------------------------
 

@@ -117,6 +117,14 @@ def _change_password(session: Any, authorize_url: str, callback: str, username: 
             page.wait_for_timeout(50)
 
 
+def close_student_browser(sandbox: Sandbox) -> None:
+    """Close the student's browser now (it is otherwise closed with the sandbox)."""
+    browser = getattr(sandbox, "_student_browser", None)
+    if browser is not None:
+        browser.close()
+        del sandbox._student_browser  # type: ignore[attr-defined]
+
+
 def log_in_on_the_website(sandbox: Sandbox, scenario: Scenario, made: ProvisionedLab) -> None:
     """The sign-ins the scenario's student made on their website before grading (CloudTrail sees them)."""
     logins = (scenario.lab.get("cloudtrail") or {}).get("website_logins", [])
