@@ -7,10 +7,9 @@ import pytest
 from grader.callbacks import judge_callbacks
 from grader.checking import Check, listing
 from grader.collect import AppClient, Domain, Instance, Pool, Snapshot
-from grader.errors import GraderError
 from grader.grading import Grading
 from grader.hostedui import authorize_url, callback_scheme_problem
-from grader.tokens import fetch_jwks, verify_callback_tokens
+from grader.tokens import verify_callback_tokens
 
 
 def _authorize(grading: Grading, domain: Domain, client: AppClient, callback: str) -> str:
@@ -34,12 +33,6 @@ def test_authorize(grading: Grading, app_client: AppClient, domain: Domain | Non
             continue
         answer = grading.probe_hosted_ui(_authorize(grading, domain, app_client, callback))
         probes.append(answer.evidence())
-        if answer.error == "unreachable":
-            raise GraderError(
-                f"The grader could not reach the hosted UI at {domain.host} ({answer.detail}). "
-                "Check the network connection, then run the grader again.",
-                kind="unreachable",
-            )
         if not answer.ok:
             problems.append(f"for {callback}, {answer.sentence()}")
     check.record(probes=probes)
@@ -95,10 +88,9 @@ def test_implicit_callback(
         check.fail(f"The hosted UI sent {who} back to {result.callback} with error={result.callback_error} instead of tokens.")
     if not result.reached_callback:
         check.fail(f"The hosted UI did not send {who} on to the callback URL {callback}.")
-    jwks = fetch_jwks(pool.id, grading.target.region, grading.target.endpoint_url)
     tokens = verify_callback_tokens(
         result.fragment, pool_id=pool.id, client_id=app_client.id, region=grading.target.region,
-        username=who, jwks=jwks, scopes=tuple(expected.oauth_scopes),
+        username=who, jwks=grading.jwks(pool.id), scopes=tuple(expected.oauth_scopes),
     )
     check.record(token_claims=tokens.claims)
     if not tokens.ok:

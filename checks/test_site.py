@@ -8,11 +8,10 @@ import pytest
 
 from grader.checking import Check, listing
 from grader.collect import AppClient, Domain, Pool, Snapshot
-from grader.errors import GraderError
 from grader.grading import Grading
 from grader.login_causes import explain_login
 from grader.site import Site, parse_hosted_link
-from grader.tokens import fetch_jwks, verify_tokens
+from grader.tokens import verify_tokens
 
 WRONG_SUFFIX = "-not-the-password"
 
@@ -99,12 +98,6 @@ def test_hosted_ui_link(
         check.fail(f"The hosted-UI link in scripts/settings.js would not work: {'; '.join(problems)}.")
     answer = grading.probe_hosted_ui(settings.hosted_link)
     check.record(cognito_answer=answer.evidence())
-    if answer.error == "unreachable":
-        raise GraderError(
-            f"The grader could not reach the hosted UI at {link.host} ({answer.detail}). "
-            "Check the network connection, then run the grader again.",
-            kind="unreachable",
-        )
     if not answer.ok:
         check.fail(f"The hosted-UI link in scripts/settings.js looks right, but Cognito refuses it: {answer.error}, {answer.detail}.")
     check.passes(f"The hosted-UI link goes to https://{link.host} for this client, returns to {redirect}, and Cognito answers it with its sign-in page.")
@@ -131,10 +124,9 @@ def test_login(grading: Grading, reachable_site: Site, pool: Pool, app_client: A
         check.fail(f"{expected.username} could not log in: {where}. {cause}")
     if "Thank you for Logging In" not in attempt.message:
         check.fail(f"The page reached {attempt.final_url} but shows {attempt.message!r} instead of 'Thank you for Logging In'.")
-    jwks = fetch_jwks(pool.id, grading.target.region, grading.target.endpoint_url)
     verdict = verify_tokens(
         attempt.tokens, pool_id=pool.id, client_id=app_client.id, region=grading.target.region,
-        username=expected.username, jwks=jwks,
+        username=expected.username, jwks=grading.jwks(pool.id),
     )
     check.record(token_claims=verdict.claims)
     if not verdict.ok:

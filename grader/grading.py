@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 
 from grader.aws import Identity, ReadOnlyAWS
@@ -137,9 +138,28 @@ class Grading:
 
         return self.once(f"login:{password}", log_in)
 
+    def jwks(self, pool_id: str) -> dict[str, Any]:
+        """The pool's published token signing keys (fetched once per run)."""
+        from grader.tokens import fetch_jwks
+
+        return self.once(f"jwks:{pool_id}", lambda: fetch_jwks(pool_id, self.target.region, self.target.endpoint_url))
+
     def probe_hosted_ui(self, url: str) -> AuthorizeProbe:
-        """What Cognito's hosted UI answers to `url`, without following it (once per URL)."""
-        return self.once(f"probe:{url}", lambda: probe(self.fetcher, url))
+        """What Cognito's hosted UI answers to `url`, without following it (once per URL).
+
+        A hosted UI that does not answer at all is the grader's error (network), not the student's.
+        """
+        def ask() -> AuthorizeProbe:
+            answer = probe(self.fetcher, url)
+            if answer.error == "unreachable":
+                raise GraderError(
+                    f"The grader could not reach the hosted UI at {urlsplit(url).hostname} ({answer.detail}). "
+                    "Check the network connection, then run the grader again.",
+                    kind="unreachable",
+                )
+            return answer
+
+        return self.once(f"probe:{url}", ask)
 
     def hosted_sign_in(self, authorize_url: str, redirect_uri: str) -> Any:
         """Sign in as the lab's user through the hosted UI with the final password (once per URL)."""

@@ -101,19 +101,11 @@ def verify_tokens(
             problem = f"There is no LastAuthUser entry for app client {client_id} in the browser's storage."
         return TokenCheck(False, (problem,))
 
-    problems: list[str] = []
-    claims: dict[str, Any] = {}
-    for kind in ("id", "access"):
-        raw = stored.get(f"{prefix}{last_user}.{kind}Token")
-        if not raw:
-            problems.append(f"There is no {kind} token in the browser's storage.")
-            continue
-        summary, found = _check_token(
-            kind, raw, pool_id=pool_id, client_id=client_id, region=region, username=username, jwks=jwks
-        )
-        if summary:
-            claims[kind] = summary
-        problems.extend(p for p in found if p not in problems)
+    raws = {kind: stored.get(f"{prefix}{last_user}.{kind}Token", "") for kind in ("id", "access")}
+    problems, claims = _check_pair(
+        raws, "There is no {kind} token in the browser's storage.", "in the browser's storage",
+        pool_id=pool_id, client_id=client_id, region=region, username=username, jwks=jwks,
+    )
     return TokenCheck(not problems, tuple(problems), claims)
 
 
@@ -132,29 +124,40 @@ def verify_callback_tokens(
     Both tokens must be there and pass the same checks as stored ones; the access token's
     `scope` claim must hold every scope in `scopes`, and `token_type` must be Bearer.
     """
-    problems: list[str] = []
-    claims: dict[str, Any] = {}
-    for kind in ("id", "access"):
-        raw = fragment.get(f"{kind}_token", "")
-        if not raw:
-            problems.append(f"The redirect to the callback URL carried no {kind}_token.")
-            continue
-        summary, found = _check_token(
-            kind, raw, pool_id=pool_id, client_id=client_id, region=region, username=username, jwks=jwks,
-            where="in the redirect",
-        )
-        if summary:
-            claims[kind] = summary
-        problems.extend(p for p in found if p not in problems)
-        if kind == "access" and summary:
-            granted = str(_payload(raw).get("scope", "")).split()
-            claims["access"]["scope"] = " ".join(granted)
-            missing = [s for s in scopes if s not in granted]
-            if missing:
-                problems.append(f"The access token's scopes are {' '.join(granted) or 'empty'}; they lack {', '.join(missing)}.")
+    raws = {kind: fragment.get(f"{kind}_token", "") for kind in ("id", "access")}
+    problems, claims = _check_pair(
+        raws, "The redirect to the callback URL carried no {kind}_token.", "in the redirect",
+        pool_id=pool_id, client_id=client_id, region=region, username=username, jwks=jwks,
+    )
+    if "access" in claims:
+        granted = str(_payload(raws["access"]).get("scope", "")).split()
+        claims["access"]["scope"] = " ".join(granted)
+        missing = [s for s in scopes if s not in granted]
+        if missing:
+            problems.append(f"The access token's scopes are {' '.join(granted) or 'empty'}; they lack {', '.join(missing)}.")
     if fragment.get("token_type", "").lower() != "bearer":
         problems.append(f"The redirect's token_type is {fragment.get('token_type') or 'missing'}, not Bearer.")
     return TokenCheck(not problems, tuple(problems), claims)
+
+
+def _check_pair(
+    raws: dict[str, str], missing: str, where: str, **expected: Any
+) -> tuple[list[str], dict[str, Any]]:
+    """The problems with an id and an access token, and their public claims.
+
+    `missing` is the sentence for an absent token (with `{kind}`); `where` says where they were found.
+    """
+    problems: list[str] = []
+    claims: dict[str, Any] = {}
+    for kind, raw in raws.items():
+        if not raw:
+            problems.append(missing.format(kind=kind))
+            continue
+        summary, found = _check_token(kind, raw, where=where, **expected)
+        if summary:
+            claims[kind] = summary
+        problems.extend(p for p in found if p not in problems)
+    return problems, claims
 
 
 def _payload(raw: str) -> dict[str, Any]:
