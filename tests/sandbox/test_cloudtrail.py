@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import logging
 import re
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -16,18 +14,17 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 from moto.server import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import make_server
 
 from grader.sandbox import srp
 from grader.sandbox.cloudtrail import HIDDEN, CloudTrailRecorder, log_file_key
 from grader.sandbox.cognito_fidelity import CognitoFidelity
+from tests.sandbox.serving import browser_post, client, reset, serving
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 OTHER_ACCOUNT = "111122223333"
 TEMP_PASSWORD = "ILove2SeeTheTemple!"
 PASSWORD = "Ilove2SeeTheTemple!!"
-ORIGIN = "https://ec2-44-195-176-112.compute-1.amazonaws.com"
 BROWSER_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:127.0) Gecko/20100101 Firefox/127.0"
 SRP_FLOWS = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
 COGNITO = "cognito-idp.amazonaws.com"
@@ -60,36 +57,18 @@ def recorder(clock: FakeClock) -> CloudTrailRecorder:
 
 @pytest.fixture(scope="module")
 def url(recorder: CloudTrailRecorder) -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    srv = make_server("127.0.0.1", 0, recorder, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
+    with serving(recorder) as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)
 def _reset(url: str, recorder: CloudTrailRecorder, clock: FakeClock) -> None:
-    requests.post(url + "/moto-api/reset", timeout=10).raise_for_status()
+    reset(url)
     recorder.clear()
     clock.pinned = None
 
 
-def _client(url: str, service: str, region: str = REGION, account: str | None = None) -> Any:
-    client = boto3.client(
-        service,
-        endpoint_url=url,
-        region_name=region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    if account:
-
-        def add_header(request: Any, **_: Any) -> None:
-            request.headers["x-moto-account-id"] = account
-
-        client.meta.events.register(f"before-sign.{client.meta.service_model.endpoint_prefix}.*", add_header)
-    return client
+_client = client
 
 
 @pytest.fixture
@@ -122,20 +101,8 @@ def _setup(idp: Any, *, confirmed: bool = True) -> tuple[str, str]:
 
 
 def _raw(url: str, op: str, body: dict[str, Any], **headers: str) -> requests.Response:
-    """An unsigned JSON POST from a browser, as amazon-cognito-identity-js sends it."""
-    return requests.post(
-        url + "/",
-        data=json.dumps(body),
-        headers={
-            "Content-Type": "application/x-amz-json-1.1",
-            "X-Amz-Target": f"AWSCognitoIdentityProviderService.{op}",
-            "X-Amz-User-Agent": "aws-amplify/0.1.x js",
-            "User-Agent": BROWSER_UA,
-            "Origin": ORIGIN,
-            **headers,
-        },
-        timeout=10,
-    )
+    """An unsigned JSON POST from a browser with a browser's user agent."""
+    return browser_post(url, op, body, **({"User-Agent": BROWSER_UA} | headers))
 
 
 def _browser_login(url: str, pool_id: str, client_id: str, password: str, **headers: str) -> dict[str, Any]:

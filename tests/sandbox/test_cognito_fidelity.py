@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import logging
-import threading
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
@@ -16,50 +13,31 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from moto.server import DomainDispatcherApplication, create_backend_app
 from moto.utilities.utils import load_resource
-from werkzeug.serving import make_server
 
 from grader.sandbox import srp
 from grader.sandbox.cognito_fidelity import CognitoFidelity, default_account_id, effective_auth_flows
+from tests.sandbox.serving import ORIGIN, browser_post, client, reset, serving
 
 REGION = "us-east-1"
 TEMP_PASSWORD = "ILove2SeeTheTemple!"
 PASSWORD = "Ilove2SeeTheTemple!!"
-ORIGIN = "https://ec2-44-195-176-112.compute-1.amazonaws.com"
 SRP_FLOWS = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
 OTHER_ACCOUNT = "111122223333"
 
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    app = CognitoFidelity(DomainDispatcherApplication(create_backend_app))
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
+    with serving(CognitoFidelity(DomainDispatcherApplication(create_backend_app))) as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)
 def _reset(url: str) -> None:
-    requests.post(url + "/moto-api/reset", timeout=10).raise_for_status()
+    reset(url)
 
 
 def _client(url: str, account: str | None = None) -> Any:
-    idp = boto3.client(
-        "cognito-idp",
-        endpoint_url=url,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    if account:
-
-        def add_header(request: Any, **_: Any) -> None:
-            request.headers["x-moto-account-id"] = account
-
-        idp.meta.events.register("before-sign.cognito-idp.*", add_header)
-    return idp
+    return client(url, account=account)
 
 
 @pytest.fixture(scope="module")
@@ -120,22 +98,6 @@ def _claims(token: str) -> dict[str, Any]:
 
 def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
     return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
-
-
-def _raw(url: str, op: str, body: dict[str, Any], **headers: str) -> requests.Response:
-    """An unsigned JSON POST, as amazon-cognito-identity-js sends it from the browser."""
-    return requests.post(
-        url + "/",
-        data=json.dumps(body),
-        headers={
-            "Content-Type": "application/x-amz-json-1.1",
-            "X-Amz-Target": f"AWSCognitoIdentityProviderService.{op}",
-            "X-Amz-User-Agent": "aws-amplify/0.1.x js",
-            "Origin": ORIGIN,
-            **headers,
-        },
-        timeout=10,
-    )
 
 
 # ---------------------------------------------------------------------- USER_SRP_AUTH
@@ -345,7 +307,7 @@ def test_unsigned_raw_json_posts_log_in_like_the_browser(url: str, idp: Any) -> 
     """Unsigned JSON POSTs (no SigV4) complete the SRP login and carry CORS headers."""
     pool_id, client_id = _setup(idp)
     client = srp.SrpClient(pool_id)
-    first = _raw(url, "InitiateAuth", {
+    first = browser_post(url, "InitiateAuth", {
         "AuthFlow": "USER_SRP_AUTH",
         "ClientId": client_id,
         "AuthParameters": {"USERNAME": "janedoe", "SRP_A": client.srp_a_hex},
@@ -355,7 +317,7 @@ def test_unsigned_raw_json_posts_log_in_like_the_browser(url: str, idp: Any) -> 
     assert first.headers["Access-Control-Allow-Origin"] == ORIGIN
     assert first.headers["Content-Type"] == "application/x-amz-json-1.1"
     challenge = first.json()
-    second = _raw(url, "RespondToAuthChallenge", {
+    second = browser_post(url, "RespondToAuthChallenge", {
         "ChallengeName": "PASSWORD_VERIFIER",
         "ClientId": client_id,
         "ChallengeResponses": client.challenge_responses(challenge["ChallengeParameters"], PASSWORD),
@@ -369,12 +331,12 @@ def test_unsigned_wrong_password_gets_aws_error_format(url: str, idp: Any) -> No
     """A refused browser login is HTTP 400 with __type/message JSON, x-amzn-ErrorType and CORS."""
     pool_id, client_id = _setup(idp)
     client = srp.SrpClient(pool_id)
-    challenge = _raw(url, "InitiateAuth", {
+    challenge = browser_post(url, "InitiateAuth", {
         "AuthFlow": "USER_SRP_AUTH",
         "ClientId": client_id,
         "AuthParameters": {"USERNAME": "janedoe", "SRP_A": client.srp_a_hex},
     }).json()
-    refused = _raw(url, "RespondToAuthChallenge", {
+    refused = browser_post(url, "RespondToAuthChallenge", {
         "ChallengeName": "PASSWORD_VERIFIER",
         "ClientId": client_id,
         "ChallengeResponses": client.challenge_responses(challenge["ChallengeParameters"], "nope"),
@@ -418,7 +380,7 @@ def test_other_operations_pass_through(url: str, idp: Any) -> None:
         AuthParameters={"USERNAME": "janedoe", "PASSWORD": PASSWORD},
     )
     assert "AuthenticationResult" in admin
-    missing = _raw(url, "InitiateAuth", {"AuthFlow": "USER_SRP_AUTH", "ClientId": "nosuchclient", "AuthParameters": {"USERNAME": "x", "SRP_A": "ab"}})
+    missing = browser_post(url, "InitiateAuth", {"AuthFlow": "USER_SRP_AUTH", "ClientId": "nosuchclient", "AuthParameters": {"USERNAME": "x", "SRP_A": "ab"}})
     assert missing.status_code == 400 and missing.json()["__type"] == "ResourceNotFoundException"
 
 

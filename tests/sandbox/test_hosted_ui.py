@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import html
-import logging
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import boto3
 import jwt
 import pytest
 import requests
 from moto.server import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import make_server
 
 from grader.browser import LAUNCH_ARGS, find_browser
 from grader.sandbox.cognito_fidelity import CognitoFidelity
 from grader.sandbox.hosted_ui import HostedUI, hosted_ui_path, is_hosted_ui_host, redirect_document, sandbox_url
+from tests.sandbox.serving import client, reset, serving
 
 REGION = "us-east-1"
 PREFIX = "vehicleapp-quick-2841"
@@ -47,25 +44,18 @@ class _Dispatch:
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    srv = make_server("127.0.0.1", 0, _Dispatch(), threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-    srv.server_close()
+    with serving(_Dispatch()) as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)
 def _reset(url: str) -> None:
-    requests.post(url + "/moto-api/reset", timeout=10).raise_for_status()
+    reset(url)
 
 
 @pytest.fixture
 def idp(url: str) -> Any:
-    return boto3.client(
-        "cognito-idp", endpoint_url=url, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
+    return client(url)
 
 
 @dataclass(frozen=True)
