@@ -797,18 +797,37 @@ class BrowserSession:
         and take a screenshot. A browser that breaks down is a GraderError; everything the site
         does (refused, slow, wrong) is reported in the LoginAttempt.
         """
+        return self.logins(login_url, username, [password], timeout_s=timeout_s)[0]
+
+    def logins(
+        self, login_url: str, username: str, passwords: list[str], *, timeout_s: float | None = None
+    ) -> list[LoginAttempt]:
+        """One login per password, each in a fresh context, overlapped: see :meth:`login`.
+
+        Each login page is loaded and submitted in turn, then each is awaited in turn: while one
+        page runs its sign-in (the SDK's SRP arithmetic, the calls to Cognito, the next page),
+        the grader fills in the next form. Each login keeps its own time budget.
+        """
         from playwright.sync_api import Error as PlaywrightError
 
         budget = self.timeout_s if timeout_s is None else timeout_s
-        started = time.monotonic()
-        deadline = started + budget
-        attempt = LoginAttempt(login_url=login_url)
-        recorder = Recorder(self.routes, deadline)
+        runs: list[tuple[LoginAttempt, Recorder, Any, float, float, float | None]] = []
+        password = ""
         try:
-            with self.open_page(recorder, budget) as page:
-                self._drive(page, recorder, attempt, username, password, deadline, budget)
-                self._read(page, attempt)
-                attempt.cognito_calls = recorder.cognito_calls()
+            with contextlib.ExitStack() as stack:
+                for password in passwords:
+                    started = time.monotonic()
+                    deadline = started + budget
+                    attempt = LoginAttempt(login_url=login_url)
+                    recorder = Recorder(self.routes, deadline)
+                    page = stack.enter_context(self.open_page(recorder, budget))
+                    clicked = self._submit(page, attempt, username, password, deadline, budget)
+                    runs.append((attempt, recorder, page, started, deadline, clicked))
+                for (attempt, recorder, page, _, deadline, clicked), password in zip(runs, passwords):
+                    if clicked is not None:
+                        self._await_end_page(page, recorder, attempt, clicked, deadline, budget)
+                    self._read(page, attempt)
+                    attempt.cognito_calls = recorder.cognito_calls()
         except PlaywrightError as exc:
             raise GraderError(
                 f"The browser failed while the grader logged in on {login_url} "
@@ -816,6 +835,11 @@ class BrowserSession:
                 "Run the grader again; if it keeps happening, show this message to your instructor.",
                 kind="browser",
             ) from None
+        return [self._finish(attempt, recorder, password, started)
+                for (attempt, recorder, _, started, _, _), password in zip(runs, passwords)]
+
+    def _finish(self, attempt: LoginAttempt, recorder: Recorder, password: str, started: float) -> LoginAttempt:
+        """What is kept of a login: nothing secret, the notes completed."""
         attempt.blocked = list(recorder.blocked)
         attempt.console_errors = [scrub(text, password)[:500] for text in recorder.console_errors]
         other_regions = sorted({c.region for c in attempt.cognito_calls if c.region and c.region != self.region})
@@ -879,11 +903,10 @@ class BrowserSession:
                     ) from None
         raise AssertionError("unreachable")
 
-    def _drive(
-        self, page: Page, recorder: Recorder, attempt: LoginAttempt, username: str, password: str,
-        deadline: float, budget: float,
-    ) -> None:
-        """Load the login page, submit the form, wait for an end page; fill in `error`/`note`."""
+    def _submit(
+        self, page: Page, attempt: LoginAttempt, username: str, password: str, deadline: float, budget: float
+    ) -> float | None:
+        """Load the login page and submit the form: when Login was clicked, or None (`error` says why)."""
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -894,14 +917,14 @@ class BrowserSession:
             attempt.timed_out = True
             attempt.error = (f"The browser waited {budget:g} s for {url} and the page did not load: "
                              "the web server did not answer in time.")
-            return
+            return None
         except PlaywrightError as exc:
             attempt.error = load_failure(url, exc)
-            return
+            return None
         if response is not None and response.status >= 400:
             attempt.error = (f"{url} answered HTTP {response.status} {response.status_text}".rstrip()
                              + " instead of the login page.")
-            return
+            return None
         try:
             form_wait = min(remaining_ms(deadline), _READ_TIMEOUT_S * 1000)
             _type_into(page, "#username", username, form_wait)
@@ -911,10 +934,19 @@ class BrowserSession:
         except PlaywrightTimeout:
             attempt.error = (f"{url} has no login form the grader can use (a #username and #passwd field "
                              "and a Login button): is it the course's login page?")
-            return
+            return None
         except PlaywrightError as exc:
             attempt.error = load_failure(url, exc)
-            return
+            return None
+        return clicked
+
+    def _await_end_page(
+        self, page: Page, recorder: Recorder, attempt: LoginAttempt, clicked: float, deadline: float, budget: float
+    ) -> None:
+        """Wait for an end page after Login was clicked; fill in `timed_out`/`note` when none comes."""
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
         while True:
             try:
                 page.wait_for_url(_is_end_page, wait_until="domcontentloaded",

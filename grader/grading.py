@@ -22,6 +22,10 @@ from grader.trail import AuthEvents, Trail, read_auth_events, read_trails
 from grader.target import Target, slug, student_from_arn
 
 
+# What the grader appends to the lab's password to try a wrong one on the website.
+WRONG_PASSWORD_SUFFIX = "-not-the-password"
+
+
 @dataclass
 class Grading:
     target: Target
@@ -126,17 +130,23 @@ class Grading:
         except GraderError:
             pass
 
-    def login(self, password: str) -> Any:
-        """Sign in as the lab's user on the website's login page with `password` (once per password)."""
-        def log_in() -> Any:
+    def site_logins(self) -> tuple[Any, Any]:
+        """The lab's user signing in on the website: with the lab's password, and with a wrong one.
+
+        Both are made once, together (see BrowserSession.logins): (right, wrong) LoginAttempts.
+        """
+        def log_in() -> tuple[Any, Any]:
+            from grader.browser import BrowserSession
+
             login_url = self.site.login_url
             if login_url is None:
                 raise GraderError("The website could not be reached, so the grader cannot log in to it.", kind="site")
-            from grader.browser import BrowserSession
+            expected = self.spec.expected
+            passwords = [expected.final_password, expected.final_password + WRONG_PASSWORD_SUFFIX]
+            right, wrong = self.browser.call(BrowserSession.logins, login_url, expected.username, passwords)
+            return right, wrong
 
-            return self.browser.call(BrowserSession.login, login_url, self.spec.expected.username, password)
-
-        return self.once(f"login:{password}", log_in)
+        return self.once("site_logins", log_in)
 
     def jwks(self, pool_id: str) -> dict[str, Any]:
         """The pool's published token signing keys (fetched once per run)."""

@@ -208,6 +208,16 @@ def test_wrong_password_lands_on_msg0_with_not_authorized(lab: Lab, session: Bro
 
 
 @pytest.mark.browser
+def test_overlapped_logins_stay_apart(lab: Lab, session: BrowserSession) -> None:
+    """Logins made together each get their own context: the right password's tokens never show in the wrong one's."""
+    right, wrong = session.logins(lab.login_url(), "janedoe", [PASSWORD, PASSWORD + "x"])
+    assert right.landed == "private" and right.tokens
+    assert wrong.landed == "failed" and wrong.tokens == {}
+    assert [c.operation for c in wrong.cognito_calls] == ["InitiateAuth", "RespondToAuthChallenge"]
+    assert wrong.cognito_calls[-1].outcome.startswith("NotAuthorizedException")
+
+
+@pytest.mark.browser
 def test_error_type_survives_when_the_page_moves_on_first(
     lab: Lab, session: BrowserSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
