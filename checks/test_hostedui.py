@@ -23,7 +23,10 @@ def test_authorize(grading: Grading, app_client: AppClient, domain: Domain | Non
     if domain is None:
         check.fail("The user pool has no Cognito domain, so there is no hosted UI to sign in on.")
     if not app_client.callback_urls:
-        check.fail(f"The app client {app_client.name} has no callback URL, so the hosted UI cannot send janedoe back.")
+        check.fail(
+            f"The app client {app_client.name} has no callback URL, so the hosted UI cannot send "
+            f"{grading.spec.expected.username} back."
+        )
     problems: list[str] = []
     probes = []
     for callback in app_client.callback_urls:
@@ -37,7 +40,7 @@ def test_authorize(grading: Grading, app_client: AppClient, domain: Domain | Non
             problems.append(f"for {callback}, {answer.sentence()}")
     check.record(probes=probes)
     if problems:
-        check.fail(f"The hosted UI refuses the implicit grant: {'; '.join(problems)}.")
+        check.fail(f"The hosted UI would not complete the implicit grant: {'; '.join(problems)}.")
     check.passes(
         f"https://{domain.host}/oauth2/authorize answers {listing(app_client.callback_urls)} with its sign-in page."
     )
