@@ -37,8 +37,6 @@ class Grading:
     lent_browser: Any = None
     """A BrowserSession the caller keeps open across grades (batch grading, the test suite)."""
     started: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    _snapshot: Snapshot | None = None
-    _routes: Any = None
     _browser: Any = None
     _cache: dict[str, Any] = field(default_factory=dict)
 
@@ -69,18 +67,14 @@ class Grading:
     @property
     def snapshot(self) -> Snapshot:
         """The account, read once on first use."""
-        if self._snapshot is None:
-            self._snapshot = collect(self.aws, self.spec, self.identity)
-        return self._snapshot
+        return self.once("snapshot", lambda: collect(self.aws, self.spec, self.identity))
 
     @property
     def routes(self) -> Any:
-        """In sandbox mode, where the sandbox serves Cognito and the instances' websites."""
-        if self._routes is None and self.target.endpoint_url:
-            from grader.browser import discover_routes
+        """In sandbox mode, where the sandbox serves Cognito and the instances' websites (None on AWS)."""
+        from grader.browser import discover_routes
 
-            self._routes = discover_routes(self.target)
-        return self._routes
+        return self.once("routes", lambda: discover_routes(self.target))
 
     @property
     def fetcher(self) -> Fetcher:
