@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from grader.checking import Check, listing
-from grader.collect import AppClient, Domain, Pool, Snapshot
+from grader.collect import AppClient, Domain, Pool
 from grader.grading import Grading
 from grader.login_causes import explain_login
 from grader.site import Site, parse_hosted_link
@@ -55,13 +55,12 @@ def test_configured(reachable_site: Site, pool: Pool, app_client: AppClient, che
 
 
 def test_hosted_ui_link(
-    grading: Grading, reachable_site: Site, pool: Pool, app_client: AppClient, snapshot: Snapshot, check: Check
+    grading: Grading, reachable_site: Site, pool: Pool, app_client: AppClient, domain: Domain | None, check: Check
 ) -> None:
     """Passes when the site's hosted-UI link has this pool's domain, client id, response_type=token and a registered redirect_uri, and Cognito accepts it."""
     settings = reachable_site.settings
     if settings is None:
         pytest.skip("The website's settings.js could not be read (see site.configured).")
-    domain: Domain | None = snapshot.domain.get()
     link = parse_hosted_link(settings.hosted_link)
     check.record(hosted_link=settings.hosted_link, callback_urls=list(app_client.callback_urls))
     if "REPLACE-WITH" in settings.hosted_link:

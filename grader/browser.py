@@ -812,7 +812,6 @@ class BrowserSession:
 
         budget = self.timeout_s if timeout_s is None else timeout_s
         runs: list[tuple[LoginAttempt, Recorder, Any, float, float, float | None]] = []
-        password = ""
         try:
             with contextlib.ExitStack() as stack:
                 for password in passwords:
@@ -829,9 +828,11 @@ class BrowserSession:
                     self._read(page, attempt)
                     attempt.cognito_calls = recorder.cognito_calls()
         except PlaywrightError as exc:
+            reason = first_line(exc)
+            for password in passwords:
+                reason = scrub(reason, password)
             raise GraderError(
-                f"The browser failed while the grader logged in on {login_url} "
-                f"({scrub(first_line(exc), password)}). "
+                f"The browser failed while the grader logged in on {login_url} ({reason}). "
                 "Run the grader again; if it keeps happening, show this message to your instructor.",
                 kind="browser",
             ) from None

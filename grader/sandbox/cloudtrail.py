@@ -40,7 +40,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from grader.sandbox.cognito_fidelity import default_account_id
-from grader.sandbox.wsgi import read_body
+from grader.sandbox.wsgi import read_body, read_json_object
 
 __all__ = ["CloudTrailRecorder", "HIDDEN", "log_file_key"]
 
@@ -235,13 +235,7 @@ class CloudTrailRecorder:
     # ------------------------------------------------------------------ recording
 
     def _record_call(self, environ: dict[str, Any], start_response: StartResponse, operation: str) -> Iterable[bytes]:
-        body = read_body(environ)
-        try:
-            params = json.loads(body or b"{}")
-        except ValueError:
-            params = None
-        if not isinstance(params, dict):
-            params = {}
+        params = read_json_object(environ) or {}
         try:
             context = _resolve_context(environ, params, self._identities)
         except Exception:  # never let the bookkeeping break the call
@@ -363,12 +357,8 @@ class CloudTrailRecorder:
     # ------------------------------------------------------------------ LookupEvents
 
     def _lookup_events(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        body = read_body(environ)
-        try:
-            params = json.loads(body or b"{}")
-        except ValueError:
-            params = None
-        if not isinstance(params, dict):
+        params = read_json_object(environ)
+        if params is None:
             return _json_error(start_response, "SerializationException", "Could not parse the request body.")
         account = default_account_id(environ)
         region = _signed_region(environ) or _host_region(environ) or DEFAULT_REGION

@@ -48,7 +48,7 @@ from moto.cognitoidp.models import (
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
 
-from grader.sandbox.wsgi import read_body
+from grader.sandbox.wsgi import read_json_object
 from grader.sandbox import srp
 
 __all__ = ["CognitoFidelity", "default_account_id", "effective_auth_flows"]
@@ -148,12 +148,8 @@ class CognitoFidelity:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if environ.get("REQUEST_METHOD") != "POST" or target not in (_INITIATE_AUTH, _RESPOND):
             return self.app(environ, start_response)
-        body = read_body(environ)
-        try:
-            params = json.loads(body or b"{}")
-        except ValueError:
-            params = None
-        if not isinstance(params, dict):
+        params = read_json_object(environ)
+        if params is None:
             return self.app(environ, start_response)
         try:
             if target == _INITIATE_AUTH:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 
@@ -24,3 +25,15 @@ def read_body(environ: dict[str, Any]) -> bytes:
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
     return body
+
+
+def read_json_object(environ: dict[str, Any]) -> dict[str, Any] | None:
+    """The request body as a JSON object (put back for the next layer); None if it is not one.
+
+    An empty body counts as the empty object, as the AWS JSON protocols treat it.
+    """
+    try:
+        params = json.loads(read_body(environ) or b"{}")
+    except ValueError:
+        return None
+    return params if isinstance(params, dict) else None
