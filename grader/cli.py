@@ -1,7 +1,8 @@
 """`grader check | demo | sandbox`: parse, call, print, exit code. No grading logic lives here.
 
-Exit codes: 0 every check passed; 1 some check failed or was skipped; 2 the grader could not
-grade (bad input, credentials, unreachable endpoint) or some check could not be looked at.
+Exit codes: 0 every check passed (advisory checks may warn); 1 some check failed or was
+skipped; 2 the grader could not grade (bad input, credentials, unreachable endpoint) or some
+check could not be looked at.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ errors = Console(stderr=True, highlight=False)
 
 STATUS_STYLE = {
     "pass": ("PASS", "green"),
+    "warn": ("WARN", "dark_orange"),
     "fail": ("FAIL", "red"),
     "error": ("ERROR", "yellow"),
     "skip": ("SKIP", "dim"),
@@ -44,7 +46,7 @@ OutOption = Annotated[Path, typer.Option(help="Folder for <student>/report.html 
 def exit_code(result: GradeResult) -> int:
     if result.count("error"):
         return 2
-    if result.count("fail") or result.count("skip"):
+    if result.incomplete:
         return 1
     return 0
 
@@ -65,13 +67,14 @@ def show(result: GradeResult, out: Path | None) -> None:
         text = check.message
         if check.hint and check.status != "pass":
             text += f"\n[dim]→ {check.hint}[/]"
-        table.add_row(f"[{style}]{label}[/]", check.id, f"{check.points:g}/{check.max_points:g}", text)
+        points = "advisory" if check.advisory else f"{check.points:g}/{check.max_points:g}"
+        table.add_row(f"[{style}]{label}[/]", check.id, points, text)
     console.print(table, markup=True)
     for section in result.sections:
         console.print(f"  {section.name}: {section.score:g}/{section.max_score:g}")
     console.print(
         f"[bold]Score {result.score:g}/{result.max_score:g}[/] for {result.student} "
-        f"({result.count('pass')} passed, {result.count('fail')} failed, "
+        f"({result.count('pass')} passed, {result.count('warn')} warned, {result.count('fail')} failed, "
         f"{result.count('error')} could not be checked, {result.count('skip')} skipped) "
         f"in {result.duration_seconds:.1f} s"
     )

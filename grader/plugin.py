@@ -162,7 +162,13 @@ class GraderPlugin:
         if call.when == "setup" and report.passed:
             return report
         check = item.funcargs.get("check") if hasattr(item, "funcargs") else None
-        self.results[cid] = self._result(cid, call, report, check)
+        result = self._result(cid, call, report, check)
+        self.results[cid] = result
+        if result.status == "warn":
+            # An advisory check's finding is not a test failure: `pytest checks/` and its JUnit
+            # XML show a passed test, and the grade summary shows the warning.
+            report.outcome = "passed"
+            report.longrepr = None
         return report
 
     def _result(self, cid: str, call: pytest.CallInfo[None], report: pytest.TestReport, check: Check | None) -> CheckResult:
@@ -187,16 +193,21 @@ class GraderPlugin:
                 message = explained.message if explained else "The grader could not run this check."
                 hint = ""
         points = meta.points if status == "pass" else 0
+        if meta.advisory:
+            points = 0
+            if status == "fail":
+                status = "warn"
         return CheckResult(
             id=cid,
             title=meta.title,
             section=meta.section,
             status=status,
             points=points,
-            max_points=meta.points,
+            max_points=0 if meta.advisory else meta.points,
             message=message,
             hint=hint,
             evidence=evidence,
+            advisory=meta.advisory,
         )
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

@@ -11,10 +11,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_SCHEMA_VERSIONS = (1, 2)
+"""Version 2 added the `warn` status and each check's `advisory` flag; version 1 files read as before."""
 
-Status = Literal["pass", "fail", "error", "skip"]
-STATUSES: tuple[Status, ...] = ("pass", "fail", "error", "skip")
+Status = Literal["pass", "warn", "fail", "error", "skip"]
+STATUSES: tuple[Status, ...] = ("pass", "warn", "fail", "error", "skip")
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,8 @@ class CheckResult:
 
     `message` is a full sentence saying what was found (and, when not passing, what was
     expected); `hint` says what the student should do; `evidence` holds the values read,
-    as JSON-compatible data (never a secret).
+    as JSON-compatible data (never a secret). An `advisory` check scores nothing (its
+    `max_points` is 0) and ends `warn` where it would have failed.
     """
 
     id: str
@@ -35,6 +38,7 @@ class CheckResult:
     message: str
     hint: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
+    advisory: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,11 @@ class GradeResult:
     def count(self, status: Status) -> int:
         return sum(1 for c in self.checks if c.status == status)
 
+    @property
+    def incomplete(self) -> bool:
+        """Some scored check failed or was skipped (advisory checks do not count)."""
+        return any(c.status in ("fail", "skip") and not c.advisory for c in self.checks)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["checks"] = [asdict(c) for c in self.checks]
@@ -93,10 +102,10 @@ class GradeResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GradeResult:
-        if data.get("schema_version") != SCHEMA_VERSION:
+        if data.get("schema_version") not in READABLE_SCHEMA_VERSIONS:
             raise ValueError(
                 f"results schema version {data.get('schema_version')!r} is not supported "
-                f"(this grader reads version {SCHEMA_VERSION})"
+                f"(this grader reads versions {', '.join(map(str, READABLE_SCHEMA_VERSIONS))})"
             )
         fields = {k: v for k, v in data.items() if k not in {"score", "max_score", "sections"}}
         fields["checks"] = tuple(CheckResult(**c) for c in data["checks"])

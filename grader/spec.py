@@ -1,4 +1,4 @@
-"""The lab spec: what a finished lab looks like, and every check's title, points and hint.
+"""The lab spec: what a finished lab looks like, and every check's title, points, hint and advisory flag.
 
 Specs are data (`grader/labs/<id>.toml`, or an instructor's own file). Loading validates them:
 an unknown key or a value of the wrong type is a `SpecError` naming the file and the key.
@@ -57,6 +57,8 @@ class CheckSpec:
     points: float
     hint: str
     step: str = ""
+    advisory: bool = False
+    """An advisory check warns instead of failing, scores nothing and leaves the exit code alone."""
 
 
 @dataclass(frozen=True)

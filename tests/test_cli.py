@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -36,8 +37,9 @@ def test_demo_grades_the_finished_lab_to_full_marks(tmp_path: Path) -> None:
     """`grader demo` needs no account, scores full marks, exits 0 and writes the report."""
     result = run("demo", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
-    full = sum(c.points for c in load_spec().checks.values())
+    full = sum(c.points for c in load_spec().checks.values() if not c.advisory)
     assert f"Score {full}/{full}" in result.output
+    assert "WARN" in result.output and "1 warned" in result.output
     data = json.loads((tmp_path / "demo-finished" / "results.json").read_text())
     assert data["score"] == data["max_score"] == full
     assert data["target"] == "sandbox"
@@ -115,6 +117,7 @@ def test_an_access_denied_check_is_an_error_and_the_rest_are_graded(sandbox: San
     data = json.loads((tmp_path / "s1" / "results.json").read_text())
     statuses = {c["id"]: c["status"] for c in data["checks"]}
     assert statuses.pop("user.janedoe_confirmed") == "error"
+    assert statuses.pop("site.hosted_ui_link") == "warn"  # the course site's link, as in the finished lab
     assert set(statuses.values()) == {"pass"}
 
 
@@ -146,12 +149,17 @@ def test_pytest_runs_the_checks_directly_with_junit(sandbox: Sandbox, tmp_path: 
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 1, proc.stdout[-2000:]
-    assert "FAIL  pool.domain" in proc.stdout and "FAIL  site.hosted_ui_link" in proc.stdout
-    assert junit.read_text().count("<testcase") == len(load_spec().checks)
+    assert "FAIL  pool.domain" in proc.stdout and "WARN  site.hosted_ui_link" in proc.stdout
+    xml = junit.read_text()
+    assert xml.count("<testcase") == len(load_spec().checks)
+    # The advisory check's warning is a passed test case, not a failure.
+    assert xml.count("<failure") == len(load_scenario("no-domain").fails)
+    assert re.search(r'<testcase classname="checks.test_site" name="test_hosted_ui_link" time="[0-9.]+" />', xml)
     data = json.loads((tmp_path / "direct" / "results.json").read_text())
     scenario = load_scenario("no-domain")
     assert {c["id"]: c["status"] for c in data["checks"] if c["status"] != "pass"} == (
         {cid: "fail" for cid in scenario.fails} | {cid: "skip" for cid in scenario.skips}
+        | {cid: "warn" for cid in scenario.warns}
     )
 
 

@@ -334,3 +334,19 @@ def test_write_report_writes_a_file(tmp_path: Path) -> None:
     write_report(result, path)
     assert path.read_text(encoding="utf-8") == render_html(result)
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_advisory_warning_has_its_badge_counter_and_no_points() -> None:
+    """A warned advisory check has its own badge and counter, reads 'advisory, no points' and needs attention."""
+    checks = (
+        make_check("pass", id="a.pass"),
+        CheckResult(id="site.hosted_ui_link", title="Link works", section="Website", status="warn", points=0,
+                    max_points=0, message="The link would not work.", hint="HINT-warn", advisory=True),
+    )
+    html = render_html(make_result(checks))
+    count = re.search(r'badge-warn">.*?</span> Warning</span> <span><strong>(\d+)</strong>', html)
+    assert count is not None and count.group(1) == "1"
+    assert "advisory, no points" in html and "HINT-warn" in html and "How to fix it" in html
+    attention = html.split("Needs attention", 1)[1].split("</nav>", 1)[0]
+    assert "Link works" in attention
+    assert "2 <span class=\"of\">/ 2 points</span>" in html  # the advisory check adds nothing to the total

@@ -23,12 +23,14 @@ def test_scenario_grades_as_expected(sandbox: Sandbox, name: str, tmp_path: Path
     got = {c.id: c.status for c in result.checks}
     expected = {cid: scenario.expected_status(cid) for cid in spec.checks}
     assert got == expected
-    assert result.score == sum(spec.checks[c].points for c, s in expected.items() if s == "pass")
+    scored = {cid: meta for cid, meta in spec.checks.items() if not meta.advisory}
+    assert result.score == sum(meta.points for cid, meta in scored.items() if expected[cid] == "pass")
+    assert result.max_score == sum(meta.points for meta in scored.values())
     assert (tmp_path / result.student / "report.html").is_file()
     assert (tmp_path / result.student / "results.json").is_file()
-    # A failed check carries a full-sentence message and the spec's hint for the student.
+    # A failed or warned check carries a full-sentence message and the spec's hint for the student.
     for check in result.checks:
-        if check.status == "fail":
+        if check.status in ("fail", "warn"):
             assert check.message.endswith(".") and len(check.message.split()) >= 5, check.message
             assert check.hint == spec.checks[check.id].hint
     # Where the scenario says so, the message names the concrete cause.
@@ -42,11 +44,27 @@ def test_scenarios_name_checks_that_exist() -> None:
     for name in scenario_names():
         scenario = load_scenario(name)
         known = set(load_spec(scenario.spec).checks)
-        listed = set(scenario.fails) | set(scenario.skips) | set(scenario.errors) | set(scenario.says)
+        listed = set(scenario.fails) | set(scenario.warns) | set(scenario.skips) | set(scenario.errors) | set(scenario.says)
         assert listed <= known, (name, listed - known)
 
 
+def test_scenarios_warn_only_on_advisory_checks() -> None:
+    """`warns` names advisory checks only, and no advisory check is expected to fail."""
+    for name in scenario_names():
+        scenario = load_scenario(name)
+        spec = load_spec(scenario.spec)
+        advisory = {cid for cid, meta in spec.checks.items() if meta.advisory}
+        assert set(scenario.warns) <= advisory, (name, set(scenario.warns) - advisory)
+        assert not set(scenario.fails) & advisory, (name, set(scenario.fails) & advisory)
+
+
 def test_every_check_fails_alone_in_some_scenario() -> None:
-    """Each check has a scenario where it is the only failure, or fails beside the checks it implies."""
-    failing = {cid for name in scenario_names() for cid in load_scenario(name).fails}
-    assert failing == set(load_spec().checks)
+    """Each scored check fails in some scenario; each advisory check warns in one and passes in another."""
+    spec = load_spec()
+    scenarios = [load_scenario(name) for name in scenario_names()]
+    advisory = {cid for cid, meta in spec.checks.items() if meta.advisory}
+    failing = {cid for scenario in scenarios for cid in scenario.fails}
+    assert failing == set(spec.checks) - advisory
+    for cid in advisory:
+        assert any(s.expected_status(cid) == "warn" for s in scenarios), cid
+        assert any(s.expected_status(cid) == "pass" for s in scenarios), cid

@@ -88,3 +88,21 @@ def test_an_unknown_spec_id_lists_the_built_in_ones() -> None:
     """Asking for a spec that does not exist says which ones do."""
     with pytest.raises(SpecError, match="itm300-m03-2025"):
         load_spec("itm300-m99")
+
+
+@pytest.mark.parametrize("spec_id", available_specs())
+def test_the_course_sites_link_is_advisory_in_the_built_in_specs(spec_id: str) -> None:
+    """Both editions make site.hosted_ui_link advisory (the course template's trailing slash) and nothing else."""
+    spec = load_spec(spec_id)
+    assert [cid for cid, meta in spec.checks.items() if meta.advisory] == ["site.hosted_ui_link"]
+
+
+def test_an_instructor_can_turn_a_check_advisory_or_back(tmp_path: Path) -> None:
+    """`advisory = true` on any check makes it advisory; `false` on the link makes it scored again."""
+    text = BASE.replace('[checks."pool.mfa_off"]', '[checks."pool.mfa_off"]\nadvisory = true', 1)
+    text = text.replace("advisory = true\nhint = \"In scripts/settings.js", "advisory = false\nhint = \"In scripts/settings.js", 1)
+    spec = load_spec(_write(tmp_path, text))
+    assert spec.checks["pool.mfa_off"].advisory and not spec.checks["site.hosted_ui_link"].advisory
+    bad = _write(tmp_path, BASE.replace('[checks."pool.mfa_off"]', '[checks."pool.mfa_off"]\nadvisory = "yes"', 1))
+    with pytest.raises(SpecError, match="checks.pool.mfa_off.advisory must be true or false"):
+        load_spec(bad)

@@ -22,12 +22,13 @@ TEMPLATE = "report.html.j2"
 
 STATUS_LABELS: dict[Status, str] = {
     "pass": "Passed",
+    "warn": "Warning",
     "fail": "Failed",
     "error": "Could not check",
     "skip": "Skipped",
 }
 # A text symbol beside each label, so a badge never relies on colour alone.
-STATUS_ICONS: dict[Status, str] = {"pass": "✓", "fail": "✗", "error": "?", "skip": "–"}
+STATUS_ICONS: dict[Status, str] = {"pass": "✓", "warn": "!", "fail": "✗", "error": "?", "skip": "–"}
 
 # Only a PNG data URI made of base64 characters becomes an <img>; anything else is shown as text.
 _PNG_DATA_URI = re.compile(r"data:image/png;base64,[A-Za-z0-9+/]+={0,2}")
@@ -176,7 +177,7 @@ def build_context(result: GradeResult) -> dict[str, Any]:
         "labels": STATUS_LABELS,
         "icons": STATUS_ICONS,
         "sections": sections,
-        "attention": [v for v in views if v.check.status in ("fail", "error")],
+        "attention": [v for v in views if v.check.status in ("fail", "warn", "error")],
         "target_label": {"aws": "AWS account", "sandbox": "Sandbox (simulated AWS)"}.get(
             result.target, result.target
         ),

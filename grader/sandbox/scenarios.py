@@ -11,7 +11,9 @@ from typing import Any
 from grader.spec import DEFAULT_SPEC
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-SCENARIO_KEYS = {"summary", "change", "faults", "fails", "skips", "errors", "spec", "says"}
+SCENARIO_KEYS = {"summary", "change", "faults", "fails", "warns", "skips", "errors", "spec", "says"}
+BASELINE = "finished"
+"""The finished lab: every other scenario is it with one change, and inherits its `warns`."""
 
 
 class ScenarioError(Exception):
@@ -26,6 +28,8 @@ class Scenario:
     spec: str = DEFAULT_SPEC
     faults: dict[str, str] = field(default_factory=dict)
     fails: tuple[str, ...] = ()
+    warns: tuple[str, ...] = ()
+    """Advisory checks that end `warn` (inherited from the finished lab unless listed)."""
     skips: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
     says: dict[str, str] = field(default_factory=dict)
@@ -38,6 +42,8 @@ class Scenario:
             return "skip"
         if check_id in self.errors:
             return "error"
+        if check_id in self.warns:
+            return "warn"
         return "pass"
 
 
@@ -66,6 +72,7 @@ def load_scenario(name: str) -> Scenario:
     if unknown:
         raise ScenarioError(f"scenarios.toml: [{name}] has unknown keys {', '.join(sorted(unknown))}.")
     lab = apply_changes(_load("lab.toml"), entry.get("change", {}), name)
+    warns = entry.get("warns", scenarios.get(BASELINE, {}).get("warns", ()))
     return Scenario(
         name=name,
         summary=entry.get("summary", ""),
@@ -73,6 +80,7 @@ def load_scenario(name: str) -> Scenario:
         spec=entry.get("spec", DEFAULT_SPEC),
         faults=dict(entry.get("faults", {})),
         fails=tuple(entry.get("fails", ())),
+        warns=tuple(warns),
         skips=tuple(entry.get("skips", ())),
         errors=tuple(entry.get("errors", ())),
         says=dict(entry.get("says", {})),
