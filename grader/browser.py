@@ -42,6 +42,7 @@ import requests
 
 from grader.errors import GraderError
 from grader.hostedui import is_hosted_ui_host, redirect_document, sandbox_url
+from grader.site import origin_of
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Request, Response, Route
@@ -174,10 +175,12 @@ class SandboxRoutes:
 
     `sites` is the sandbox's listing: public host name (lower case) ->
     `{"path": "/_sandbox/sites/<host>", "mode": "up"|"down"|"hang", "schemes": [...]}`.
+    `direct` holds the origins reached as they are: the website the user named (--site-url).
     """
 
     endpoint_url: str
     sites: dict[str, dict]
+    direct: tuple[str, ...] = ()
 
     def decide(self, url: str) -> tuple[str, str]:
         """What the browser does with a request for `url`: `(action, upstream URL)`.
@@ -187,13 +190,16 @@ class SandboxRoutes:
 
         Actions: `forward` (fetch `upstream` from the sandbox and answer with it), `refuse`
         (a deployed site that is down, or a scheme it does not serve: connection refused),
-        `pass` (the sandbox endpoint itself) and `block` (anything else: aborted and listed).
+        `pass` (the sandbox endpoint itself, and the origins in `direct`: reached as they are)
+        and `block` (anything else: aborted and listed).
         """
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         tail = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         endpoint = self.endpoint_url.rstrip("/")
         if parts.netloc.lower() == urlsplit(endpoint).netloc.lower():
+            return "pass", url
+        if self.direct and origin_of(url) in self.direct:
             return "pass", url
         if _cognito_region(url):
             return "forward", endpoint + tail
@@ -211,6 +217,7 @@ def discover_routes(target: Target) -> SandboxRoutes | None:
     """The sandbox's routes for `target`: None against real AWS (nothing is routed).
 
     Reads the sandbox's site listing; an endpoint without one (404, or not JSON) serves no sites.
+    A website the user named (`target.site_url`) is reached directly, as it is.
     """
     if target.endpoint_url is None:
         return None
@@ -238,7 +245,8 @@ def discover_routes(target: Target) -> SandboxRoutes | None:
                     "mode": str(entry.get("mode", "up")),
                     "schemes": [str(s) for s in schemes] if isinstance(schemes, list) else ["https", "http"],
                 }
-    return SandboxRoutes(endpoint, sites)
+    direct = (origin_of(target.site_url),) if target.site_url and origin_of(target.site_url) else ()
+    return SandboxRoutes(endpoint, sites, direct)
 
 
 def local_url(url: str, routes: SandboxRoutes | None) -> str | None:
@@ -246,7 +254,7 @@ def local_url(url: str, routes: SandboxRoutes | None) -> str | None:
 
     Against real AWS (`routes` None) that is `url` itself. In sandbox mode it is the sandbox URL
     serving a deployed site's page or a hosted-UI page (also when the site hangs: the caller's
-    timeout applies), and
+    timeout applies), `url` itself for the sandbox and a website named with --site-url, and
     None when nothing would answer: the host is not a deployed site, the site is down, or it does
     not serve that scheme (the browser sees "connection refused" for the same URL).
     """

@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from grader import __version__
@@ -52,7 +53,7 @@ def exit_code(result: GradeResult) -> int:
 
 
 def stop(message: str) -> typer.Exit:
-    errors.print(f"[bold red]grader:[/] {message}")
+    errors.print(f"[bold red]grader:[/] {escape(message)}")
     return typer.Exit(2)
 
 

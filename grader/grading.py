@@ -16,7 +16,7 @@ from grader.aws import Identity, ReadOnlyAWS
 from grader.collect import Snapshot, collect
 from grader.errors import GraderError
 from grader.hostedui import AuthorizeProbe, probe
-from grader.site import Fetcher, Site, read_site, site_host
+from grader.site import Fetcher, Site, origin_of, read_site, site_host
 from grader.spec import LabSpec
 from grader.trail import AuthEvents, Trail, read_auth_events, read_trails
 from grader.target import Target, slug, student_from_arn
@@ -175,6 +175,12 @@ class Grading:
             lambda: self.browser.call(sign_in, authorize_url, redirect_uri, expected.username, expected.final_password),
         )
 
+    def instance_starts(self) -> dict[str, datetime]:
+        """When each EC2 instance was last started, from CloudTrail's StartInstances events (read once)."""
+        from grader.trail import read_instance_starts
+
+        return self.once("instance_starts", lambda: read_instance_starts(self.aws))
+
     def close(self) -> None:
         """Close the browser the run launched (a lent one stays open for its owner)."""
         if self._browser is not None:
@@ -184,6 +190,12 @@ class Grading:
 
 def prepare(target: Target, spec: LabSpec, out: Path | None = None, *, browser: Any = None) -> Grading:
     """Connect and find out whose account this is; a GraderError says why it cannot grade."""
+    if target.site_url and not origin_of(target.site_url):
+        raise GraderError(
+            f"--site-url {target.site_url!r} is not a web address; give the website's http:// or https:// "
+            "address, for example https://ec2-3-80-1-2.compute-1.amazonaws.com or http://127.0.0.1:8000.",
+            kind="usage",
+        )
     aws = ReadOnlyAWS.for_target(target)
     identity = aws.identity()
     student = slug(target.student) if target.student else student_from_arn(identity.arn, identity.account_id)

@@ -119,6 +119,20 @@ def site_host(site_url: str | None, client: AppClient | None, instances: tuple[I
     return "", ""
 
 
+def origin_of(url: str) -> str:
+    """`scheme://host:port` of an http(s) URL, with the default port written out ('' for others)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        return ""
+    host = parts.hostname.lower()
+    return f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}"
+
+
 def candidates(host_or_url: str) -> list[str]:
     """Base URLs to try: the one given, then the same host over https and http."""
     if "://" in host_or_url:
@@ -131,11 +145,14 @@ def candidates(host_or_url: str) -> list[str]:
 
 
 class Fetcher:
-    """GETs pages; a sandbox-deployed host is fetched from the sandbox instead of the network."""
+    """GETs pages; a sandbox-deployed host is fetched from the sandbox instead of the network.
+
+    `local_url(url)` names the URL to fetch instead (None: the URL itself). `offline` (sandbox
+    mode): a URL that `local_url` does not map is as dead as an unknown host.
+    """
 
     def __init__(self, local_url=None, *, offline: bool = False) -> None:  # noqa: ANN001 - callable(url) -> url | None
         self.local_url = local_url or (lambda url: None)
-        # In the sandbox a name that no sandbox instance serves is as dead as an unknown host.
         self.offline = offline
         self.http = requests.Session()
         self.http.headers["User-Agent"] = "vehicle-lab-grader"
@@ -150,9 +167,10 @@ class Fetcher:
         return self._get(url, follow=False)
 
     def _get(self, url: str, follow: bool) -> tuple[Probe, str | None, str]:
-        target = self.local_url(url) or url
-        if self.offline and target == url:
+        mapped = self.local_url(url)
+        if self.offline and mapped is None:
             return Probe(url, None, REFUSED), None, ""
+        target = mapped or url
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", InsecureRequestWarning)
