@@ -156,15 +156,22 @@ def demo(
 def sandbox(
     scenario: Annotated[Optional[str], typer.Option(help="Provision this scenario first.")] = None,
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 0,
+    site: Annotated[
+        Optional[Path],
+        typer.Option(help="Serve this folder (a course website) as the running EC2 instance's website."),
+    ] = None,
 ) -> None:
     """Run the sandbox as a local AWS endpoint until interrupted (Ctrl-C)."""
     from grader.sandbox import Sandbox
     from grader.sandbox.demo import set_up
+    from grader.sandbox.sites import site_folder_problem
 
     try:
         chosen = load_scenario(scenario) if scenario else None
     except ScenarioError as exc:
         raise stop(str(exc)) from None
+    if site is not None and site_folder_problem(site):
+        raise stop(f"--site: {site_folder_problem(site)}")
     box = Sandbox(port=port)
     try:
         url = box.start()
@@ -177,6 +184,10 @@ def sandbox(
             for key, value in vars(made).items():
                 if value:
                     console.print(f"  {key}: {value}")
+        if site is not None:
+            host = box.serve_folder(site)
+            where = f"https://{host}/ and http://{host}/" if host else "the first EC2 instance that starts"
+            console.print(f"Serving the website in {escape(str(site))} for {where} (files are read at each request).")
         console.print(f"Sandbox listening at [bold]{url}[/] (any access key works; region us-east-1).")
         console.print(f"Grade it with: grader check --endpoint-url {url}")
         console.print("Press Ctrl-C to stop.")

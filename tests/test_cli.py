@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -192,7 +193,60 @@ def test_check_grades_a_lab_provisioned_by_hand_in_grader_sandbox(tmp_path: Path
         server.wait(timeout=20)
 
 
-def _do_the_lab_by_hand(url: str) -> None:
+@pytest.mark.browser
+def test_grader_sandbox_serves_a_course_site_folder_for_the_instance(tmp_path: Path) -> None:
+    """`grader sandbox --site DIR` serves DIR for the first instance that starts; settings.js filled in
+    after provisioning (as rebuildapp.sh does) is what the grader reads, with no --site-url."""
+    rebuild = _rebuild_module()
+    site = rebuild.render_site(rebuild.TEMPLATE_DIR, tmp_path / "site", user_pool_id=None, client_id=None,
+                               cognito_domain=None, ec2_host=None)
+    port = _closed_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "grader", "sandbox", "--port", str(port), "--site", str(site)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_for(port)
+        made = _do_the_lab_by_hand(url)
+        settings = site / "scripts" / "settings.js"
+        settings.write_text(rebuild.render_settings(
+            settings.read_text(encoding="utf-8"), user_pool_id=made["pool"], client_id=made["client"],
+            cognito_domain=f"https://{made['domain']}", ec2_host=made["dns"],
+        ), encoding="utf-8")
+        proc = subprocess.run(
+            [sys.executable, "-m", "grader", "check", "--endpoint-url", url, "--student", "own-site", "--out", str(tmp_path)],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )
+        data = json.loads((tmp_path / "own-site" / "results.json").read_text())
+        statuses = {c["id"]: c["status"] for c in data["checks"] if c["id"].startswith("site.")}
+        assert statuses == {"site.reachable": "pass", "site.configured": "pass", "site.hosted_ui_link": "warn",
+                            "site.login": "pass", "site.wrong_password_rejected": "pass"}, proc.stdout[-3000:]
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=20)
+    assert "for the first EC2 instance that starts" in " ".join(output.split())
+
+
+@pytest.mark.parametrize(("make", "phrase"), [("missing", "is not a folder"), ("empty", "has no login.html")])
+def test_grader_sandbox_refuses_a_site_folder_that_is_not_a_course_site(tmp_path: Path, make: str, phrase: str) -> None:
+    """`--site` naming no folder, or one without login.html, is one sentence and exit 2."""
+    folder = tmp_path / make
+    if make == "empty":
+        folder.mkdir()
+    result = run("sandbox", "--port", "0", "--site", str(folder))
+    assert result.exit_code == 2
+    assert phrase in " ".join(result.output.split())
+
+
+def _rebuild_module():  # noqa: ANN202 - the reference site's rebuild script, loaded as a module
+    spec = importlib.util.spec_from_file_location("rebuild", ROOT / "fixtures" / "site" / "rebuild.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _do_the_lab_by_hand(url: str) -> dict[str, str]:
     kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
     ec2, idp = boto3.client("ec2", **kw), boto3.client("cognito-idp", **kw)
     dns = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["PublicDnsName"]
@@ -210,6 +264,8 @@ def _do_the_lab_by_hand(url: str) -> None:
     )
     idp.admin_create_user(UserPoolId=pool, Username="janedoe", TemporaryPassword="ILove2SeeTheTemple!", MessageAction="SUPPRESS")
     idp.admin_set_user_password(UserPoolId=pool, Username="janedoe", Password="Ilove2SeeTheTemple!!", Permanent=True)
+    client = idp.list_user_pool_clients(UserPoolId=pool, MaxResults=10)["UserPoolClients"][0]["ClientId"]
+    return {"pool": pool, "client": client, "dns": dns, "domain": "by-hand-lab.auth.us-east-1.amazoncognito.com"}
 
 
 def _closed_port() -> int:

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs
 
 import requests
+from moto.moto_api._internal.models import moto_api_backend
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
@@ -105,13 +106,27 @@ def fault_response(call: Call, code: str, start_response: Callable[..., Any]) ->
     return [body]
 
 
+def running_instance_hosts() -> list[str]:
+    """Public DNS names of the sandbox's running EC2 instances, the first started first."""
+    from moto.ec2.models import ec2_backends
+
+    running = [
+        (instance.launch_time, instance.public_dns_name)
+        for per_region in ec2_backends.values()
+        for backend in per_region.values()
+        for instance in backend.all_instances()
+        if instance.state == "running" and instance.public_dns_name
+    ]
+    return [host for _, host in sorted(running)]
+
+
 class Gateway:
     """Logs every call and answers the ones a scenario marks as failing."""
 
     def __init__(self, app: CloudTrailRecorder) -> None:
         self.app = app
         self.recorder = app
-        self.sites = SiteHost()
+        self.sites = SiteHost(running_instance_hosts)
         self.hosted_ui = HostedUI()
         self.calls: list[Call] = []
         self.faults: dict[str, str] = {}
@@ -148,7 +163,11 @@ class QuietHandler(WSGIRequestHandler):
 
 
 class Sandbox:
-    """A local AWS endpoint. Use as a context manager, or start()/stop()."""
+    """A local AWS endpoint. Use as a context manager, or start()/stop().
+
+    Each sandbox starts empty. moto keeps one store per process, so a sandbox started while
+    another runs in the same process empties that one's too: run one at a time.
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
@@ -167,6 +186,7 @@ class Sandbox:
         return f"http://{self.host}:{self._server.server_port}"
 
     def start(self) -> str:
+        moto_api_backend.reset()  # what an earlier sandbox of this process left behind
         self._server = make_server(
             self.host, self.port, self.gateway, threaded=True, request_handler=QuietHandler
         )
@@ -203,6 +223,14 @@ class Sandbox:
     def deploy_site(self, site: DeployedSite) -> None:
         """Serve a website under an instance's public DNS name."""
         self.gateway.sites.deploy(site)
+
+    def serve_folder(self, folder: Path) -> str | None:
+        """Serve `folder` as the running instance's website (the first to start, if none runs yet).
+
+        Returns the host it is served under, or None until an instance runs. ValueError when the
+        folder is not a course website (no login.html).
+        """
+        return self.gateway.sites.serve_folder(folder)
 
     def __enter__(self) -> Sandbox:
         self.start()

@@ -3,7 +3,11 @@
 The sandbox serves each deployed site at `<endpoint>/_sandbox/sites/<public DNS>/...` and lists
 them at `<endpoint>/_sandbox/sites`, so the grader (in the same process or another) can route
 the instance's public name there. A site can be `up`, `down` (nothing listens) or `hang` (it
-accepts and never answers).
+accepts and never answers). Files are read from the site's folder at each request, as a web
+server does.
+
+A user's own folder (`grader sandbox --site DIR`) is served as the website of the running
+instance; when none runs yet, of the first one that starts.
 """
 
 from __future__ import annotations
@@ -31,11 +35,28 @@ class DeployedSite:
         return {"path": f"{SITES_PATH}/{self.host}", "mode": self.mode, "schemes": list(self.schemes)}
 
 
-class SiteHost:
-    """The sites deployed in the sandbox, and the WSGI handler that serves them."""
+def site_folder_problem(folder: Path) -> str:
+    """Why `folder` cannot be served as the course website ('' when it can)."""
+    if not folder.is_dir():
+        return f"{folder} is not a folder."
+    if not (folder / "login.html").is_file():
+        return (f"{folder} has no login.html: give the folder of the course website "
+                "(the one that holds login.html and scripts/settings.js).")
+    return ""
 
-    def __init__(self) -> None:
+
+class SiteHost:
+    """The sites deployed in the sandbox, and the WSGI handler that serves them.
+
+    `running_hosts()` names the public DNS names of the running instances, the first started
+    first: a folder given to :meth:`serve_folder` is served under the first of them.
+    """
+
+    def __init__(self, running_hosts: Callable[[], list[str]] | None = None) -> None:
         self.sites: dict[str, DeployedSite] = {}
+        self.folder: Path | None = None
+        self._running_hosts = running_hosts or list
+        self._lock = threading.Lock()
         self._stop = threading.Event()
 
     def deploy(self, site: DeployedSite) -> None:
@@ -43,8 +64,34 @@ class SiteHost:
             raise ValueError(f"site mode must be one of {MODES}, not {site.mode!r}")
         self.sites[site.host.lower()] = site
 
+    def serve_folder(self, folder: Path) -> str | None:
+        """Serve `folder` as the running instance's website: the host it is served under, or None
+        while no instance runs (it is then served for the first one that starts)."""
+        problem = site_folder_problem(folder)
+        if problem:
+            raise ValueError(problem)
+        with self._lock:
+            self.folder = folder.resolve()
+        return self._adopt_folder()
+
+    def _adopt_folder(self) -> str | None:
+        """Put the folder on the first running instance, once one runs."""
+        with self._lock:
+            if self.folder is None:
+                return None
+            for host, site in self.sites.items():
+                if site.root == self.folder:
+                    return host
+            running = self._running_hosts()
+            if not running:
+                return None
+            host = running[0].lower()
+            self.sites[host] = DeployedSite(host=host, root=self.folder)
+            return host
+
     def clear(self) -> None:
         self.sites.clear()
+        self.folder = None
 
     def release(self) -> None:
         """Let hanging requests go (on shutdown)."""
@@ -55,6 +102,7 @@ class SiteHost:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        self._adopt_folder()
         if path == SITES_PATH:
             body = json.dumps({host: site.listing() for host, site in self.sites.items()}).encode()
             return _answer(start_response, "200 OK", body, "application/json")
