@@ -8,13 +8,27 @@ from grader.callbacks import judge_callbacks
 from grader.checking import Check, listing
 from grader.collect import AppClient, Domain, Instance, Pool, Snapshot
 from grader.grading import Grading
-from grader.hostedui import authorize_url, callback_scheme_problem
+from grader.hostedui import AuthorizeProbe, authorize_url, callback_scheme_problem
 from grader.tokens import verify_callback_tokens
 
 
 def _authorize(grading: Grading, domain: Domain, client: AppClient, callback: str) -> str:
     scope = " ".join(grading.spec.expected.oauth_scopes) or "openid"
     return authorize_url(domain.host, client.id, callback, scope=scope)
+
+
+def _refusal(answer: AuthorizeProbe, client: AppClient) -> str:
+    """Cognito's answer as a sentence part, naming OAuth being off when the client's settings show it.
+
+    Cognito was seen to answer a client with OAuth off with invalid_request (the documentation
+    says unauthorized_client); either way, the client's own settings name the cause.
+    """
+    if answer.error in {"invalid_request", "unauthorized_client"} and not client.oauth_enabled:
+        return (
+            f"Cognito answers {answer.error}: OAuth / hosted UI is not enabled for the app client {client.name} "
+            "(edit its login pages and save them with the callback URL, the Implicit grant and the scopes)"
+        )
+    return answer.sentence()
 
 
 def test_authorize(grading: Grading, app_client: AppClient, domain: Domain | None, check: Check) -> None:
@@ -37,7 +51,7 @@ def test_authorize(grading: Grading, app_client: AppClient, domain: Domain | Non
         answer = grading.probe_hosted_ui(_authorize(grading, domain, app_client, callback))
         probes.append(answer.evidence())
         if not answer.ok:
-            problems.append(f"for {callback}, {answer.sentence()}")
+            problems.append(f"for {callback}, {_refusal(answer, app_client)}")
     check.record(probes=probes)
     if problems:
         check.fail(f"The hosted UI would not complete the implicit grant: {'; '.join(problems)}.")
@@ -85,6 +99,20 @@ def test_implicit_callback(
         check.fail(
             f"The hosted UI refused {who}'s sign-in with the lab's new password: \u201c{result.sign_in_message}\u201d.{cause}"
         )
+    if result.login_pages_unavailable:
+        check.fail(
+            f"The hosted UI shows \u201cLogin pages unavailable\u201d instead of a sign-in form: the domain {domain.host} "
+            f"uses managed login and the app client {app_client.name} has no branding style. In the Cognito console, "
+            f"create a managed login style for {app_client.name} (Cognito's default look is enough), or set the "
+            "domain's branding version to Hosted UI (classic), then grade again."
+        )
+    if result.method_choice_without_password:
+        offered = listing(result.sign_in_methods) if result.sign_in_methods else "no option the grader recognises"
+        check.fail(
+            f"The hosted UI asks {who} to choose a sign-in method and offers no password option (it offers {offered}). "
+            f"The grader signs in with {who}'s password only, as the lab does: allow password sign-in for the app "
+            "client and the user pool, or set the domain's branding version to Hosted UI (classic)."
+        )
     if result.error:
         check.fail(f"{who} could not sign in through the hosted UI: {result.error}")
     if result.callback_error:
@@ -98,7 +126,10 @@ def test_implicit_callback(
     check.record(token_claims=tokens.claims)
     if not tokens.ok:
         check.fail(f"The hosted UI redirected to {result.callback}, but the tokens do not hold up: {' '.join(tokens.problems)}")
+    chose = ""
+    if result.sign_in_method_chosen:
+        chose = " (on the step that asks for a sign-in method, the grader chose the password)"
     check.passes(
-        f"{who} signed in on the hosted UI and was sent to {result.callback} with an id and an access token "
+        f"{who} signed in on the hosted UI{chose} and was sent to {result.callback} with an id and an access token "
         f"signed by the pool {pool.id} for the client {app_client.id}."
     )

@@ -7,6 +7,19 @@ because that would change the student's account), an error shown on the sign-in 
 time running out. The student's website is not needed: in sandbox mode the callback navigation is
 answered by the grader itself, and against real AWS the redirect's Location is read from the
 response before the browser follows it.
+
+Two pages of managed login (the hosted UI's newer version) are recognised by their visible text,
+because their exact markup is not public (lab-facts.md, "Hosted UI and CloudTrail as observed"):
+
+- "Login pages unavailable": a version-2 domain on an app client without a branding style shows
+  it instead of any form. The grader stops there (`login_pages_unavailable`); only the student
+  can fix it (assign a branding style, or use the classic hosted UI).
+- a "choose a sign-in method" step, shown with ALLOW_USER_AUTH when several first factors are
+  allowed. If one of the options is the password, the grader chooses it and goes on, as the
+  student does in the lab: that choice changes nothing in the account and sends nothing. It never
+  chooses another method: a one-time password would send the user an email or SMS, and a passkey
+  needs the student's own device. Without a password option it stops and names the methods
+  offered (`sign_in_methods`, `method_choice_without_password`).
 """
 
 from __future__ import annotations
@@ -23,20 +36,76 @@ from grader.errors import GraderError
 # What the page shows, read with one script call: forms are told apart by their visible fields,
 # so the classic hosted UI (two copies of each form, one hidden) and managed login both work. A
 # change-password form is a new-password field, or two password fields at once.
-_PAGE_STATE = """() => {
+#
+# Managed login's special pages are matched on visible text only (their markup is not public):
+# - "Login pages unavailable" (reported verbatim, followed by "Please contact an administrator.",
+#   for a version-2 domain whose app client has no branding style);
+# - the sign-in method chooser: a heading like "Choose/Select a sign-in method/option", or, with no
+#   password field on the page, clickable options naming the password beside another first factor
+#   (passkey, one-time password, email or SMS code: AWS's names for the first factors). An option
+#   is a button, link or radio (its label) whose own short text names it; "forgot/reset/change/
+#   show password" never count as the password option. The password option found is marked with
+#   data-grader-choice (and, for a radio, the button that submits it with data-grader-submit), so
+#   the grader clicks exactly what this script saw.
+_PAGE_STATE = r"""() => {
   const shown = el => !!el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
   const all = selector => [...document.querySelectorAll(selector)].filter(shown);
+  const words = el => (el.innerText || el.textContent || el.value || el.getAttribute('aria-label') || '')
+    .replace(/\s+/g, ' ').trim();
   const passwords = all('input[type=password]');
   const change = all('#new_password, input[name=new_password], input[name=newPassword], input[autocomplete=new-password]')
     .length > 0 || passwords.length >= 2;
   const errors = all('#loginErrorMessage, #errorMessage, .errorMessage, [role=alert]')
     .map(e => (e.textContent || '').trim()).filter(Boolean);
+  const text = ((document.body && document.body.innerText) || '').replace(/\s+/g, ' ');
+  const unavailable = /login\s+pages?\s+(?:are\s+|is\s+)?unavailable/i.test(text);
+  const notPassword = /forgot|reset|change|new password|show|hide|one[- ]?time|passkey|\bcode\b|\botp\b/i;
+  const otherFactor = /passkey|one[- ]?time|\botp\b|\bcode\b|text message|\bsms\b|security key|face id|touch id|biometric/i;
+  document.querySelectorAll('[data-grader-choice], [data-grader-submit]').forEach(el => {
+    el.removeAttribute('data-grader-choice');
+    el.removeAttribute('data-grader-submit');
+  });
+  const options = [];
+  const clickable = 'button, a[href], [role=button], [role=radio], [role=option], [role=menuitemradio], '
+    + 'input[type=radio], input[type=submit], input[type=button]';
+  for (const el of document.querySelectorAll(clickable)) {
+    const radio = el.matches('input[type=radio]');
+    // A styled radio is often hidden behind its label: then the label is what shows and is clicked.
+    const target = radio && !shown(el) ? [...(el.labels || [])].find(shown) : el;
+    if (!target || !shown(target)) continue;
+    const label = radio ? ([...(el.labels || [])].map(words).join(' ') || el.value || '') : words(el);
+    if (!label || label.length > 80) continue;
+    const isPassword = /\bpassword\b/i.test(label) && !notPassword.test(label);
+    if (isPassword || otherFactor.test(label)) options.push({el: target, radio, label, isPassword});
+  }
+  const heading = /\b(?:choose|select|pick)\b.{0,30}\b(?:sign[- ]?in|log[- ]?in|authentication)\s+(?:method|option|factor)s?\b/i
+    .test(text) || /other\s+sign[- ]?in\s+options/i.test(text);
+  const chooser = passwords.length === 0 && options.length > 0
+    && (heading || (options.some(o => o.isPassword) && options.some(o => !o.isPassword)));
+  let passwordChoice = false, choiceNeedsSubmit = false;
+  const pick = chooser ? options.find(o => o.isPassword) : undefined;
+  if (pick) {
+    passwordChoice = true;
+    pick.el.setAttribute('data-grader-choice', 'password');
+    choiceNeedsSubmit = pick.radio || pick.el.matches('label, [role=radio], [role=option], [role=menuitemradio]');
+    if (choiceNeedsSubmit) {
+      const scope = pick.el.closest('form') || document;
+      const submit = [...scope.querySelectorAll('button[type=submit], input[type=submit], button:not([type])')]
+        .filter(shown).find(b => !otherFactor.test(words(b)) && !/back|cancel/i.test(words(b)));
+      if (submit) submit.setAttribute('data-grader-submit', '1');
+    }
+  }
   return {
     change,
     username: all('input[name=username]').length > 0,
     password: passwords.length > 0,
     error: errors.length ? errors[0].slice(0, 300) : '',
     path: location.pathname,
+    unavailable,
+    chooser,
+    methods: [...new Set(options.map(o => o.label.slice(0, 60)))].slice(0, 6),
+    passwordChoice,
+    choiceNeedsSubmit,
   };
 }"""
 _STUB_PAGE = (
@@ -44,6 +113,13 @@ _STUB_PAGE = (
     "<p>The grader stopped at the redirect to the callback URL.</p>"
 )
 _POLL_MS = 50
+# After choosing "password" on a sign-in method chooser, how long the chooser may still show before
+# the grader reports that the choice did not take (bounded further by the sign-in's own deadline).
+_CHOICE_SETTLE_S = 5.0
+UNAVAILABLE_SENTENCE = (
+    "The hosted UI shows \u201cLogin pages unavailable\u201d instead of a sign-in form: the domain uses "
+    "managed login and the app client has no branding style."
+)
 
 
 @dataclass
@@ -62,6 +138,14 @@ class HostedSignIn:
     callback_error: str = ""
     """The `error` the redirect carried in its query (`?error=...`), if any."""
     change_password_required: bool = False
+    login_pages_unavailable: bool = False
+    """Managed login showed "Login pages unavailable" (the app client has no branding style)."""
+    sign_in_methods: list[str] = field(default_factory=list)
+    """The options of a "choose a sign-in method" step, as shown (empty when there was none)."""
+    sign_in_method_chosen: str = ""
+    """'password' when the grader chose the password option on such a step."""
+    method_choice_without_password: bool = False
+    """Such a step offered no password option, so the grader stopped there."""
     sign_in_message: str = ""
     """What the sign-in form said after the grader submitted it (e.g. "Incorrect username or password.")."""
     pages: list[str] = field(default_factory=list)
@@ -85,6 +169,9 @@ class HostedSignIn:
             "fragment_keys": sorted(self.fragment),
             "callback_error": self.callback_error,
             "change_password_form": self.change_password_required,
+            "login_pages_unavailable": self.login_pages_unavailable,
+            "sign_in_methods_offered": list(self.sign_in_methods),
+            "sign_in_method_chosen": self.sign_in_method_chosen,
             "sign_in_message": self.sign_in_message,
             "blocked": list(self.blocked),
             "error": self.error,
@@ -176,6 +263,7 @@ def _drive(
         result.error = load_failure(result.authorize_url, exc)
         return
     submitted_username = submitted_password = False
+    chose_at: float | None = None
     while time.monotonic() < deadline:
         if _take_callback(recorder, result):
             return
@@ -184,10 +272,18 @@ def _drive(
             path = str(state.get("path") or "")
             if path and path not in result.pages[-1:]:
                 result.pages.append(path)
+            if state.get("unavailable") and not state.get("username") and not state.get("password"):
+                result.login_pages_unavailable = True
+                result.error = UNAVAILABLE_SENTENCE
+                break
             if state.get("change"):
                 result.change_password_required = True
                 break
-            if state.get("error"):
+            if state.get("chooser") and not state.get("error") and (submitted_username or not state.get("username")):
+                if not _choose_password(page, state, result, chose_at, deadline):
+                    break
+                chose_at = chose_at or time.monotonic()
+            elif state.get("error"):
                 if submitted_password:
                     result.sign_in_message = str(state["error"])
                 else:
@@ -225,6 +321,56 @@ def _drive(
         result.screenshot_png = page.screenshot(full_page=False, timeout=2000)
     except Exception:  # noqa: BLE001 - a screenshot is nice to have
         result.screenshot_png = None
+
+
+def _choose_password(
+    page: Any, state: dict[str, Any], result: HostedSignIn, chose_at: float | None, deadline: float
+) -> bool:
+    """On a "choose a sign-in method" step: choose the password option, once; False to stop here.
+
+    Stops (False, with `result.error` set) when no option is the password, or when the chooser
+    still shows `_CHOICE_SETTLE_S` seconds after the grader chose the password.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
+    result.sign_in_methods = [str(m) for m in state.get("methods") or []]
+    if not state.get("passwordChoice"):
+        result.method_choice_without_password = True
+        result.error = (
+            "The hosted UI asks to choose a sign-in method and offers no password option "
+            f"(it offers {_listing(result.sign_in_methods) or 'nothing the grader recognises'}); "
+            "the grader signs in with the lab's password only."
+        )
+        return False
+    if chose_at is not None:
+        if time.monotonic() - chose_at < _CHOICE_SETTLE_S:
+            return True
+        result.error = (
+            "The hosted UI asks to choose a sign-in method; the grader chose the password option, "
+            f"but {_CHOICE_SETTLE_S:g} s later the page still asked for a choice."
+        )
+        return False
+    choice = page.locator("[data-grader-choice=password]").first
+    try:
+        choice.click(timeout=min(remaining_ms(deadline), 3000))
+        if state.get("choiceNeedsSubmit"):
+            submit = page.locator("[data-grader-submit]")
+            if submit.count():
+                submit.first.click(timeout=min(remaining_ms(deadline), 3000))
+            else:
+                choice.press("Enter", timeout=min(remaining_ms(deadline), 3000))
+    except PlaywrightError:
+        pass  # the page moved on (or away) while being clicked: look again
+    result.sign_in_method_chosen = "password"
+    return True
+
+
+def _listing(values: list[str]) -> str:
+    """`“a”, “b” and “c”`; '' for nothing."""
+    quoted = [f"\u201c{v}\u201d" for v in values]
+    if len(quoted) <= 1:
+        return "".join(quoted)
+    return ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
 def _state(page: Any) -> dict[str, Any] | None:

@@ -5,6 +5,14 @@ redirect to its `/login` page, and a bad one with a redirect to its `/error` pag
 redirect_uri with `?error=...`. The same probe serves the authorize check and the website's own
 link.
 
+Real Cognito does not always name the error the way its documentation does (lab-facts.md,
+"Hosted UI and CloudTrail as observed"): an invalid scope has come back as
+``<redirect_uri>?error=invalid_request&error_description=invalid_scope`` and as
+``https://<domain>/error?error=invalid_scope&client_id=...``, and a client with OAuth turned off
+as ``https://<domain>/error?error=invalid_request``. So the probe reads ``error_description``
+before naming the cause (:func:`cause_of`), and its hint for ``invalid_request`` names OAuth
+being off among the causes.
+
 A hosted UI lives at `https://<prefix>.auth.<region>.amazoncognito.com`. The sandbox serves the
 same paths under `<endpoint>/_sandbox/hostedui/<that host>` (:func:`sandbox_url`), and the
 grader's browser and HTTP reads are routed there in sandbox mode.
@@ -22,15 +30,30 @@ from grader.site import Fetcher
 
 HOSTEDUI_PATH = "/_sandbox/hostedui"
 PREFIX_HOST = re.compile(r"^([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.auth\.([a-z0-9-]+)\.amazoncognito\.com$")
-LOCAL_CALLBACK_HOSTS = {"localhost", "127.0.0.1"}
+# The hosts Cognito takes http:// callback URLs for: localhost, and since 2025-08-28 the loopback
+# literals (urlsplit gives ``::1`` for ``http://[::1]:8080``, without the brackets).
+LOCAL_CALLBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+LOCAL_CALLBACK_NAMES = "http://localhost, http://127.0.0.1 and http://[::1]"
 
 HINTS = {
     "redirect_mismatch": "the redirect_uri is not exactly one of the app client's Allowed callback URLs",
     "unauthorized_client": "the app client does not allow this grant (the implicit grant for response_type=token), or OAuth is not enabled for it",
     "invalid_scope": "a requested scope is not one of the app client's OpenID Connect scopes",
-    "invalid_request": "Cognito refused the request (unknown client id, or the Cognito user pool is not an identity provider of the client)",
+    "invalid_request": (
+        "Cognito refused the request; the usual causes are OAuth / hosted UI not enabled for this app client "
+        "(edit the app client's login pages and save them with the callback URL, the Implicit grant and the "
+        "scopes), an unknown client id, or the Cognito user pool not being an identity provider of the client"
+    ),
     "unsupported_response_type": "the response_type is neither token nor code",
+    "login_pages_unavailable": (
+        "Cognito shows \u201cLogin pages unavailable\u201d: the domain uses managed login and the app client has "
+        "no branding style; create a style for the app client (Cognito's defaults are enough) or switch the "
+        "domain's branding version to the classic hosted UI"
+    ),
 }
+# The visible text of managed login's page for a client without a branding style (public reports,
+# e.g. minorun365/html-share#3: "Login pages unavailable. Please contact an administrator.", 403).
+UNAVAILABLE_TEXT = re.compile(r"login\s+pages?\s+(?:are\s+|is\s+)?unavailable", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -38,8 +61,13 @@ class AuthorizeProbe:
     url: str
     status: int | None
     error: str
-    """The OAuth error Cognito answered ('' when it sent the browser on to its sign-in page)."""
+    """The cause of Cognito's refusal ('' when it sent the browser on to its sign-in page): the OAuth
+    error it answered, or the known error its error_description names (see :func:`cause_of`)."""
     detail: str
+    answered: str = ""
+    """The `error` parameter exactly as Cognito sent it (may differ from `error`)."""
+    description: str = ""
+    """The `error_description` parameter Cognito sent, if any."""
 
     @property
     def ok(self) -> bool:
@@ -51,7 +79,8 @@ class AuthorizeProbe:
         return f"Cognito answers {self.error}: {self.detail}"
 
     def evidence(self) -> dict[str, object]:
-        return {"url": self.url, "status": self.status, "error": self.error}
+        return {"url": self.url, "status": self.status, "error": self.error, "answered_error": self.answered,
+                "error_description": self.description}
 
 
 def authorize_url(domain_host: str, client_id: str, redirect_uri: str, scope: str = "openid", response_type: str = "token") -> str:
@@ -59,19 +88,33 @@ def authorize_url(domain_host: str, client_id: str, redirect_uri: str, scope: st
     return f"https://{domain_host}/oauth2/authorize?{query}"
 
 
+def cause_of(error: str, description: str) -> str:
+    """The error that names the cause: `description` when it is a known error's name, else `error`.
+
+    Cognito has answered an invalid scope as ``error=invalid_request&error_description=invalid_scope``:
+    the description is the specific error, the `error` only its general class.
+    """
+    named = re.sub(r"[\s-]+", "_", description.strip().lower())
+    return named if named in HINTS and named != error else error
+
+
 def probe(fetcher: Fetcher, url: str) -> AuthorizeProbe:
     """What Cognito answers to `url` (an authorize or login link), without following it."""
-    found, _, location = fetcher.get_once(url)
+    found, text, location = fetcher.get_once(url)
     if found.status is None:
         return AuthorizeProbe(url, None, "unreachable", f"the hosted UI did not answer ({found.error})")
     host = (urlsplit(url).hostname or "").lower()
     if found.status in {301, 302, 303, 307, 308} and location:
         target = urlsplit(location)
         params = parse_qs(target.query)
-        error = params.get("error", [""])[0]
-        if error:
-            detail = HINTS.get(error, params.get("error_description", [error])[0])
-            return AuthorizeProbe(url, found.status, error, detail)
+        answered = params.get("error", [""])[0]
+        description = params.get("error_description", [""])[0]
+        if answered:
+            error = cause_of(answered, description)
+            detail = HINTS.get(error, description or error)
+            if description and error == answered and error in HINTS and description != error:
+                detail = f"{detail} (Cognito's description: \u201c{description}\u201d)"
+            return AuthorizeProbe(url, found.status, error, detail, answered, description)
         if (target.hostname or "").lower() == host and target.path == "/login":
             return AuthorizeProbe(url, found.status, "", "")
         return AuthorizeProbe(url, found.status, "unexpected_redirect", f"it redirects to {target.scheme}://{target.hostname}{target.path}")
@@ -79,22 +122,29 @@ def probe(fetcher: Fetcher, url: str) -> AuthorizeProbe:
         return AuthorizeProbe(url, found.status, "", "")
     if found.status == 404:
         return AuthorizeProbe(url, found.status, "no_domain", "there is no hosted UI at this domain")
+    if text and UNAVAILABLE_TEXT.search(text):
+        return AuthorizeProbe(url, found.status, "login_pages_unavailable", HINTS["login_pages_unavailable"])
     return AuthorizeProbe(url, found.status, f"http_{found.status}", "Cognito showed an error page")
 
 
 def callback_scheme_problem(url: str) -> str:
     """Why Cognito would not accept `url` as a callback URL for its scheme ('' when it would).
 
-    Cognito takes https callback URLs, and http only for localhost.
+    Cognito takes https callback URLs, and http only for localhost and the loopback literals
+    127.0.0.1 and [::1] (:data:`LOCAL_CALLBACK_HOSTS`).
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:  # e.g. an unclosed "[" in the host
+        return f"{url} is not a valid URL"
     scheme = parts.scheme.lower()
     if scheme == "https":
         return ""
-    if scheme == "http" and (parts.hostname or "").lower() in LOCAL_CALLBACK_HOSTS:
+    if scheme == "http" and host in LOCAL_CALLBACK_HOSTS:
         return ""
     if scheme == "http":
-        return f"{url} uses http; Cognito accepts http only for localhost, so write https://"
+        return f"{url} uses http; Cognito accepts http only for {LOCAL_CALLBACK_NAMES}, so write https://"
     return f"{url} is not an https URL"
 
 

@@ -14,10 +14,10 @@ import pytest
 
 from grader.browser import BrowserSession, SandboxRoutes, discover_routes, find_browser, local_url
 from grader.hosted_signin import HostedSignIn, same_endpoint, sign_in
-from grader.hostedui import authorize_url, callback_scheme_problem, probe
+from grader.hostedui import HINTS, authorize_url, callback_scheme_problem, probe
 from grader.sandbox import Sandbox
 from grader.sandbox.sites import DeployedSite
-from grader.site import Fetcher
+from grader.site import Fetcher, Probe
 from grader.target import Target
 from grader.tokens import fetch_jwks, verify_callback_tokens
 
@@ -50,19 +50,88 @@ def test_same_endpoint(url: str, redirect_uri: str, same: bool) -> None:
     assert same_endpoint(url, redirect_uri) is same
 
 
+_HTTP_ONLY_FOR = "Cognito accepts http only for http://localhost, http://127.0.0.1 and http://[::1], so write https://"
+
+
 @pytest.mark.parametrize(
     ("url", "problem"),
     [
         (CALLBACK, ""),
         ("http://localhost:3000", ""),
+        ("http://LOCALHOST/cb", ""),
         ("http://127.0.0.1/cb", ""),
-        (f"http://{INSTANCE}", f"http://{INSTANCE} uses http; Cognito accepts http only for localhost, so write https://"),
+        ("http://127.0.0.1:8080/callback", ""),
+        ("http://[::1]:8080/cb", ""),
+        ("http://[::1]", ""),
+        (f"http://{INSTANCE}", f"http://{INSTANCE} uses http; {_HTTP_ONLY_FOR}"),
+        ("http://127.0.0.2/cb", f"http://127.0.0.2/cb uses http; {_HTTP_ONLY_FOR}"),
+        ("http://[::2]:8080/cb", f"http://[::2]:8080/cb uses http; {_HTTP_ONLY_FOR}"),
+        ("http://[::1/cb", "http://[::1/cb is not a valid URL"),
         ("myapp://callback", "myapp://callback is not an https URL"),
     ],
 )
 def test_callback_scheme_problem(url: str, problem: str) -> None:
-    """Only https callbacks, and http for localhost, are taken."""
+    """https callbacks are taken, http only for localhost and the loopback literals 127.0.0.1 and [::1]."""
     assert callback_scheme_problem(url) == problem
+
+
+class _Answers:
+    """A fetcher that answers every URL with one fixed response (status, body, Location)."""
+
+    def __init__(self, status: int, location: str = "", body: str = "") -> None:
+        self.answer = (status, location, body)
+
+    def get_once(self, url: str) -> tuple[Probe, str | None, str]:
+        status, location, body = self.answer
+        return Probe(url, status), body, location
+
+
+_AUTHORIZE = authorize_url(DOMAIN, "client123", CALLBACK)
+
+
+@pytest.mark.parametrize(
+    ("location", "error", "answered", "description"),
+    [
+        # AWS's documentation: the error back at the redirect_uri.
+        (f"{CALLBACK}?error=invalid_scope", "invalid_scope", "invalid_scope", ""),
+        # Observed 2020 and 2023: the specific error only in error_description.
+        (f"{CALLBACK}?error=invalid_request&error_description=invalid_scope", "invalid_scope", "invalid_request", "invalid_scope"),
+        (f"{CALLBACK}?error=invalid_request&error_description=invalid+scope&state=s", "invalid_scope", "invalid_request", "invalid scope"),
+        # Observed 2024: Cognito's own error page.
+        (f"https://{DOMAIN}/error?error=invalid_scope&client_id=client123", "invalid_scope", "invalid_scope", ""),
+    ],
+)
+def test_probe_reads_every_shape_of_an_invalid_scope(location: str, error: str, answered: str, description: str) -> None:
+    """An invalid scope is named invalid_scope in the documented shape and in both shapes real Cognito sent."""
+    answer = probe(_Answers(302, location), _AUTHORIZE)  # type: ignore[arg-type]
+    assert (answer.error, answer.answered, answer.description) == (error, answered, description)
+    assert answer.detail == HINTS["invalid_scope"]
+    assert answer.evidence()["answered_error"] == answered and answer.evidence()["error"] == error
+
+
+def test_probe_names_oauth_off_among_the_causes_of_invalid_request() -> None:
+    """/error?error=invalid_request (seen for a client with OAuth off) reads as invalid_request naming OAuth being off."""
+    answer = probe(_Answers(302, f"https://{DOMAIN}/error?error=invalid_request"), _AUTHORIZE)  # type: ignore[arg-type]
+    assert answer.error == "invalid_request" and not answer.ok
+    assert "OAuth / hosted UI not enabled for this app client" in answer.sentence()
+
+
+def test_probe_keeps_an_error_description_that_names_no_known_error() -> None:
+    """A description that is not an error name leaves the error as sent and is quoted after the hint."""
+    location = f"{CALLBACK}?error=invalid_request&error_description=Missing+required+parameter"
+    answer = probe(_Answers(302, location), _AUTHORIZE)  # type: ignore[arg-type]
+    assert answer.error == "invalid_request"
+    assert answer.detail.startswith(HINTS["invalid_request"]) and "\u201cMissing required parameter\u201d" in answer.detail
+    documented = probe(_Answers(302, f"{CALLBACK}?error=unauthorized_client"), _AUTHORIZE)  # type: ignore[arg-type]
+    assert documented.error == "unauthorized_client"
+
+
+def test_probe_names_managed_logins_login_pages_unavailable() -> None:
+    """A /login link answered with managed login's "Login pages unavailable" page is named, not a bare HTTP 403."""
+    body = "<h1>Login pages unavailable</h1><p>Please contact an administrator.</p>"
+    answer = probe(_Answers(403, body=body), f"https://{DOMAIN}/login?client_id=client123")  # type: ignore[arg-type]
+    assert answer.error == "login_pages_unavailable" and "branding style" in answer.detail
+    assert probe(_Answers(403, body="<h1>Forbidden</h1>"), _AUTHORIZE).error == "http_403"  # type: ignore[arg-type]
 
 
 def test_hosted_ui_hosts_are_routed_to_the_sandbox() -> None:
@@ -85,10 +154,11 @@ class Lab:
     pool_id: str
     client_id: str
     code_client_id: str
+    oauth_off_client_id: str
     routes: SandboxRoutes
 
-    def authorize(self, client_id: str | None = None, redirect_uri: str = CALLBACK) -> str:
-        return authorize_url(DOMAIN, client_id or self.client_id, redirect_uri)
+    def authorize(self, client_id: str | None = None, redirect_uri: str = CALLBACK, scope: str = "openid") -> str:
+        return authorize_url(DOMAIN, client_id or self.client_id, redirect_uri, scope=scope)
 
     def status(self, username: str) -> str:
         return self.idp.admin_get_user(UserPoolId=self.pool_id, Username=username)["UserStatus"]
@@ -96,7 +166,7 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Lab:
-    """A pool with a domain, an implicit-grant client and a code-only client, janedoe confirmed, newhire not."""
+    """A pool with a domain, an implicit-grant, a code-only and an OAuth-off client, janedoe confirmed, newhire not."""
     sandbox.reset()
     idp = boto3.client("cognito-idp", endpoint_url=sandbox.url, region_name=REGION,
                        aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
@@ -112,6 +182,10 @@ def lab(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Lab:
     code_client_id = idp.create_user_pool_client(
         UserPoolId=pool_id, ClientName="CodeOnly", AllowedOAuthFlows=["code"], **common
     )["UserPoolClient"]["ClientId"]
+    oauth_off_client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="OAuthOff", AllowedOAuthFlows=["implicit"],
+        **(common | {"AllowedOAuthFlowsUserPoolClient": False}),
+    )["UserPoolClient"]["ClientId"]
     for name in ("janedoe", "newhire"):
         idp.admin_create_user(UserPoolId=pool_id, Username=name, TemporaryPassword=TEMP_PASSWORD, MessageAction="SUPPRESS")
     idp.admin_set_user_password(UserPoolId=pool_id, Username="janedoe", Password=PASSWORD, Permanent=True)
@@ -120,7 +194,7 @@ def lab(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Lab:
     sandbox.deploy_site(DeployedSite(host=INSTANCE, root=root, mode="down"))
     routes = discover_routes(Target(region=REGION, endpoint_url=sandbox.url))
     assert routes is not None
-    return Lab(sandbox, idp, pool_id, client_id, code_client_id, routes)
+    return Lab(sandbox, idp, pool_id, client_id, code_client_id, oauth_off_client_id, routes)
 
 
 def test_probe_accepts_a_good_request_and_names_cognitos_error(lab: Lab) -> None:
@@ -131,6 +205,12 @@ def test_probe_accepts_a_good_request_and_names_cognitos_error(lab: Lab) -> None
     assert code_only.error == "unauthorized_client" and "implicit grant" in code_only.detail
     assert probe(fetcher, lab.authorize(redirect_uri=CALLBACK + "x")).error == "redirect_mismatch"
     assert probe(fetcher, lab.authorize("nosuchclient")).error == "invalid_request"
+    # The stand-in answers as real Cognito was seen to: an invalid scope as invalid_request with the
+    # scope error in error_description, OAuth off as invalid_request on the error page.
+    bad_scope = probe(fetcher, lab.authorize(scope="openid profile"))
+    assert (bad_scope.error, bad_scope.answered, bad_scope.description) == ("invalid_scope", "invalid_request", "invalid_scope")
+    oauth_off = probe(fetcher, lab.authorize(lab.oauth_off_client_id))
+    assert oauth_off.error == "invalid_request" and "OAuth / hosted UI not enabled" in oauth_off.detail
     other_domain = authorize_url(f"nobody.auth.{REGION}.amazoncognito.com", lab.client_id, CALLBACK)
     assert probe(fetcher, other_domain).error == "no_domain"
 

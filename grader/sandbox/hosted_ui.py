@@ -7,7 +7,8 @@ with tokens in the fragment. :class:`HostedUI` is a WSGI application the sandbox
 user pool whose domain is ``<domain host>``:
 
 - ``GET /oauth2/authorize``: validates the request and redirects to ``/login`` with the same
-  parameters, or answers with the error AWS documents (see :meth:`HostedUI._validate`);
+  parameters, or answers with the error AWS documents, in the shape real Cognito was observed to
+  answer it where that differs (see :meth:`HostedUI._validate`);
 - ``GET /login``: the same validation, then a sign-in form; ``POST /login``: the sign-in against
   the password moto stores, the change-password form for ``FORCE_CHANGE_PASSWORD`` users, and
   the final redirect to the callback URL (implicit grant: tokens in the fragment; code grant:
@@ -149,6 +150,7 @@ class _Reject(Exception):
         client_id: str = "",
         redirect_uri: str | None = None,
         state: str | None = None,
+        description: str = "",
     ) -> None:
         super().__init__(reason)
         self.error = error
@@ -156,6 +158,7 @@ class _Reject(Exception):
         self.client_id = client_id
         self.redirect_uri = redirect_uri
         self.state = state
+        self.description = description
 
 
 @dataclass
@@ -341,17 +344,23 @@ class HostedUI:
            COGNITO among SupportedIdentityProviders: error page ``invalid_request`` (what AWS
            shows for an unsupported provider; the client_id parameter must name a client that
            "supports sign-in by Amazon Cognito local users or at least one third-party IdP").
+        4. OAuth not enabled for the client (AllowedOAuthFlowsUserPoolClient false): error page
+           ``invalid_request``. The documentation suggests ``unauthorized_client`` back at the
+           redirect_uri, but a client not set up for OAuth was observed to get
+           ``https://<domain>/error?error=invalid_request`` (lab-facts.md, "Hosted UI and
+           CloudTrail as observed"): the stand-in answers as Cognito was seen to.
         From here on client_id and redirect_uri are valid, so, per "The redirect and authorization
         endpoint" (error responses), the error goes to ``<redirect_uri>?error=...`` (+ state):
-        4. response_type missing, or code_challenge without code_challenge_method, or a method
+        5. response_type missing, or code_challenge without code_challenge_method, or a method
            other than S256: ``invalid_request``.
-        5. response_type other than code/token: ``unsupported_response_type`` (RFC 6749 4.1.2.1).
-        6. OAuth not enabled for the client (AllowedOAuthFlowsUserPoolClient false) or the grant
-           of that response type (code -> "code", token -> "implicit") not in AllowedOAuthFlows:
-           ``unauthorized_client``.
-        7. a requested scope not in the client's AllowedOAuthScopes, or email/phone/profile
-           without openid (documented under the scope parameter): ``invalid_scope``. No scope at
-           all means every scope of the client.
+        6. response_type other than code/token: ``unsupported_response_type`` (RFC 6749 4.1.2.1).
+        7. the grant of that response type (code -> "code", token -> "implicit") not in
+           AllowedOAuthFlows: ``unauthorized_client``.
+        8. a requested scope not in the client's AllowedOAuthScopes, or email/phone/profile
+           without openid (documented under the scope parameter): the documentation says
+           ``error=invalid_scope``; real Cognito was observed (2020, 2023) to answer
+           ``<redirect_uri>?error=invalid_request&error_description=invalid_scope``, and the
+           stand-in answers in that shape. No scope at all means every scope of the client.
         """
         client_id = params.get("client_id", "")
         client = site.pool.clients.get(client_id) if client_id else None
@@ -377,10 +386,13 @@ class HostedUI:
         if "COGNITO" not in providers:
             raise _Reject("invalid_request", "COGNITO is not a supported identity provider of the client",
                           client_id=client_id)
+        if not client.extended_config.get("AllowedOAuthFlowsUserPoolClient"):
+            raise _Reject("invalid_request", "OAuth is not enabled for the client", client_id=client_id)
         state = params.get("state")
 
-        def back(error: str, reason: str) -> _Reject:
-            return _Reject(error, reason, client_id=client_id, redirect_uri=redirect_uri, state=state)
+        def back(error: str, reason: str, description: str = "") -> _Reject:
+            return _Reject(error, reason, client_id=client_id, redirect_uri=redirect_uri, state=state,
+                           description=description)
 
         response_type = params.get("response_type", "")
         if not response_type:
@@ -392,8 +404,6 @@ class HostedUI:
             raise back("invalid_request", "code_challenge_method is not S256")
         if response_type not in ("code", "token"):
             raise back("unsupported_response_type", "response_type is not code or token")
-        if not client.extended_config.get("AllowedOAuthFlowsUserPoolClient"):
-            raise back("unauthorized_client", "OAuth is not enabled for the client")
         flow = "implicit" if response_type == "token" else "code"
         if flow not in (client.extended_config.get("AllowedOAuthFlows") or []):
             raise back("unauthorized_client", f"the client does not allow the {flow} grant")
@@ -402,15 +412,17 @@ class HostedUI:
         if not requested:
             requested = allowed
         if any(s not in allowed for s in requested):
-            raise back("invalid_scope", "a requested scope is not allowed for the client")
+            raise back("invalid_request", "a requested scope is not allowed for the client", "invalid_scope")
         if _ID_SCOPES & set(requested) and "openid" not in requested:
-            raise back("invalid_scope", "email, phone and profile need the openid scope")
+            raise back("invalid_request", "email, phone and profile need the openid scope", "invalid_scope")
         return _Grant(client, response_type, redirect_uri, tuple(dict.fromkeys(requested)), state,
                       params.get("nonce"))
 
     def _reject(self, start_response: StartResponse, site: _Site, reject: _Reject, *, as_page: bool) -> Iterable[bytes]:
         if reject.redirect_uri:
             extra = {"error": reject.error}
+            if reject.description:
+                extra["error_description"] = reject.description
             if reject.state is not None:
                 extra["state"] = reject.state
             return _redirect(start_response, _append(reject.redirect_uri, "?", extra), reason=reject.reason)

@@ -128,11 +128,12 @@ def _error_page_location(response: requests.Response, error: str, client_id: str
     assert parse_qs(parts.query) == {"error": [error], "client_id": [client_id]}
 
 
-def _error_redirect(response: requests.Response, error: str, state: str | None = None) -> None:
+def _error_redirect(response: requests.Response, error: str, state: str | None = None, description: str = "") -> None:
     assert response.status_code == 302
     location = response.headers["Location"]
     assert location.startswith(CALLBACK + "?")
-    expected = {"error": [error]} | ({"state": [state]} if state else {})
+    expected = {"error": [error]} | ({"error_description": [description]} if description else {})
+    expected |= {"state": [state]} if state else {}
     assert parse_qs(urlsplit(location).query) == expected
 
 
@@ -212,16 +213,24 @@ def test_token_for_a_code_only_client_is_unauthorized_client(url: str, idp: Any)
     _error_redirect(_get(url, "/oauth2/authorize", _params(lab, state="xyz")), "unauthorized_client", "xyz")
 
 
-def test_oauth_disabled_is_unauthorized_client(url: str, idp: Any) -> None:
-    """A client with AllowedOAuthFlowsUserPoolClient false redirects error=unauthorized_client."""
+def test_oauth_disabled_goes_to_the_error_page_as_invalid_request(url: str, idp: Any) -> None:
+    """A client with AllowedOAuthFlowsUserPoolClient false gets Cognito's error page as invalid_request (as observed): 400."""
     lab = _lab(idp, AllowedOAuthFlowsUserPoolClient=False)
-    _error_redirect(_get(url, "/oauth2/authorize", _params(lab)), "unauthorized_client")
+    response = _get(url, "/oauth2/authorize", _params(lab, state="s1"))
+    _error_page_location(response, "invalid_request", lab.client_id)
+    assert response.headers["x-sandbox-reason"] == "OAuth is not enabled for the client"
+    assert _follow(url, response.headers["Location"]).status_code == 400
+    login = _get(url, "/login", _params(lab))
+    assert login.status_code == 400 and "invalid_request" in login.text
 
 
-def test_scope_not_allowed_is_invalid_scope(url: str, idp: Any) -> None:
-    """A scope the client does not allow (profile) redirects error=invalid_scope."""
+def test_scope_not_allowed_is_invalid_request_describing_invalid_scope(url: str, idp: Any) -> None:
+    """A scope the client does not allow (profile) redirects error=invalid_request&error_description=invalid_scope, as observed."""
     lab = _lab(idp)
-    _error_redirect(_get(url, "/oauth2/authorize", _params(lab, scope="openid profile")), "invalid_scope")
+    _error_redirect(_get(url, "/oauth2/authorize", _params(lab, scope="openid profile")), "invalid_request",
+                    description="invalid_scope")
+    _error_redirect(_get(url, "/login", _params(lab, scope="email", state="s2")), "invalid_request", "s2",
+                    description="invalid_scope")
 
 
 def test_response_type_missing_or_unsupported(url: str, idp: Any) -> None:
