@@ -105,10 +105,12 @@ def site_host(site_url: str | None, client: AppClient | None, instances: tuple[I
     instance's public DNS name (the site lives there even when the callback is wrong); else the
     callback URL as written.
     """
+    from grader.hostedui import LOCAL_CALLBACK_HOSTS  # (hostedui reads pages with this module's Fetcher)
+
     if site_url:
         return site_url, "--site-url"
     running = [i.public_dns.lower() for i in instances if i.state == "running" and i.public_dns]
-    callbacks = [u for u in (client.callback_urls if client else ()) if host_of(u) not in {"localhost", "127.0.0.1", ""}]
+    callbacks = [u for u in (client.callback_urls if client else ()) if host_of(u) not in LOCAL_CALLBACK_HOSTS | {""}]
     for url in callbacks:
         if host_of(url) in running:
             return url, "the app client's callback URL"
