@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from grader.callbacks import judge_callbacks
 from grader.checking import Check, listing
 from grader.collect import AppClient, Instance, Pool, Snapshot
+from grader.errors import GraderError
+from grader.grading import Grading
 from grader.spec import LabSpec
 
 
@@ -89,14 +93,27 @@ def test_oauth_scopes(app_client: AppClient, spec: LabSpec, check: Check) -> Non
     )
 
 
-def test_callback_ec2(app_client: AppClient, instances: tuple[Instance, ...], check: Check) -> None:
+def test_callback_ec2(grading: Grading, app_client: AppClient, instances: tuple[Instance, ...], check: Check) -> None:
     """Passes when a callback URL is https://<public DNS of a running EC2 instance in the account>."""
     check.record(
         client=app_client.name,
         callback_urls=list(app_client.callback_urls),
         instances=[{"id": i.id, "state": i.state, "public_dns": i.public_dns} for i in instances],
     )
-    verdict, problems = judge_callbacks(app_client.callback_urls, instances)
+
+    def started_at(instance_id: str) -> datetime | None:
+        """When CloudTrail saw the instance started again; None when it did not, or could not be read."""
+        try:
+            started = grading.instance_starts().get(instance_id)
+        except GraderError as exc:
+            check.record(instance_started_unknown=exc.message)
+            return None
+        check.record(instance_started=started.isoformat() if started else None)
+        return started
+
+    verdict, problems = judge_callbacks(
+        app_client.callback_urls, instances, region=grading.target.region, started_at=started_at
+    )
     if verdict is not None:
         check.passes(f"The callback URL {verdict.url} is the running instance's https address.")
         return

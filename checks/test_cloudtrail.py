@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from grader.checking import Check, listing
+from grader.collect import AppClient, Snapshot
 from grader.grading import Grading
 from grader.trail import Trail, bucket_exists, read_status, successful_sign_ins
 
@@ -68,31 +69,60 @@ def test_logging(grading: Grading, lab_trail: Trail, check: Check) -> None:
     )
 
 
-def test_auth_events(grading: Grading, check: Check) -> None:
-    """Passes when CloudTrail shows a successful SRP sign-in (InitiateAuth then RespondToAuthChallenge) not made by the grader."""
+def test_auth_events(grading: Grading, snapshot: Snapshot, check: Check) -> None:
+    """Passes when CloudTrail shows a successful SRP sign-in (InitiateAuth then RespondToAuthChallenge) to the lab's app client, not made by the grader."""
     found = grading.auth_events()
+    lab = _lab_clients(snapshot)
     mine = [e for e in found.events if not e.by_grader]
     own = len(found.events) - len(mine)
-    failed = [e for e in mine if e.error_code]
+    ours = mine if lab is None else [e for e in mine if e.client_id in lab]
+    elsewhere = [] if lab is None else [e for e in mine if e.client_id not in lab]
+    failed = [e for e in ours if e.error_code]
     check.record(
         source=found.source,
         grader_events_ignored=own,
+        lab_app_clients=None if lab is None else [{"id": c.id, "name": c.name} for c in lab.values()],
+        other_client_events=len(elsewhere),
         events=[e.row() for e in sorted(mine, key=lambda e: e.time, reverse=True)[:MAX_ROWS]],
     )
-    succeeded = successful_sign_ins(mine)
+    succeeded = successful_sign_ins(ours)
     if succeeded:
         latest = max(succeeded, key=lambda e: e.time)
         extra = f"; {len(failed)} failed attempt{'s' if len(failed) != 1 else ''} too" if failed else ""
+        anyone = (
+            "; the lab's user pool was not found, so a sign-in to any app client counts" if lab is None else ""
+        )
         check.passes(
             f"CloudTrail recorded {len(succeeded)} successful sign-in{'s' if len(succeeded) != 1 else ''} from the "
-            f"website, the latest {_when(latest.time)}{extra} (source: {found.source})."
+            f"website, the latest {_when(latest.time)}{extra}{anyone} (source: {found.source})."
         )
         return
+    others = successful_sign_ins(elsewhere)
+    tried = sorted({e.client_id or "(none)" for e in elsewhere})
+    if lab is not None and not lab:
+        seen = f"; it shows sign-ins only to other app clients ({listing(tried)})" if elsewhere else ""
+        check.fail(
+            f"The user pool {snapshot.pool.get().name} has no app client, so CloudTrail cannot show a sign-in "
+            f"to the lab's app client{seen} (source: {found.source})."
+        )
+    lab_named = listing(f"{c.name} (id {c.id})" for c in (lab or {}).values())
+    if others:
+        clients = sorted({e.client_id for e in others})
+        more = f"; {len(failed)} failed attempt{'s' if len(failed) != 1 else ''} to the lab's client" if failed else ""
+        check.fail(
+            f"CloudTrail recorded {len(others)} successful sign-in{'s' if len(others) != 1 else ''} only to other "
+            f"app clients ({listing(clients)}), none to the lab's app client {lab_named}{more} (source: {found.source})."
+        )
     if failed:
         codes = sorted({e.error_code for e in failed})
         check.fail(
             f"CloudTrail recorded only failed sign-ins from the website ({len(failed)}, {listing(codes)}), "
             f"no successful one (source: {found.source})."
+        )
+    if elsewhere:
+        check.fail(
+            f"CloudTrail recorded sign-in attempts only to other app clients ({listing(tried)}), none to the lab's "
+            f"app client {lab_named} (source: {found.source})."
         )
     if own:
         check.fail(
@@ -100,6 +130,13 @@ def test_auth_events(grading: Grading, check: Check) -> None:
             f"(source: {found.source})."
         )
     check.fail(f"CloudTrail recorded no Cognito sign-in in the last {int(grading.spec.expected.events_days)} days (source: {found.source}).")
+
+
+def _lab_clients(snapshot: Snapshot) -> dict[str, AppClient] | None:
+    """The lab pool's app clients (as the spec names them) by id; None when the lab's pool was not found."""
+    if snapshot.pool.get() is None:
+        return None
+    return {c.id: c for c in snapshot.clients.get()}
 
 
 def _when(moment: datetime | None) -> str:

@@ -3,6 +3,14 @@
 Event history (`LookupEvents`) is the first source, at most 2 requests a second as AWS allows;
 when it is refused, the trail's own log files in its bucket are the second. Which source was
 used is part of the result.
+
+CloudTrail stamps `eventTime` in whole seconds and event history lists the newest event first,
+so the two calls of one browser sign-in (InitiateAuth, then RespondToAuthChallenge, well within
+a second) usually share a time and come answer-first. Sign-ins are paired in the order the
+protocol makes them, never by time alone.
+
+The same event history also tells when an EC2 instance was last started (`StartInstances`):
+a restarted instance has a new public DNS name.
 """
 
 from __future__ import annotations
@@ -21,6 +29,12 @@ from grader.errors import GraderError, explain
 
 EVENT_SOURCE = "cognito-idp.amazonaws.com"
 SIGN_IN_EVENTS = {"InitiateAuth", "RespondToAuthChallenge"}
+# Within one second, the order in which a sign-in makes its calls.
+PROTOCOL_ORDER = {"InitiateAuth": 0, "RespondToAuthChallenge": 1}
+EC2_SOURCE = "ec2.amazonaws.com"
+START_EVENT = "StartInstances"
+MAX_START_PAGES = 5
+HISTORY_DAYS = 90  # how far back event history goes
 GRADER_MARK = USER_AGENT.split("/", 1)[0]
 LOOKUP_INTERVAL = 0.5  # seconds between LookupEvents pages: AWS allows 2 per second
 MAX_PAGES = 40
@@ -57,6 +71,8 @@ class AuthEvent:
     source_ip: str
     auth_flow: str
     challenge: str
+    client_id: str = ""
+    """The app client signed in to (CloudTrail shows requestParameters.clientId in clear)."""
 
     @property
     def by_grader(self) -> bool:
@@ -67,6 +83,7 @@ class AuthEvent:
             "time": self.time.strftime("%Y-%m-%d %H:%M:%S UTC"),
             "event": self.name,
             "error": self.error_code,
+            "app client": self.client_id,
             "user agent": self.user_agent,
             "source IP": self.source_ip,
         }
@@ -195,15 +212,17 @@ def _from_logs(aws: ReadOnlyAWS, trail: Trail, prefix: str, since: datetime) -> 
                 yield _event(record)
 
 
+def _event_time(record: dict[str, Any]) -> datetime:
+    try:
+        return datetime.strptime(str(record.get("eventTime") or ""), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return datetime.fromtimestamp(0, timezone.utc)
+
+
 def _event(record: dict[str, Any]) -> AuthEvent:
     params = record.get("requestParameters") or {}
-    when = record.get("eventTime", "")
-    try:
-        moment = datetime.strptime(when, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    except ValueError:
-        moment = datetime.fromtimestamp(0, timezone.utc)
     return AuthEvent(
-        time=moment,
+        time=_event_time(record),
         name=record.get("eventName", ""),
         error_code=record.get("errorCode", "") or "",
         error_message=record.get("errorMessage", "") or "",
@@ -211,16 +230,63 @@ def _event(record: dict[str, Any]) -> AuthEvent:
         source_ip=record.get("sourceIPAddress", "") or "",
         auth_flow=str(params.get("authFlow", "")),
         challenge=str(params.get("challengeName", "")),
+        client_id=str(params.get("clientId", "") or ""),
     )
 
 
 def successful_sign_ins(events: Iterable[AuthEvent]) -> list[AuthEvent]:
-    """RespondToAuthChallenge answers without error that follow an SRP InitiateAuth from the same browser."""
-    started: set[str] = set()
+    """RespondToAuthChallenge answers without error that follow an SRP InitiateAuth from the same
+    browser (user agent) to the same app client.
+
+    Events of the same second are taken in protocol order (InitiateAuth first), whatever order
+    they came in: CloudTrail's times have whole seconds and event history lists the newest first.
+    """
+    started: set[tuple[str, str]] = set()
     done = []
-    for event in sorted(events, key=lambda e: e.time):
+    for event in sorted(events, key=lambda e: (e.time, PROTOCOL_ORDER.get(e.name, len(PROTOCOL_ORDER)))):
+        browser = (event.user_agent, event.client_id)
         if event.name == "InitiateAuth" and event.auth_flow == "USER_SRP_AUTH" and not event.error_code:
-            started.add(event.user_agent)
-        elif event.name == "RespondToAuthChallenge" and not event.error_code and event.user_agent in started:
+            started.add(browser)
+        elif event.name == "RespondToAuthChallenge" and not event.error_code and browser in started:
             done.append(event)
     return done
+
+
+def read_instance_starts(aws: ReadOnlyAWS, days: int = HISTORY_DAYS) -> dict[str, datetime]:
+    """When each EC2 instance was last started, from the StartInstances events of event history.
+
+    One read per grade (a few pages at most); an instance without such an event is absent.
+    """
+    params: dict[str, Any] = {
+        "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": START_EVENT}],
+        "StartTime": datetime.now(timezone.utc) - timedelta(days=days),
+        "MaxResults": 50,
+    }
+    latest: dict[str, datetime] = {}
+    for page in range(MAX_START_PAGES):
+        if page:
+            time.sleep(LOOKUP_INTERVAL)
+        answer = aws.call("cloudtrail", "lookup_events", "read when the EC2 instance was started (CloudTrail event history)", **params)
+        for item in answer.get("Events", []):
+            try:
+                record = json.loads(item.get("CloudTrailEvent") or "{}")
+            except ValueError:
+                continue
+            if not isinstance(record, dict) or record.get("eventSource") != EC2_SOURCE or record.get("eventName") != START_EVENT or record.get("errorCode"):
+                continue
+            moment = _event_time(record)
+            for instance_id in started_instances(record):
+                if instance_id not in latest or moment > latest[instance_id]:
+                    latest[instance_id] = moment
+        token = answer.get("NextToken")
+        if not token:
+            break
+        params["NextToken"] = token
+    return latest
+
+
+def started_instances(record: dict[str, Any]) -> list[str]:
+    """The instance ids a StartInstances record names (requestParameters.instancesSet.items)."""
+    params = record.get("requestParameters") or {}
+    items = ((params.get("instancesSet") or {}).get("items")) or []
+    return [str(i["instanceId"]) for i in items if isinstance(i, dict) and i.get("instanceId")]

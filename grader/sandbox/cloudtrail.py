@@ -7,7 +7,14 @@ middleware that
 * records every Cognito user-pool call it passes on (``X-Amz-Target:
   AWSCognitoIdentityProviderService.<Op>``, signed SDK calls and the browser's unsigned calls,
   successes and failures) as a management event in CloudTrail's record format, with every
-  secret (passwords, SRP values, tokens, sessions) shown as ``HIDDEN_DUE_TO_SECURITY_REASONS``;
+  secret (passwords, SRP values, tokens, sessions) shown as ``HIDDEN_DUE_TO_SECURITY_REASONS``
+  (the app client's ``clientId`` stays in clear, as in AWS);
+* records EC2 ``StartInstances`` and ``StopInstances`` (source ``ec2.amazonaws.com``, the
+  instances in ``requestParameters.instancesSet.items``, and in event history's ``Resources``
+  as ``AWS::EC2::Instance``), so a restarted instance shows when it was started again;
+* stamps ``eventTime`` in whole seconds, as CloudTrail does: the two calls of one browser
+  sign-in usually share a second, and event history, newest first, lists the answer
+  (``RespondToAuthChallenge``) before the question (``InitiateAuth``);
 * answers ``LookupEvents`` (event history: 90 days, per account and region, with or without a
   trail);
 * delivers each event at once, as a gzip ``{"Records": [...]}`` object, to every logging trail
@@ -38,6 +45,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import parse_qs
+from xml.etree import ElementTree
 
 from grader.sandbox.cognito_fidelity import default_account_id
 from grader.sandbox.wsgi import read_body, read_json_object
@@ -52,6 +61,8 @@ Clock = Callable[[], datetime]
 
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 EVENT_SOURCE = "cognito-idp.amazonaws.com"
+EC2_SOURCE = "ec2.amazonaws.com"
+EC2_INSTANCE = "AWS::EC2::Instance"
 EVENT_VERSION = "1.08"
 RETENTION = timedelta(days=90)
 MAX_RESULTS = 50
@@ -115,6 +126,9 @@ _MAP_MEMBERS = frozenset(
     {"ClientMetadata", "AuthParameters", "ChallengeResponses", "ChallengeParameters", "UserPoolTags", "Tags"}
 )
 _READ_PREFIXES = ("Describe", "List", "Get", "AdminGet", "AdminList")
+# EC2 calls recorded (the instance state changes a lab session makes).
+_EC2_ACTIONS = frozenset({"StartInstances", "StopInstances"})
+_INSTANCE_ID_PARAM = re.compile(r"^InstanceId\.(\d+)$")
 
 
 # ---------------------------------------------------------------------- stored events
@@ -130,6 +144,7 @@ class _Stored:
     text: str  # the record as JSON, as CloudTrailEvent carries it
     access_key: str | None
     username: str | None
+    resources: tuple[tuple[str, str], ...] = ()  # (ResourceType, ResourceName) in event history
 
     @property
     def sort_key(self) -> tuple[float, int]:
@@ -230,6 +245,9 @@ class CloudTrailRecorder:
             return self._get_trail_status(environ, start_response)
         if target.startswith(_COGNITO_PREFIX):
             return self._record_call(environ, start_response, target[len(_COGNITO_PREFIX):])
+        action = _ec2_action(environ)
+        if action in _EC2_ACTIONS:
+            return self._record_ec2_call(environ, start_response, action)
         return self.app(environ, start_response)
 
     # ------------------------------------------------------------------ recording
@@ -300,6 +318,18 @@ class CloudTrailRecorder:
         record["responseElements"] = response_elements
         if context.sub:
             record["additionalEventData"] = {"sub": context.sub}
+        self._store(record, context, now, headers, read_only)
+
+    def _store(
+        self,
+        record: dict[str, Any],
+        context: _Context,
+        now: datetime,
+        headers: list[tuple[str, str]],
+        read_only: bool,
+        resources: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        """Finish the record, keep it for event history and queue it for the logging trails."""
         record.update(
             {
                 "requestID": _header(headers, "x-amzn-requestid") or str(uuid.uuid4()),
@@ -315,11 +345,68 @@ class CloudTrailRecorder:
         with self._lock:
             self._seq += 1
             self._events.append(
-                _Stored(self._seq, context.account, context.region, now, record, text, context.access_key, context.username)
+                _Stored(
+                    self._seq, context.account, context.region, now, record, text, context.access_key,
+                    context.username, resources,
+                )
             )
             for trail in _logging_trails(context.account, context.region, record):
                 self._pending.append((trail, context.region, record))
             self.flush()
+
+    def _record_ec2_call(self, environ: dict[str, Any], start_response: StartResponse, action: str) -> Iterable[bytes]:
+        """Pass an EC2 StartInstances/StopInstances call on, and record it as CloudTrail does."""
+        instance_ids = _instance_ids(read_body(environ))
+        try:
+            context = _resolve_context(environ, {}, self._identities)
+        except Exception:  # never let the bookkeeping break the call
+            _log.exception("could not place %s in an account and region", action)
+            context = None
+        status, headers, payload = _call(self.app, environ)
+        if context is not None:
+            try:
+                self._record_ec2(environ, action, instance_ids, context, status, headers, payload)
+            except Exception:  # recording must never break the call it records
+                _log.exception("could not record %s as a CloudTrail event", action)
+        start_response(status, headers)
+        return [payload]
+
+    def _record_ec2(
+        self,
+        environ: Mapping[str, Any],
+        action: str,
+        instance_ids: list[str],
+        context: _Context,
+        status: str,
+        headers: list[tuple[str, str]],
+        payload: bytes,
+    ) -> None:
+        now = self.clock().astimezone(timezone.utc).replace(microsecond=0)
+        record: dict[str, Any] = {
+            "eventVersion": EVENT_VERSION,
+            "userIdentity": context.identity,
+            "eventTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "eventSource": EC2_SOURCE,
+            "eventName": action,
+            "awsRegion": context.region,
+            "sourceIPAddress": _source_ip(environ),
+            "userAgent": str(environ.get("HTTP_USER_AGENT", "")),
+        }
+        code = _status_code(status)
+        response_elements = None
+        if code >= 400:
+            record["errorCode"], record["errorMessage"] = _ec2_error(payload, code)
+        else:
+            response_elements = {
+                "requestId": _header(headers, "x-amzn-requestid") or _xml_text(payload, "requestId") or str(uuid.uuid4()),
+                "instancesSet": {"items": _instance_changes(payload)},
+            }
+        record["requestParameters"] = {"instancesSet": {"items": [{"instanceId": i} for i in instance_ids]}}
+        if action == "StopInstances":
+            record["requestParameters"]["force"] = False
+        record["responseElements"] = response_elements
+        resources = tuple((EC2_INSTANCE, i) for i in instance_ids)
+        self._store(record, context, now, headers, False, resources)
 
     # ------------------------------------------------------------------ delivery
 
@@ -569,6 +656,68 @@ def _host_region(environ: Mapping[str, Any]) -> str | None:
 def _source_ip(environ: Mapping[str, Any]) -> str:
     forwarded = str(environ.get("HTTP_X_FORWARDED_FOR", "")).split(",")[0].strip()
     return forwarded or str(environ.get("REMOTE_ADDR", ""))
+
+
+def _ec2_action(environ: dict[str, Any]) -> str | None:
+    """The Action of a signed EC2 query-protocol call (its body is put back for the next layer)."""
+    match = _CREDENTIAL.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+    if match is None or match.group(3) != "ec2":
+        return None
+    if "x-www-form-urlencoded" not in str(environ.get("CONTENT_TYPE", "")):
+        return None
+    body = read_body(environ)
+    return parse_qs(body.decode("utf-8", "replace")).get("Action", [None])[0]
+
+
+def _instance_ids(body: bytes) -> list[str]:
+    """InstanceId.1, InstanceId.2, ... of an EC2 query-protocol body, in their order."""
+    found = []
+    for name, values in parse_qs(body.decode("utf-8", "replace")).items():
+        match = _INSTANCE_ID_PARAM.match(name)
+        if match and values:
+            found.append((int(match.group(1)), values[0]))
+    return [value for _, value in sorted(found)]
+
+
+def _xml_root(payload: bytes) -> Any:
+    try:
+        root = ElementTree.fromstring(payload)
+    except ElementTree.ParseError:
+        return None
+    for element in root.iter():  # drop the EC2 namespace: element names are what matters
+        element.tag = element.tag.rsplit("}", 1)[-1]
+    return root
+
+
+def _xml_text(payload: bytes, tag: str) -> str:
+    root = _xml_root(payload)
+    found = root.find(f".//{tag}") if root is not None else None
+    return (found.text or "").strip() if found is not None else ""
+
+
+def _instance_changes(payload: bytes) -> list[dict[str, Any]]:
+    """The instancesSet items of a StartInstances/StopInstances answer, as CloudTrail shows them."""
+    root = _xml_root(payload)
+    if root is None:
+        return []
+    items = []
+    for item in root.findall(".//instancesSet/item"):
+        entry: dict[str, Any] = {"instanceId": (item.findtext("instanceId") or "").strip()}
+        for name in ("currentState", "previousState"):
+            state = item.find(name)
+            if state is not None:
+                code = (state.findtext("code") or "").strip()
+                entry[name] = {
+                    "code": int(code) if code.isdigit() else code,
+                    "name": (state.findtext("name") or "").strip(),
+                }
+        items.append(entry)
+    return items
+
+
+def _ec2_error(payload: bytes, status: int) -> tuple[str, str]:
+    code = _xml_text(payload, "Code") or ("InternalFailure" if status >= 500 else "BadRequest")
+    return code, _xml_text(payload, "Message")
 
 
 def _pool_id_from_token(token: Any) -> str | None:
@@ -913,7 +1062,11 @@ def _matches(event: _Stored, attribute: tuple[str, str] | None) -> bool:
         return event.username == value
     if key == "AccessKeyId":
         return event.access_key == value
-    return False  # ResourceType / ResourceName: Cognito events list no resources here
+    if key == "ResourceType":
+        return any(kind == value for kind, _ in event.resources)
+    if key == "ResourceName":
+        return any(name == value for _, name in event.resources)
+    return False
 
 
 def _event_summary(event: _Stored) -> dict[str, Any]:
@@ -929,7 +1082,7 @@ def _event_summary(event: _Stored) -> dict[str, Any]:
     summary["EventSource"] = record["eventSource"]
     if event.username:
         summary["Username"] = event.username
-    summary["Resources"] = []
+    summary["Resources"] = [{"ResourceType": kind, "ResourceName": name} for kind, name in event.resources]
     summary["CloudTrailEvent"] = event.text
     return summary
 

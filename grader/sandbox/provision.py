@@ -64,13 +64,16 @@ def provision(
     idp = sandbox_client(endpoint_url, "cognito-idp", region)
 
     instance_dns = _instance(ec2, lab["instance"])
-    running = lab["instance"]["state"] == "running"
+    former_dns = ""
+    if lab["instance"]["state"] == "restarted":  # a new lab session: stopped, started, a new public name
+        former_dns, instance_dns = instance_dns, _restart(ec2)
+    running = lab["instance"]["state"] in {"running", "restarted"}
     if lab.get("cloudtrail"):
         _trail(endpoint_url, region, lab["cloudtrail"])
     pool_spec = lab.get("pool")
     if not pool_spec:
         return ProvisionedLab(instance_dns=instance_dns, instance_running=running)
-    values = {"instance_dns": instance_dns, "instance_dns_typo": typo_of(instance_dns)}
+    values = {"instance_dns": instance_dns, "instance_dns_typo": typo_of(instance_dns), "former_instance_dns": former_dns}
 
     pool_id = _pool(idp, pool_spec)
     for _ in range(int(pool_spec.get("copies", 1)) - 1):
@@ -99,6 +102,14 @@ def _instance(ec2: Any, spec: dict[str, Any]) -> str:
     if spec["state"] == "stopped":
         ec2.stop_instances(InstanceIds=[made["InstanceId"]])
     return made.get("PublicDnsName", "")
+
+
+def _restart(ec2: Any) -> str:
+    """Stop the lab's instance and start it again, as a new lab session does; its new public DNS name."""
+    ids = [i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
+    ec2.stop_instances(InstanceIds=ids)
+    ec2.start_instances(InstanceIds=ids)
+    return ec2.describe_instances(InstanceIds=ids)["Reservations"][0]["Instances"][0].get("PublicDnsName", "")
 
 
 def _pool(idp: Any, spec: dict[str, Any]) -> str:

@@ -194,6 +194,25 @@ def test_successful_srp_login_records_both_calls(url: str, idp: Any, recorder: C
     }
 
 
+def test_one_sign_in_shares_a_whole_second_and_history_lists_the_answer_first(
+    url: str, idp: Any, ct: Any, s3: Any, clock: FakeClock
+) -> None:
+    """eventTime has whole seconds; a sign-in's two calls in one second come newest (the answer) first, clientId in clear."""
+    _trail(s3, ct)
+    pool_id, client_id = _setup(idp)
+    clock.pinned = datetime(2026, 11, 28, 8, 33, 15, 900_000, tzinfo=timezone.utc)
+    _browser_login(url, pool_id, client_id, PASSWORD)
+    history = _lookup_all(ct, LookupAttributes=[{"AttributeKey": "EventSource", "AttributeValue": COGNITO}])
+    sign_in = [e for e in history if e["EventName"] in ("InitiateAuth", "RespondToAuthChallenge")]
+    assert [e["EventName"] for e in sign_in] == ["RespondToAuthChallenge", "InitiateAuth"]
+    assert {e["EventTime"] for e in sign_in} == {datetime(2026, 11, 28, 8, 33, 15, tzinfo=timezone.utc)}
+    records = [json.loads(e["CloudTrailEvent"]) for e in sign_in]
+    assert {r["eventTime"] for r in records} == {"2026-11-28T08:33:15Z"}
+    assert {r["requestParameters"]["clientId"] for r in records} == {client_id}
+    delivered = [r for rs in _log_objects(s3, "vehicleapp-trail-logs").values() for r in rs if r["eventName"] in ("InitiateAuth", "RespondToAuthChallenge")]
+    assert {(r["eventTime"], r["requestParameters"]["clientId"]) for r in delivered} == {("2026-11-28T08:33:15Z", client_id)}
+
+
 def test_wrong_password_records_not_authorized(url: str, idp: Any, recorder: CloudTrailRecorder) -> None:
     """A wrong password records RespondToAuthChallenge with NotAuthorizedException and no response."""
     pool_id, client_id = _setup(idp)
@@ -354,12 +373,52 @@ def test_unknown_client_is_recorded_with_its_error(url: str, recorder: CloudTrai
 
 
 def test_non_cognito_calls_are_not_recorded(url: str, s3: Any, ct: Any, recorder: CloudTrailRecorder) -> None:
-    """S3, CloudTrail and IAM calls are not recorded (only Cognito user-pool calls are)."""
+    """S3, CloudTrail and IAM calls are not recorded (only Cognito user-pool calls and EC2 starts and stops are)."""
     s3.create_bucket(Bucket="some-bucket")
     ct.describe_trails()
     _client(url, "iam").list_users()
     _lookup_all(ct)
     assert recorder.events() == []
+
+
+def test_ec2_start_and_stop_are_recorded(url: str, ct: Any, s3: Any, recorder: CloudTrailRecorder) -> None:
+    """StopInstances and StartInstances are ec2.amazonaws.com events naming the instance; other EC2 calls are not recorded."""
+    _trail(s3, ct)
+    ec2 = _client(url, "ec2")
+    instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    ec2.stop_instances(InstanceIds=[instance])
+    ec2.start_instances(InstanceIds=[instance])
+    ec2.describe_instances()
+    stop, start = recorder.events()
+    assert [stop["eventName"], start["eventName"]] == ["StopInstances", "StartInstances"]
+    for event in (stop, start):
+        assert event["eventSource"] == "ec2.amazonaws.com" and event["awsRegion"] == REGION
+        assert event["readOnly"] is False and event["managementEvent"] is True and "errorCode" not in event
+        assert event["requestParameters"]["instancesSet"] == {"items": [{"instanceId": instance}]}
+        assert event["userIdentity"]["type"] == "IAMUser" and event["recipientAccountId"] == ACCOUNT
+    (started,) = start["responseElements"]["instancesSet"]["items"]
+    assert started == {
+        "instanceId": instance,
+        "currentState": {"code": 0, "name": "pending"},
+        "previousState": {"code": 80, "name": "stopped"},
+    }
+    assert stop["responseElements"]["instancesSet"]["items"][0]["currentState"] == {"code": 64, "name": "stopping"}
+    by_instance = _lookup_all(ct, LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": instance}])
+    assert [e["EventName"] for e in by_instance] == ["StartInstances", "StopInstances"]
+    assert by_instance[0]["Resources"] == [{"ResourceType": "AWS::EC2::Instance", "ResourceName": instance}]
+    (only,) = _lookup_all(ct, LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "StartInstances"}])
+    assert json.loads(only["CloudTrailEvent"]) == start
+    delivered = [r["eventName"] for rs in _log_objects(s3, "vehicleapp-trail-logs").values() for r in rs]
+    assert sorted(delivered) == ["StartInstances", "StopInstances"]
+
+
+def test_failed_ec2_start_is_recorded_with_its_error(url: str, recorder: CloudTrailRecorder) -> None:
+    """A StartInstances of an unknown instance is recorded with EC2's error code and no response."""
+    with pytest.raises(ClientError):
+        _client(url, "ec2").start_instances(InstanceIds=["i-0123456789abcdef0"])
+    (event,) = recorder.events()
+    assert event["eventName"] == "StartInstances" and event["errorCode"] == "InvalidInstanceID.NotFound"
+    assert event["responseElements"] is None
 
 
 def test_moto_reset_clears_the_history(url: str, idp: Any, recorder: CloudTrailRecorder) -> None:
