@@ -45,7 +45,7 @@ have_browser() {
 }
 
 ensure_browser() {
-  if ! [ -f grader/browser.py ] || have_browser; then
+  if ! [ -f grader/browser/__init__.py ] || have_browser; then
     return 0
   fi
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

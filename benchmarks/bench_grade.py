@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.browser import BrowserSession, discover_routes, find_browser  # noqa: E402
+from grader.browser import BrowserSession, discover_routes, find_browser, log_in  # noqa: E402
 from grader.run import grade  # noqa: E402
 from grader.sandbox import Sandbox  # noqa: E402
 from grader.sandbox.demo import close_student_browser, set_up  # noqa: E402
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             failures = 0
             for _ in range(args.n):
                 started = time.monotonic()
-                attempt = session.login(login_url, "janedoe", password)
+                attempt = log_in(session, login_url, "janedoe", password)
                 times.append(time.monotonic() - started)
                 if attempt.landed != "private" or not attempt.tokens:
                     failures += 1

@@ -1,13 +1,18 @@
-"""Fixtures the checks share: the parts of the snapshot a check needs, or a skip saying why not."""
+"""Fixtures the checks share: the evidence's parts as a check uses them, or a skip saying why not.
+
+Each evidence part is a fixture of the same name (grader/plugin.py); the fixtures here narrow
+them: `pool` skips when there is no pool, `reachable_site` when the website did not answer, ...
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from grader.collect import AppClient, Domain, Instance, Pool, Snapshot, User
-from grader.grading import Grading
+from grader.observe.evidence import TrailsFound
 from grader.site import Site
+from grader.snapshot import AppClient, Domain, Instance, Pool, Snapshot, User
 from grader.spec import LabSpec
+from grader.trail import Trail
 
 
 def describe_pool(spec: LabSpec) -> str:
@@ -51,12 +56,14 @@ def instances(snapshot: Snapshot) -> tuple[Instance, ...]:
 
 
 @pytest.fixture
-def site(grading: Grading) -> Site:
-    return grading.site
-
-
-@pytest.fixture
 def reachable_site(site: Site) -> Site:
     if site.base_url is None:
         pytest.skip("The website could not be reached (see site.reachable).")
     return site
+
+
+@pytest.fixture
+def lab_trail(trails: TrailsFound, spec: LabSpec) -> Trail:
+    if not trails.lab:
+        pytest.skip(f"There is no trail named {spec.expected.trail_name} (see cloudtrail.trail).")
+    return trails.lab[0]

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from grader.callbacks import judge_callbacks
 from grader.checking import Check, listing
-from grader.collect import AppClient, Instance, Pool, Snapshot
-from grader.errors import GraderError
-from grader.grading import Grading
+from grader.observe.evidence import InstanceStarts
+from grader.registry import lab_check
+from grader.snapshot import AppClient, Instance, Pool, Snapshot, running_hosts
 from grader.spec import LabSpec
 
 
+@lab_check("client.exists", needs=("snapshot",))
 def test_exists(pool: Pool, snapshot: Snapshot, spec: LabSpec, check: Check) -> None:
     """Passes when the pool has an app client (named as the spec says, if it names one)."""
     clients = snapshot.clients.get()
@@ -22,6 +21,7 @@ def test_exists(pool: Pool, snapshot: Snapshot, spec: LabSpec, check: Check) -> 
     check.passes(f"The pool has {len(clients)} app client{'s' if len(clients) > 1 else ''}{named}: {listing(c.name for c in clients)}.")
 
 
+@lab_check("client.no_secret", needs=("snapshot",))
 def test_no_secret(app_client: AppClient, check: Check) -> None:
     """Passes when the app client has no client secret (a public client the browser can use)."""
     check.record(client=app_client.name, has_secret=app_client.has_secret)
@@ -33,6 +33,7 @@ def test_no_secret(app_client: AppClient, check: Check) -> None:
     check.passes(f"The app client {app_client.name} has no secret.")
 
 
+@lab_check("client.srp_auth", needs=("snapshot",))
 def test_srp_auth(app_client: AppClient, spec: LabSpec, check: Check) -> None:
     """Passes when the app client allows the auth flows the spec requires (ALLOW_USER_SRP_AUTH)."""
     flows = app_client.explicit_auth_flows
@@ -46,6 +47,7 @@ def test_srp_auth(app_client: AppClient, spec: LabSpec, check: Check) -> None:
     check.passes(f"The app client allows {listing(spec.expected.auth_flows)}.")
 
 
+@lab_check("client.implicit_only", needs=("snapshot",))
 def test_implicit_only(app_client: AppClient, spec: LabSpec, check: Check) -> None:
     """Passes when the OAuth grant types are exactly the spec's (implicit, without code grant)."""
     flows = sorted(app_client.oauth_flows)
@@ -66,6 +68,7 @@ def test_implicit_only(app_client: AppClient, spec: LabSpec, check: Check) -> No
     check.passes(f"The app client's OAuth grant type is {listing(flows)}.")
 
 
+@lab_check("client.oauth_scopes", needs=("snapshot",))
 def test_oauth_scopes(app_client: AppClient, spec: LabSpec, check: Check) -> None:
     """Passes when OAuth is on for the client, with the spec's scopes and identity providers."""
     check.record(
@@ -93,7 +96,10 @@ def test_oauth_scopes(app_client: AppClient, spec: LabSpec, check: Check) -> Non
     )
 
 
-def test_callback_ec2(grading: Grading, app_client: AppClient, instances: tuple[Instance, ...], check: Check) -> None:
+@lab_check("client.callback_ec2", needs=("snapshot", "instance_starts"))
+def test_callback_ec2(
+    app_client: AppClient, instances: tuple[Instance, ...], instance_starts: InstanceStarts, lab_region: str, check: Check
+) -> None:
     """Passes when a callback URL is https://<public DNS of a running EC2 instance in the account>."""
     check.record(
         client=app_client.name,
@@ -101,23 +107,20 @@ def test_callback_ec2(grading: Grading, app_client: AppClient, instances: tuple[
         instances=[{"id": i.id, "state": i.state, "public_dns": i.public_dns} for i in instances],
     )
 
-    def started_at(instance_id: str) -> datetime | None:
+    def started_at(instance_id: str):  # noqa: ANN202 - datetime | None
         """When CloudTrail saw the instance started again; None when it did not, or could not be read."""
-        try:
-            started = grading.instance_starts().get(instance_id)
-        except GraderError as exc:
-            check.record(instance_started_unknown=exc.message)
+        if instance_starts.unknown:
+            check.record(instance_started_unknown=instance_starts.unknown)
             return None
+        started = instance_starts.started.get(instance_id)
         check.record(instance_started=started.isoformat() if started else None)
         return started
 
-    verdict, problems = judge_callbacks(
-        app_client.callback_urls, instances, region=grading.target.region, started_at=started_at
-    )
+    verdict, problems = judge_callbacks(app_client.callback_urls, instances, region=lab_region, started_at=started_at)
     if verdict is not None:
         check.passes(f"The callback URL {verdict.url} is the running instance's https address.")
         return
-    running = [i for i in instances if i.state == "running" and i.public_dns]
+    running = list(running_hosts(instances).values())
     if not app_client.callback_urls:
         check.fail(f"The app client {app_client.name} has no callback URL.")
     if not running:

@@ -4,45 +4,42 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
-
 from grader.checking import Check, listing
-from grader.collect import AppClient, Snapshot
-from grader.grading import Grading
-from grader.trail import Trail, bucket_exists, read_status, successful_sign_ins
+from grader.observe.evidence import TrailsFound
+from grader.registry import lab_check
+from grader.snapshot import AppClient, Snapshot
+from grader.spec import LabSpec
+from grader.trail import AuthEvents, Trail, TrailStatus, successful_sign_ins
 
 MAX_ROWS = 25
 
 
-@pytest.fixture
-def lab_trail(grading: Grading) -> Trail:
-    found, _ = grading.trails()
-    if not found:
-        pytest.skip(f"There is no trail named {grading.spec.expected.trail_name} (see cloudtrail.trail).")
-    return found[0]
-
-
-def test_trail(grading: Grading, check: Check) -> None:
+@lab_check("cloudtrail.trail", needs=("trails", "trail_bucket"))
+def test_trail(trails: TrailsFound, trail_bucket: bool | None, spec: LabSpec, lab_region: str, check: Check) -> None:
     """Passes when a trail with the spec's name covers this region and its S3 bucket exists."""
-    name = grading.spec.expected.trail_name
-    found, others = grading.trails()
-    check.record(trail_name=name, other_trails=others)
-    if not found:
-        named = f" (the account has {listing(others)})" if others else ""
-        check.fail(f"There is no trail named {name} for {grading.target.region}{named}.")
-    trail = found[0]
+    name = spec.expected.trail_name
+    check.record(trail_name=name, other_trails=list(trails.others))
+    if not trails.lab:
+        named = f" (the account has {listing(trails.others)})" if trails.others else ""
+        check.fail(f"There is no trail named {name} for {lab_region}{named}.")
+    trail = trails.lab[0]
     check.record(bucket=trail.bucket, home_region=trail.home_region, multi_region=trail.multi_region)
     if not trail.bucket:
         check.fail(f"The trail {name} has no S3 bucket.")
-    if not bucket_exists(grading.aws, trail.bucket):
+    if not trail_bucket:
         check.fail(f"The trail {name} logs to the bucket {trail.bucket}, which does not exist any more.")
     check.passes(f"The trail {name} logs to the bucket {trail.bucket}.")
 
 
-def test_logging(grading: Grading, lab_trail: Trail, check: Check) -> None:
+@lab_check("cloudtrail.logging", needs=("trails", "trail_status"))
+def test_logging(
+    lab_trail: Trail, trail_status: TrailStatus | None, spec: LabSpec, observed_at: datetime, check: Check
+) -> None:
     """Passes when the trail is logging and, once the delivery delay has passed, has delivered a log file."""
-    status = read_status(grading.aws, lab_trail)
-    delay = timedelta(minutes=grading.spec.expected.delivery_delay_minutes)
+    status = trail_status
+    if status is None:  # there is a lab trail (lab_trail), so its status was read
+        raise AssertionError("the lab trail's status was not read")
+    delay = timedelta(minutes=spec.expected.delivery_delay_minutes)
     check.record(
         is_logging=status.is_logging,
         started_logging=_when(status.start_logging),
@@ -57,7 +54,7 @@ def test_logging(grading: Grading, lab_trail: Trail, check: Check) -> None:
         check.passes(f"The trail {lab_trail.name} is logging; its latest log file was delivered {_when(status.latest_delivery)}.")
         return
     started = status.start_logging
-    if started is not None and datetime.now(timezone.utc) - started < delay:
+    if started is not None and observed_at - started < delay:
         check.passes(
             f"The trail {lab_trail.name} is logging; it started {_when(started)}, less than "
             f"{delay.seconds // 60} minutes ago, so no log file is due yet."
@@ -69,9 +66,10 @@ def test_logging(grading: Grading, lab_trail: Trail, check: Check) -> None:
     )
 
 
-def test_auth_events(grading: Grading, snapshot: Snapshot, check: Check) -> None:
+@lab_check("cloudtrail.auth_events", needs=("auth_events", "snapshot"))
+def test_auth_events(auth_events: AuthEvents, snapshot: Snapshot, spec: LabSpec, check: Check) -> None:
     """Passes when CloudTrail shows a successful SRP sign-in (InitiateAuth then RespondToAuthChallenge) to the lab's app client, not made by the grader."""
-    found = grading.auth_events()
+    found = auth_events
     lab = _lab_clients(snapshot)
     mine = [e for e in found.events if not e.by_grader]
     own = len(found.events) - len(mine)
@@ -129,7 +127,7 @@ def test_auth_events(grading: Grading, snapshot: Snapshot, check: Check) -> None
             f"CloudTrail recorded no sign-in from the website, only the grader's own {own} "
             f"(source: {found.source})."
         )
-    check.fail(f"CloudTrail recorded no Cognito sign-in in the last {int(grading.spec.expected.events_days)} days (source: {found.source}).")
+    check.fail(f"CloudTrail recorded no Cognito sign-in in the last {int(spec.expected.events_days)} days (source: {found.source}).")
 
 
 def _lab_clients(snapshot: Snapshot) -> dict[str, AppClient] | None:

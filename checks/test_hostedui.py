@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pytest
 
+from grader.authorize import AuthorizeProbe, callback_scheme_problem
 from grader.callbacks import judge_callbacks
 from grader.checking import Check, listing
-from grader.collect import AppClient, Domain, Instance, Pool, Snapshot
-from grader.grading import Grading
-from grader.hostedui import AuthorizeProbe, authorize_url, callback_scheme_problem
+from grader.registry import lab_check
+from grader.snapshot import AppClient, Domain, Instance, Pool, Snapshot
+from grader.spec import LabSpec
 from grader.tokens import verify_callback_tokens
 
-
-def _authorize(grading: Grading, domain: Domain, client: AppClient, callback: str) -> str:
-    scope = " ".join(grading.spec.expected.oauth_scopes) or "openid"
-    return authorize_url(domain.host, client.id, callback, scope=scope)
+if TYPE_CHECKING:
+    from grader.browser.hosted_signin import HostedSignIn
 
 
 def _refusal(answer: AuthorizeProbe, client: AppClient) -> str:
@@ -31,7 +32,11 @@ def _refusal(answer: AuthorizeProbe, client: AppClient) -> str:
     return answer.sentence()
 
 
-def test_authorize(grading: Grading, app_client: AppClient, domain: Domain | None, check: Check) -> None:
+@lab_check("hostedui.authorize", needs=("snapshot", "authorize_probes"))
+def test_authorize(
+    app_client: AppClient, domain: Domain | None, authorize_probes: dict[str, AuthorizeProbe], spec: LabSpec,
+    check: Check,
+) -> None:
     """Passes when Cognito's /oauth2/authorize answers every callback URL with its sign-in page (implicit grant, the spec's scopes)."""
     check.record(domain=domain.host if domain else None, callback_urls=list(app_client.callback_urls))
     if domain is None:
@@ -39,7 +44,7 @@ def test_authorize(grading: Grading, app_client: AppClient, domain: Domain | Non
     if not app_client.callback_urls:
         check.fail(
             f"The app client {app_client.name} has no callback URL, so the hosted UI cannot send "
-            f"{grading.spec.expected.username} back."
+            f"{spec.expected.username} back."
         )
     problems: list[str] = []
     probes = []
@@ -48,7 +53,7 @@ def test_authorize(grading: Grading, app_client: AppClient, domain: Domain | Non
         if scheme_problem:
             problems.append(scheme_problem)
             continue
-        answer = grading.probe_hosted_ui(_authorize(grading, domain, app_client, callback))
+        answer = authorize_probes[callback]
         probes.append(answer.evidence())
         if not answer.ok:
             problems.append(f"for {callback}, {_refusal(answer, app_client)}")
@@ -60,27 +65,34 @@ def test_authorize(grading: Grading, app_client: AppClient, domain: Domain | Non
     )
 
 
+@lab_check("hostedui.implicit_callback", needs=("snapshot", "authorize_probes", "hosted_sign_in", "signing_keys"))
 def test_implicit_callback(
-    grading: Grading,
     pool: Pool,
     app_client: AppClient,
     domain: Domain | None,
     instances: tuple[Instance, ...],
     snapshot: Snapshot,
+    authorize_probes: dict[str, AuthorizeProbe],
+    hosted_sign_in: HostedSignIn | None,
+    signing_keys: dict[str, Any] | None,
+    spec: LabSpec,
+    lab_region: str,
     check: Check,
 ) -> None:
     """Passes when janedoe signs in on the hosted UI and is sent to the instance's callback with id and access tokens of this pool and client."""
-    expected = grading.spec.expected
+    expected = spec.expected
     if domain is None:
         pytest.skip("The user pool has no Cognito domain (see hostedui.authorize).")
     verdict, _ = judge_callbacks(app_client.callback_urls, instances)
     if verdict is None:
         pytest.skip("No callback URL is the running instance's https address (see client.callback_ec2).")
     callback = verdict.url
-    url = _authorize(grading, domain, app_client, callback)
-    if not grading.probe_hosted_ui(url).ok:
+    answer = authorize_probes.get(callback)
+    if answer is None or not answer.ok:
         pytest.skip(f"The hosted UI refuses the callback {callback} (see hostedui.authorize).")
-    result = grading.hosted_sign_in(url, callback)
+    result = hosted_sign_in
+    if result is None:  # a usable callback was found above, so the grader signed in with it
+        raise AssertionError("the hosted-UI sign-in was not made")
     check.record(**result.evidence(), stopped_at_redirect=(
         "The grader stops at the redirect to the callback URL: the website itself is not needed for this check."
     ))
@@ -120,8 +132,8 @@ def test_implicit_callback(
     if not result.reached_callback:
         check.fail(f"The hosted UI did not send {who} on to the callback URL {callback}.")
     tokens = verify_callback_tokens(
-        result.fragment, pool_id=pool.id, client_id=app_client.id, region=grading.target.region,
-        username=who, jwks=grading.jwks(pool.id), scopes=tuple(expected.oauth_scopes),
+        result.fragment, pool_id=pool.id, client_id=app_client.id, region=lab_region,
+        username=who, jwks=signing_keys or {}, scopes=tuple(expected.oauth_scopes),
     )
     check.record(token_claims=tokens.claims)
     if not tokens.ok:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from checks.conftest import describe_pool
 from grader.checking import Check, listing
-from grader.collect import Domain, Pool, Snapshot
+from grader.registry import lab_check
+from grader.snapshot import Domain, Pool, Snapshot
 from grader.spec import LabSpec
 
-from checks.conftest import describe_pool
 
-
+@lab_check("pool.exists", needs=("snapshot",))
 def test_exists(snapshot: Snapshot, spec: LabSpec, check: Check) -> None:
     """Passes when exactly one user pool matches the spec (by name, or by its app client's name)."""
     found = snapshot.candidate_pools.get()
@@ -27,6 +28,7 @@ def test_exists(snapshot: Snapshot, spec: LabSpec, check: Check) -> None:
     check.passes(f"Found the {wanted}: {found[0].id}.")
 
 
+@lab_check("pool.username_sign_in", needs=("snapshot",))
 def test_username_sign_in(pool: Pool, spec: LabSpec, check: Check) -> None:
     """Passes when users sign in with a user name (no email or phone as the user name)."""
     wanted = sorted(spec.expected.sign_in_attributes)
@@ -40,6 +42,7 @@ def test_username_sign_in(pool: Pool, spec: LabSpec, check: Check) -> None:
     check.passes("Users sign in with a user name.")
 
 
+@lab_check("pool.password_policy", needs=("snapshot",))
 def test_password_policy(pool: Pool, spec: LabSpec, check: Check) -> None:
     """Passes when every password-policy setting equals the spec's (Cognito defaults)."""
     check.record(password_policy=pool.password_policy)
@@ -53,6 +56,7 @@ def test_password_policy(pool: Pool, spec: LabSpec, check: Check) -> None:
     check.passes("The password policy is the Cognito default.")
 
 
+@lab_check("pool.mfa_off", needs=("snapshot",))
 def test_mfa_off(pool: Pool, spec: LabSpec, check: Check) -> None:
     """Passes when the pool's MFA setting is OFF."""
     check.record(mfa=pool.mfa)
@@ -61,6 +65,7 @@ def test_mfa_off(pool: Pool, spec: LabSpec, check: Check) -> None:
     check.passes(f"MFA is {pool.mfa}.")
 
 
+@lab_check("pool.self_recovery_off", needs=("snapshot",))
 def test_self_recovery_off(pool: Pool, spec: LabSpec, check: Check) -> None:
     """Passes when account recovery is admin-only (self-service recovery off)."""
     wanted = spec.expected.recovery_mechanisms
@@ -73,6 +78,7 @@ def test_self_recovery_off(pool: Pool, spec: LabSpec, check: Check) -> None:
     check.passes("Self-service account recovery is off (admin only).")
 
 
+@lab_check("pool.self_registration_off", needs=("snapshot",))
 def test_self_registration_off(pool: Pool, spec: LabSpec, check: Check) -> None:
     """Passes when only administrators can create users (self-registration off)."""
     check.record(allow_admin_create_user_only=pool.admin_create_user_only)
@@ -81,6 +87,7 @@ def test_self_registration_off(pool: Pool, spec: LabSpec, check: Check) -> None:
     check.passes("Self-registration is off: only administrators create users.")
 
 
+@lab_check("pool.email_cognito", needs=("snapshot",))
 def test_email_cognito(pool: Pool, spec: LabSpec, check: Check) -> None:
     """Passes when the pool sends email with Cognito (the default when nothing else is set)."""
     sending = pool.email_sending_account or "COGNITO_DEFAULT"
@@ -90,6 +97,7 @@ def test_email_cognito(pool: Pool, spec: LabSpec, check: Check) -> None:
     check.passes("The pool sends email with Cognito.")
 
 
+@lab_check("pool.domain", needs=("snapshot",))
 def test_domain(pool: Pool, domain: Domain | None, check: Check) -> None:
     """Passes when the pool has a Cognito prefix domain for its hosted UI and it is ACTIVE."""
     check.record(domain=pool.domain, custom_domain=pool.custom_domain)

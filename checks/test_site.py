@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 
+from grader.authorize import AuthorizeProbe
 from grader.checking import Check, listing
-from grader.collect import AppClient, Domain, Pool
-from grader.grading import Grading
 from grader.login_causes import explain_login
+from grader.observe.evidence import SiteLogins
+from grader.registry import lab_check
 from grader.site import Site, parse_hosted_link
+from grader.snapshot import AppClient, Domain, Pool
+from grader.spec import LabSpec
 from grader.tokens import verify_tokens
 
 
+@lab_check("site.reachable", needs=("site",))
 def test_reachable(site: Site, check: Check) -> None:
     """Passes when the course website's login.html answers at the instance's address (https or http)."""
     check.record(address_from=site.source, tried=[p.evidence() for p in site.probes])
@@ -30,6 +35,7 @@ def test_reachable(site: Site, check: Check) -> None:
     check.passes(f"The website answers at {site.login_url}.")
 
 
+@lab_check("site.configured", needs=("site", "snapshot"))
 def test_configured(reachable_site: Site, pool: Pool, app_client: AppClient, check: Check) -> None:
     """Passes when scripts/settings.js names this student's user pool id and app client id."""
     settings = reachable_site.settings
@@ -54,8 +60,10 @@ def test_configured(reachable_site: Site, pool: Pool, app_client: AppClient, che
     check.passes("scripts/settings.js names this pool and app client.")
 
 
+@lab_check("site.hosted_ui_link", needs=("site", "snapshot", "link_probe"))
 def test_hosted_ui_link(
-    grading: Grading, reachable_site: Site, pool: Pool, app_client: AppClient, domain: Domain | None, check: Check
+    reachable_site: Site, pool: Pool, app_client: AppClient, domain: Domain | None, link_probe: AuthorizeProbe | None,
+    check: Check,
 ) -> None:
     """Passes when the site's hosted-UI link has this pool's domain, client id, response_type=token and a registered redirect_uri, and Cognito accepts it."""
     settings = reachable_site.settings
@@ -93,17 +101,23 @@ def test_hosted_ui_link(
             problems.append(f"its redirect_uri {redirect or '(none)'} is not one of the callback URLs ({listing(app_client.callback_urls)})")
     if problems:
         check.fail(f"The hosted-UI link in scripts/settings.js would not work: {'; '.join(problems)}.")
-    answer = grading.probe_hosted_ui(settings.hosted_link)
+    answer = link_probe
+    if answer is None:  # the link goes to the pool's domain (checked above), so it was probed
+        raise AssertionError("the website's hosted-UI link was not probed")
     check.record(cognito_answer=answer.evidence())
     if not answer.ok:
         check.fail(f"The hosted-UI link in scripts/settings.js looks right, but Cognito refuses it: {answer.error}, {answer.detail}.")
     check.passes(f"The hosted-UI link goes to https://{link.host} for this client, returns to {redirect}, and Cognito answers it with its sign-in page.")
 
 
-def test_login(grading: Grading, reachable_site: Site, pool: Pool, app_client: AppClient, check: Check) -> None:
+@lab_check("site.login", needs=("site", "snapshot", "site_logins", "signing_keys"))
+def test_login(
+    reachable_site: Site, pool: Pool, app_client: AppClient, site_logins: SiteLogins,
+    signing_keys: dict[str, Any] | None, spec: LabSpec, lab_region: str, check: Check,
+) -> None:
     """Passes when janedoe signs in on login.html, lands on private.html?msg=1, and the stored tokens are this pool's and client's."""
-    expected = grading.spec.expected
-    attempt, _ = grading.site_logins()
+    expected = spec.expected
+    attempt = site_logins.right
     check.record(**attempt.evidence())
     if attempt.screenshot_png:
         check.record(screenshot="data:image/png;base64," + base64.b64encode(attempt.screenshot_png).decode())
@@ -122,8 +136,8 @@ def test_login(grading: Grading, reachable_site: Site, pool: Pool, app_client: A
     if "Thank you for Logging In" not in attempt.message:
         check.fail(f"The page reached {attempt.final_url} but shows {attempt.message!r} instead of 'Thank you for Logging In'.")
     verdict = verify_tokens(
-        attempt.tokens, pool_id=pool.id, client_id=app_client.id, region=grading.target.region,
-        username=expected.username, jwks=grading.jwks(pool.id),
+        attempt.tokens, pool_id=pool.id, client_id=app_client.id, region=lab_region,
+        username=expected.username, jwks=signing_keys or {},
     )
     check.record(token_claims=verdict.claims)
     if not verdict.ok:
@@ -134,10 +148,13 @@ def test_login(grading: Grading, reachable_site: Site, pool: Pool, app_client: A
     )
 
 
-def test_wrong_password_rejected(grading: Grading, reachable_site: Site, pool: Pool, check: Check) -> None:
+@lab_check("site.wrong_password_rejected", needs=("site", "snapshot", "site_logins"))
+def test_wrong_password_rejected(
+    reachable_site: Site, pool: Pool, site_logins: SiteLogins, spec: LabSpec, check: Check
+) -> None:
     """Passes when a wrong password ends on login.html?msg=0 and leaves no tokens."""
-    expected = grading.spec.expected
-    right, attempt = grading.site_logins()
+    expected = spec.expected
+    right, attempt = site_logins.right, site_logins.wrong
     if "private.html" not in right.final_url or not right.tokens:
         pytest.skip("The right password does not log in either (see site.login), so a refusal would prove nothing.")
     check.record(**attempt.evidence())

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from grader.checking import Check
-from grader.collect import Pool, User
+from grader.registry import lab_check
+from grader.snapshot import Pool, User
 from grader.spec import LabSpec
 
 
+@lab_check("user.janedoe_confirmed", needs=("snapshot",))
 def test_janedoe_confirmed(pool: Pool, lab_user: User | None, spec: LabSpec, check: Check) -> None:
     """Passes when the lab's user exists, is enabled and is CONFIRMED."""
     name = spec.expected.username

@@ -13,8 +13,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from grader import __version__
+from grader import USER_AGENT
 from grader.errors import GraderError, WriteRefused, explain
+from grader.snapshot import Identity
 from grader.target import Target
 
 READ_PREFIXES = ("Describe", "Get", "List", "Lookup", "Head")
@@ -32,7 +33,6 @@ NOT_READS = frozenset(
     }
 )
 SERVICES = frozenset({"cognito-idp", "ec2", "sts", "cloudtrail", "s3"})
-USER_AGENT = f"vehicle-lab-grader/{__version__}"
 
 
 def is_read(service: str, operation: str) -> bool:
@@ -42,12 +42,6 @@ def is_read(service: str, operation: str) -> bool:
         and operation.startswith(READ_PREFIXES)
         and operation not in NOT_READS
     )
-
-
-@dataclass(frozen=True)
-class Identity:
-    account_id: str
-    arn: str
 
 
 @dataclass

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urlsplit, urlunsplit
 
-from grader.collect import Instance, host_of
-from grader.hostedui import LOCAL_CALLBACK_HOSTS
+from grader.authorize import LOCAL_CALLBACK_HOSTS
+from grader.snapshot import Instance, host_of, running_hosts
 
 # ec2-<a>-<b>-<c>-<d>.compute-1.amazonaws.com in us-east-1, and
 # ec2-<a>-<b>-<c>-<d>.<region>.compute.amazonaws.com[.cn] in every other region.
@@ -77,7 +77,7 @@ def judge_callbacks(
     names count); `started_at(instance_id)` says when an instance was last started, for the
     problem of a callback on a former address (asked only then).
     """
-    running = {i.public_dns.lower(): i for i in instances if i.state == "running" and i.public_dns}
+    running = running_hosts(instances)
     for url in urls:
         if host_of(url) in running and _scheme(url) == "https":
             return CallbackVerdict(url, True), []

@@ -26,16 +26,18 @@ class Check:
     id: str
     message: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
+    verdict: str = ""
+    """'pass' or 'fail' once the check has said; a check that ends without one is the grader's bug."""
 
     def record(self, **values: Any) -> None:
         """Keep values read from the account as evidence (JSON-compatible, never a secret)."""
         self.evidence.update(values)
 
     def passes(self, message: str) -> None:
-        self.message = message
+        self.message, self.verdict = message, "pass"
 
     def fail(self, message: str) -> NoReturn:
-        self.message = message
+        self.message, self.verdict = message, "fail"
         raise CheckFailed(message)
 
 

@@ -18,11 +18,10 @@ from rich.table import Table
 
 from grader import __version__
 from grader.errors import GraderError
+from grader.observe import DEFAULT_DEADLINE_S
 from grader.results import GradeResult
-from grader.run import grade
-from grader.sandbox.scenarios import ScenarioError, load_scenario, scenario_names
 from grader.spec import DEFAULT_SPEC, SpecError, load_spec
-from grader.target import Target
+from grader.target import OPTION_HELP, target_from_options
 
 app = typer.Typer(
     add_completion=False,
@@ -92,32 +91,30 @@ def load(spec: str):  # noqa: ANN201 - a LabSpec
 
 @app.command()
 def check(
-    profile: Annotated[Optional[str], typer.Option(help="AWS profile to grade with.")] = None,
-    credentials_file: Annotated[
-        Optional[Path], typer.Option(help="File holding the [default] block from the lab's AWS Details.")
-    ] = None,
-    region: Annotated[str, typer.Option(help="AWS region of the lab.")] = "us-east-1",
-    endpoint_url: Annotated[Optional[str], typer.Option(help="AWS endpoint, e.g. a `grader sandbox` URL.")] = None,
-    site_url: Annotated[Optional[str], typer.Option(help="The website's address, if not the callback URL.")] = None,
-    student: Annotated[Optional[str], typer.Option(help="Name for the report (default: from the caller identity).")] = None,
-    browser_path: Annotated[Optional[str], typer.Option(help="Chromium or Chrome for the website checks.")] = None,
+    profile: Annotated[Optional[str], typer.Option(help=OPTION_HELP["profile"])] = None,
+    credentials_file: Annotated[Optional[Path], typer.Option(help=OPTION_HELP["credentials_file"])] = None,
+    region: Annotated[str, typer.Option(help=OPTION_HELP["region"])] = "us-east-1",
+    endpoint_url: Annotated[Optional[str], typer.Option(help=OPTION_HELP["endpoint_url"])] = None,
+    site_url: Annotated[Optional[str], typer.Option(help=OPTION_HELP["site_url"])] = None,
+    student: Annotated[Optional[str], typer.Option(help=OPTION_HELP["student"])] = None,
+    browser_path: Annotated[Optional[str], typer.Option(help=OPTION_HELP["browser_path"])] = None,
     spec: SpecOption = DEFAULT_SPEC,
     out: OutOption = Path("reports"),
+    deadline: Annotated[
+        float, typer.Option(min=1, help="Seconds the grader may take to observe the account and website.")
+    ] = DEFAULT_DEADLINE_S,
 ) -> None:
     """Grade one account (yours, by default from your AWS credentials)."""
+    from grader.run import grade
+
     lab = load(spec)
-    target = Target(
-        region=region,
-        profile=profile,
-        credentials_file=credentials_file,
-        endpoint_url=endpoint_url,
-        site_url=site_url,
-        student=student,
-        browser_path=browser_path,
+    target = target_from_options(
+        {"profile": profile, "credentials_file": credentials_file, "region": region, "endpoint_url": endpoint_url,
+         "site_url": site_url, "student": student, "browser_path": browser_path}
     )
     with console.status("Grading…"):
         try:
-            result = grade(target, lab, out)
+            result = grade(target, lab, out, deadline_s=deadline)
         except GraderError as exc:
             raise stop(exc.message) from None
     show(result, out)
@@ -131,6 +128,8 @@ def demo(
     out: OutOption = Path("reports"),
 ) -> None:
     """Grade a lab in the embedded sandbox: no AWS account needed."""
+    from grader.sandbox.scenarios import ScenarioError, load_scenario, scenario_names
+
     if list_:
         for name in scenario_names():
             console.print(f"[bold]{name:28}[/] {load_scenario(name).summary}")
@@ -164,6 +163,7 @@ def sandbox(
     """Run the sandbox as a local AWS endpoint until interrupted (Ctrl-C)."""
     from grader.sandbox import Sandbox
     from grader.sandbox.demo import set_up
+    from grader.sandbox.scenarios import ScenarioError, load_scenario
     from grader.sandbox.sites import site_folder_problem
 
     try:

@@ -6,16 +6,6 @@ carries a secret, a traceback, or a raw exception dump.
 
 from __future__ import annotations
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    PartialCredentialsError,
-    ReadTimeoutError,
-    ConnectTimeoutError,
-)
-
 ACCESS_DENIED = {
     "AccessDenied",
     "AccessDeniedException",
@@ -53,6 +43,17 @@ class WriteRefused(GraderError):
 
 def explain(exc: Exception, action: str) -> GraderError:
     """Turn an exception raised while doing `action` (e.g. "list the user pools") into a GraderError."""
+    # Imported here: the command line reads this module, and should not wait for botocore to start.
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        PartialCredentialsError,
+        ReadTimeoutError,
+    )
+
     if isinstance(exc, GraderError):
         return exc
     if isinstance(exc, ClientError):

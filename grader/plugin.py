@@ -1,52 +1,51 @@
-"""The pytest plugin: options, the fixtures checks use, result collection, scoring and output.
+"""The pytest plugin: the registered checks, the evidence fixtures, honest verdicts, scoring, output.
 
-`conftest.py` loads it for `pytest checks/`; `grader.run` passes a prepared `GraderPlugin`.
-A check's id is its module and function name without `test_` (checks/test_pool.py::test_mfa_off
-is `pool.mfa_off`), so id, test name and spec entry cannot drift apart.
+`conftest.py` loads it for `pytest checks/`; `grader.run` passes a prepared `GraderPlugin`. A
+check is a test function registered with `@check(id, needs=...)` (grader/registry.py): the
+plugin grades the checks the spec lists, in the spec's order, observes the evidence they need
+once (grader/observe/), and hands each check the parts it asks for as fixtures named after them.
+
+Verdicts: `check.fail(...)` is the student's failure; `pytest.skip(...)` a skip; a GraderError
+(the grader could not look) is `error`; any other exception, an AssertionError included, is
+`error` too, as a bug in the grader; a check that ends without `check.passes(...)` is an error.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from grader import __version__
 from grader.checking import Check, CheckFailed
-from grader.collect import Snapshot
-from grader.errors import GraderError, explain
-from grader.grading import Grading, prepare
+from grader.errors import GraderError
+from grader.observe import DEFAULT_DEADLINE_S
+from grader.observe.evidence import Evidence
+from grader.observe.observer import Connection, Observer, connect
+from grader.observe.parts import PARTS
+from grader.registry import info_of
 from grader.results import CheckResult, GradeResult, Status
 from grader.spec import DEFAULT_SPEC, LabSpec, SpecError, load_spec
-from grader.target import Target
-
-CHECKS_PACKAGE = "checks"
+from grader.target import OPTION_HELP, target_from_options
 
 
 def check_id(item: pytest.Item) -> str | None:
-    """`pool.mfa_off` for checks/test_pool.py::test_mfa_off; None for anything that is not a check."""
-    module = getattr(item, "module", None)
-    name = getattr(module, "__name__", "")
-    package, _, leaf = name.rpartition(".")
-    if package != CHECKS_PACKAGE or not leaf.startswith("test_"):
-        return None
-    function = getattr(item, "originalname", item.name)
-    return f"{leaf[len('test_'):]}.{function[len('test_'):]}"
+    """The registered id of a check's test item; None for anything that is not a check."""
+    info = info_of(getattr(item, "function", None))
+    return info.id if info else None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("grader", "grading a student's lab")
     group.addoption("--spec", default=DEFAULT_SPEC, help="lab spec id or path of a .toml spec")
-    group.addoption("--region", default="us-east-1", help="AWS region of the lab")
-    group.addoption("--profile", default=None, help="AWS profile to grade with")
-    group.addoption("--credentials-file", default=None, help="file holding the lab's [default] credentials block")
-    group.addoption("--endpoint-url", default=None, help="AWS endpoint (the grader's sandbox)")
-    group.addoption("--site-url", default=None, help="the student's website, if not the callback URL")
-    group.addoption("--student", default=None, help="student name for the report")
-    group.addoption("--browser-path", default=None, help="Chromium or Chrome to drive for the website checks")
+    for name, help_text in OPTION_HELP.items():
+        group.addoption(f"--{name.replace('_', '-')}", default=None, help=help_text)
+    group.addoption("--deadline", default=DEFAULT_DEADLINE_S, type=float,
+                    help="seconds the grader may take to observe one account")
     group.addoption("--out", default="reports", help="folder for <student>/report.html and results.json")
 
 
@@ -68,14 +67,19 @@ def spec_fixture(request: pytest.FixtureRequest) -> LabSpec:
     return _plugin(request.config).spec
 
 
-@pytest.fixture(name="grading", scope="session")
-def grading_fixture(request: pytest.FixtureRequest) -> Grading:
-    return _plugin(request.config).grading()
+@pytest.fixture(name="evidence", scope="session")
+def evidence_fixture(request: pytest.FixtureRequest) -> Evidence:
+    return _plugin(request.config).evidence()
 
 
-@pytest.fixture(name="snapshot", scope="session")
-def snapshot_fixture(request: pytest.FixtureRequest) -> Snapshot:
-    return _plugin(request.config).grading().snapshot
+@pytest.fixture(name="lab_region", scope="session")
+def lab_region_fixture(evidence: Evidence) -> str:
+    return evidence.region
+
+
+@pytest.fixture(name="observed_at", scope="session")
+def observed_at_fixture(evidence: Evidence) -> datetime:
+    return evidence.observed_at
 
 
 @pytest.fixture(name="check")
@@ -83,15 +87,31 @@ def check_fixture(request: pytest.FixtureRequest) -> Check:
     return Check(id=check_id(request.node) or request.node.name)
 
 
-class GraderPlugin:
-    """Grades one account: collects each check's result and writes the results and report."""
+def _part_fixture(name: str) -> Callable[[Evidence], Any]:
+    """A session fixture named `name` that hands a check that part's value (or raises its error)."""
 
-    def __init__(self, config: pytest.Config | None = None, grading: Grading | None = None) -> None:
+    def part(evidence: Evidence) -> Any:
+        return evidence.part(name).get()
+
+    part.__doc__ = f"The evidence part {name!r} (grader/observe/parts.py)."
+    return pytest.fixture(name=name)(part)  # per check: a narrowing fixture listed first may skip before it
+
+
+for _part in PARTS:
+    globals()[f"{_part}_fixture"] = _part_fixture(_part)
+
+
+class GraderPlugin:
+    """Grades one account: observes it once, collects each check's verdict, writes the results."""
+
+    def __init__(self, config: pytest.Config | None = None, observer: Observer | None = None) -> None:
         # A plugin made by grader.run gets its config when pytest configures it.
         self.config = config
-        self._grading = grading
+        self._observer = observer
         self._setup_error: GraderError | None = None
-        self._spec: LabSpec | None = grading.spec if grading else None
+        self._spec: LabSpec | None = observer.connection.spec if observer else None
+        self._evidence: Evidence | None = None
+        self.needs: frozenset[str] = frozenset()
         self.results: dict[str, CheckResult] = {}
         self.result: GradeResult | None = None
         self.started = datetime.now(timezone.utc)
@@ -100,7 +120,7 @@ class GraderPlugin:
     def pytest_configure(self, config: pytest.Config) -> None:
         self.config = self.config or config
 
-    # -- options -----------------------------------------------------------------------------
+    # -- options, connection and evidence ---------------------------------------------------
 
     def _option(self, name: str) -> Any:
         return self.config.getoption(name) if self.config else None
@@ -114,35 +134,35 @@ class GraderPlugin:
                 raise pytest.UsageError(str(exc)) from None
         return self._spec
 
-    def grading(self) -> Grading:
-        """The prepared grading; from the command line options when the CLI did not prepare one."""
-        if self._grading is None and self._setup_error is None:
-            credentials = self._option("credentials_file")
-            target = Target(
-                region=self._option("region") or "us-east-1",
-                profile=self._option("profile"),
-                credentials_file=Path(credentials) if credentials else None,
-                endpoint_url=self._option("endpoint_url"),
-                site_url=self._option("site_url"),
-                student=self._option("student"),
-                browser_path=self._option("browser_path"),
-            )
+    def observer(self) -> Observer:
+        """The observer; from the command line options when the CLI did not make one."""
+        if self._observer is None and self._setup_error is None:
             try:
-                self._grading = prepare(target, self.spec, Path(self._option("out") or "reports"))
+                target = target_from_options({name: self._option(name) for name in OPTION_HELP})
+                out = Path(self._option("out") or "reports")
+                self._observer = Observer(connect(target, self.spec, out), deadline_s=float(self._option("deadline")))
             except GraderError as exc:
                 self._setup_error = exc
-            except Exception as exc:
-                self._setup_error = explain(exc, "connect to AWS")
         if self._setup_error is not None:
             raise self._setup_error
-        assert self._grading is not None
-        return self._grading
+        assert self._observer is not None
+        return self._observer
+
+    @property
+    def connection(self) -> Connection | None:
+        return self._observer.connection if self._observer else None
+
+    def evidence(self) -> Evidence:
+        """The account's evidence for the selected checks, observed on first use."""
+        if self._evidence is None:
+            self._evidence = self.observer().observe(self.needs)
+        return self._evidence
 
     # -- hooks ---------------------------------------------------------------------------------
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
-        """Grade only the checks the spec lists, in the spec's order."""
+        """Grade only the checks the spec lists, in the spec's order; note the evidence they need."""
         if not any(check_id(item) for item in items):
             return
         keep = [item for item in items if check_id(item) is None or check_id(item) in self.spec.checks]
@@ -152,6 +172,10 @@ class GraderPlugin:
         order = list(self.spec.checks)
         keep.sort(key=lambda item: order.index(cid) if (cid := check_id(item)) in order else -1)
         items[:] = keep
+        self.needs = frozenset(need for item in keep if (info := info_of(getattr(item, "function", None)))
+                               for need in info.needs)
+        if self._observer is not None:
+            self._observer.start_browser(self.needs)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
@@ -162,7 +186,7 @@ class GraderPlugin:
         if call.when == "setup" and report.passed:
             return report
         check = item.funcargs.get("check") if hasattr(item, "funcargs") else None
-        result = self._result(cid, call, report, check)
+        result = self._result(cid, item, call, report, check)
         self.results[cid] = result
         if result.status == "warn":
             # An advisory check's finding is not a test failure: `pytest checks/` and its JUnit
@@ -171,27 +195,27 @@ class GraderPlugin:
             report.longrepr = None
         return report
 
-    def _result(self, cid: str, call: pytest.CallInfo[None], report: pytest.TestReport, check: Check | None) -> CheckResult:
+    def _result(
+        self, cid: str, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, check: Check | None
+    ) -> CheckResult:
         meta = self.spec.check(cid)
         evidence = dict(check.evidence) if check else {}
         status: Status
         hint = meta.hint
-        if report.passed:
-            status, message = "pass", (check.message if check and check.message else "Passed.")
-            hint = ""
-        elif report.skipped:
+        if report.skipped:
             status, message = "skip", _skip_reason(report)
+        elif report.passed and check is not None and check.verdict == "pass":
+            status, message, hint = "pass", check.message, ""
+        elif report.passed:
+            status, message, hint = "error", _bug(cid, item, "ended without a verdict (neither passes nor fail)"), ""
         else:
             error = call.excinfo.value if call.excinfo else None
             if isinstance(error, CheckFailed):
                 status, message = "fail", error.message
-            elif isinstance(error, AssertionError):
-                status, message = "fail", str(error).split("\n", 1)[0] or f"{meta.title}: not as expected."
+            elif isinstance(error, GraderError):
+                status, message, hint = "error", error.message, ""
             else:
-                explained = explain(error, f"check {meta.title.lower()}") if isinstance(error, Exception) else None
-                status = "error"
-                message = explained.message if explained else "The grader could not run this check."
-                hint = ""
+                status, message, hint = "error", _bug(cid, item, f"stopped on {type(error).__name__}"), ""
         points = meta.points if status == "pass" else 0
         if meta.advisory:
             points = 0
@@ -211,19 +235,19 @@ class GraderPlugin:
         )
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self._grading is not None:
-            self._grading.close()
+        if self._observer is not None:
+            self._observer.close()
         if not self.results:
             return
         order = list(self.spec.checks)
         checks = tuple(sorted(self.results.values(), key=lambda r: order.index(r.id)))
-        grading = self._grading
+        connection = self.connection
         finished = datetime.now(timezone.utc)
         self.result = GradeResult(
-            student=grading.student if grading else "unknown",
-            account_id=grading.identity.account_id if grading else "",
-            caller_arn=grading.identity.arn if grading else "",
-            region=grading.target.region if grading else (self._option("region") or ""),
+            student=connection.student if connection else "unknown",
+            account_id=connection.identity.account_id if connection else "",
+            caller_arn=connection.identity.arn if connection else "",
+            region=connection.target.region if connection else (self._option("region") or ""),
             spec_id=self.spec.id,
             spec_title=self.spec.title,
             grader_version=__version__,
@@ -231,10 +255,10 @@ class GraderPlugin:
             finished=finished.isoformat(timespec="seconds"),
             duration_seconds=round(time.monotonic() - self._clock, 2),
             checks=checks,
-            target=grading.target.kind if grading else "aws",
+            target=connection.target.kind if connection else "aws",
         )
-        if grading is not None and grading.out is not None:
-            write_outputs(self.result, grading.out)
+        if connection is not None and connection.out is not None:
+            write_outputs(self.result, connection.out)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.result is None:
@@ -246,8 +270,18 @@ class GraderPlugin:
         for check in result.checks:
             terminalreporter.write_line(f"{check.status.upper():5} {check.id}: {check.message}")
         terminalreporter.write_line(f"score {result.score:g}/{result.max_score:g}")
-        if self._grading is not None and self._grading.out is not None:
-            terminalreporter.write_line(f"report: {report_dir(result, self._grading.out) / 'report.html'}")
+        connection = self.connection
+        if connection is not None and connection.out is not None:
+            terminalreporter.write_line(f"report: {report_dir(result, connection.out) / 'report.html'}")
+
+
+def _bug(cid: str, item: pytest.Item, what: str) -> str:
+    """The message for a check that broke: the grader's bug, with what to run to see it."""
+    function = getattr(item, "originalname", item.name)
+    return (
+        f"The check {cid} {what}. This is a bug in the grader, not a finding about your lab: run "
+        f"`python -m pytest checks -k {function}` with the same options to see where, and please report it."
+    )
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

@@ -1,16 +1,23 @@
-"""Grade one account: run the checks under pytest with a prepared plugin, return the result."""
+"""Grade one account: connect, then run the checks under pytest with a prepared plugin.
+
+target -> connect (grader/observe/observer.py) -> the plugin observes the evidence the spec's
+checks need (grader/observe/) -> checks judge it (checks/) -> results (grader/results.py) ->
+report (grader/report/).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import checks
-from grader.browser import BrowserSession
 from grader.errors import GraderError
-from grader.grading import prepare
+from grader.observe import DEFAULT_DEADLINE_S
+from grader.observe.observer import Observer, connect
 from grader.plugin import GraderPlugin
+from grader.registry import registered
 from grader.results import GradeResult
 from grader.spec import LabSpec
 from grader.target import Target
@@ -19,16 +26,24 @@ CHECKS_DIR = Path(checks.__file__).parent
 
 
 def grade(
-    target: Target, spec: LabSpec, out: Path | None, *, quiet: bool = True, browser: BrowserSession | None = None
+    target: Target,
+    spec: LabSpec,
+    out: Path | None,
+    *,
+    quiet: bool = True,
+    browser: Any = None,
+    deadline_s: float = DEFAULT_DEADLINE_S,
 ) -> GradeResult:
     """Grade `target` against `spec`; writes <out>/<student>/ when `out` is given.
 
-    `browser`: a session to use and leave open, when grading many accounts in one process
+    `browser`: a BrowserSession to use and leave open, when grading many accounts in one process
     (launching Chromium costs about a second). Raises GraderError when the grader cannot grade
     at all (credentials, endpoint).
     """
-    grading = prepare(target, spec, out, browser=browser)
-    plugin = GraderPlugin(grading=grading)
+    observer = Observer(connect(target, spec, out), browser=browser, deadline_s=deadline_s)
+    known = registered()
+    observer.start_browser(need for cid in spec.checks if cid in known for need in known[cid].needs)
+    plugin = GraderPlugin(observer=observer)
     args = [
         str(CHECKS_DIR),
         "-p", "no:cacheprovider",
@@ -42,6 +57,7 @@ def grade(
         args += ["-p", "no:terminal"]
     code = pytest.main(args, plugins=[plugin])
     if plugin.result is None:
+        observer.close()
         raise GraderError(
             f"The checks did not run (pytest exit code {int(code)}). This is a bug in the grader: "
             "run `pytest checks/` to see why, and please report it.",

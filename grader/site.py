@@ -1,27 +1,22 @@
-"""Reads the student's website over HTTP: where it is, whether login.html is there, and what
-`scripts/settings.js` says (read as text, never executed).
+"""The student's website as the grader reads it: where it is, and what `scripts/settings.js` says.
+
+settings.js is read as text, never executed. Reading the website over HTTP lives in
+grader/observe/website.py; nothing here does I/O.
 """
 
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-import requests
-from urllib3.exceptions import InsecureRequestWarning
+from grader.authorize import LOCAL_CALLBACK_HOSTS
+from grader.snapshot import AppClient, Instance, host_of, running_hosts
 
-from grader.collect import AppClient, Instance, host_of
-
-CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 10.0
 PLACEHOLDERS = {
     "UserPoolId": "REPLACE-WITH-YOUR-USER-POOL-ID",
     "ClientId": "REPLACE-WITH-YOUR-CLIENT-ID",
 }
-REFUSED = "connection refused or host not found"
-HANGING = f"connected, but no answer within {READ_TIMEOUT:g} s"
 SETTING = re.compile(r"""\b(UserPoolId|ClientId|HostedId|BaseURL)\s*:\s*(['"`])(.*?)\2""", re.S)
 
 
@@ -105,17 +100,15 @@ def site_host(site_url: str | None, client: AppClient | None, instances: tuple[I
     instance's public DNS name (the site lives there even when the callback is wrong); else the
     callback URL as written.
     """
-    from grader.hostedui import LOCAL_CALLBACK_HOSTS  # (hostedui reads pages with this module's Fetcher)
-
     if site_url:
         return site_url, "--site-url"
-    running = [i.public_dns.lower() for i in instances if i.state == "running" and i.public_dns]
+    running = running_hosts(instances)
     callbacks = [u for u in (client.callback_urls if client else ()) if host_of(u) not in LOCAL_CALLBACK_HOSTS | {""}]
     for url in callbacks:
         if host_of(url) in running:
             return url, "the app client's callback URL"
     if running:
-        return running[0], "the running EC2 instance's public DNS name"
+        return next(iter(running)), "the running EC2 instance's public DNS name"
     if callbacks:
         return callbacks[0], "the app client's callback URL"
     return "", ""
@@ -144,76 +137,3 @@ def candidates(host_or_url: str) -> list[str]:
         others = [f"https://{host}/", f"http://{host}/"]
         return [given] + [o for o in others if o != given]
     return [f"https://{host_or_url}/", f"http://{host_or_url}/"]
-
-
-class Fetcher:
-    """GETs pages; a sandbox-deployed host is fetched from the sandbox instead of the network.
-
-    `local_url(url)` names the URL to fetch instead (None: the URL itself). `offline` (sandbox
-    mode): a URL that `local_url` does not map is as dead as an unknown host.
-    """
-
-    def __init__(self, local_url=None, *, offline: bool = False) -> None:  # noqa: ANN001 - callable(url) -> url | None
-        self.local_url = local_url or (lambda url: None)
-        self.offline = offline
-        self.http = requests.Session()
-        self.http.headers["User-Agent"] = "vehicle-lab-grader"
-
-    def get(self, url: str) -> tuple[Probe, str | None]:
-        """The probe for `url` and the page's text (None when nothing came back)."""
-        probe, text, _ = self._get(url, follow=True)
-        return probe, text
-
-    def get_once(self, url: str) -> tuple[Probe, str | None, str]:
-        """Like get(), without following a redirect: also returns the Location it names."""
-        return self._get(url, follow=False)
-
-    def _get(self, url: str, follow: bool) -> tuple[Probe, str | None, str]:
-        mapped = self.local_url(url)
-        if self.offline and mapped is None:
-            return Probe(url, None, REFUSED), None, ""
-        target = mapped or url
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", InsecureRequestWarning)
-                # The course's https certificate is self-signed: it is the site's, not a bank's.
-                answer = self.http.get(
-                    target, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), verify=False, allow_redirects=follow
-                )
-        except requests.exceptions.ConnectTimeout:
-            return Probe(url, None, f"no connection within {CONNECT_TIMEOUT:g} s"), None, ""
-        except requests.exceptions.ReadTimeout:
-            return Probe(url, None, HANGING), None, ""
-        except requests.exceptions.ConnectionError:
-            return Probe(url, None, REFUSED), None, ""
-        except requests.exceptions.RequestException as exc:
-            return Probe(url, None, type(exc).__name__), None, ""
-        if target != url and answer.status_code == 502:  # the sandbox's "nothing listens there"
-            return Probe(url, None, REFUSED), None, ""
-        return Probe(url, answer.status_code), answer.text, answer.headers.get("Location", "")
-
-
-def read_site(fetcher: Fetcher, host_or_url: str, source: str) -> Site:
-    """Find the base URL that serves login.html, then read settings.js there."""
-    probes: list[Probe] = []
-    if not host_or_url:
-        return Site("", "", None, (), None)
-    host = host_of(host_or_url) if "://" in host_or_url else host_or_url
-    for base in candidates(host_or_url):
-        probe, text = fetcher.get(base + "login.html")
-        probes.append(probe)
-        if probe.status == 200 and text and 'id="username"' in text.replace("'", '"'):
-            return _with_settings(fetcher, Site(host, source, base, tuple(probes), None))
-        if probe.error == HANGING:
-            break  # a hanging server: don't wait for it twice
-    return Site(host, source, None, tuple(probes), None)
-
-
-def _with_settings(fetcher: Fetcher, site: Site) -> Site:
-    probe, text = fetcher.get(f"{site.base_url}scripts/settings.js")
-    if probe.status != 200 or text is None:
-        why = f"HTTP {probe.status}" if probe.status else probe.error
-        return Site(site.host, site.source, site.base_url, site.probes + (probe,), None, f"scripts/settings.js could not be read ({why})")
-    settings = parse_settings(text)
-    problem = "" if settings else "scripts/settings.js has no UserPoolId or ClientId setting"
-    return Site(site.host, site.source, site.base_url, site.probes, settings, problem)

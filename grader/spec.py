@@ -110,7 +110,23 @@ def _parse(data: dict[str, Any], path: Path) -> LabSpec:
         if not isinstance(entry, dict):
             raise SpecError(f"{where}: checks.{check_id} must be a table.")
         checks[check_id] = _build(CheckSpec, {"id": check_id, **entry}, where, f"checks.{check_id}.")
+    _only_known_checks(checks, where)
     return LabSpec(id=spec_id, title=title, source=path, expected=expected, checks=checks)
+
+
+def _only_known_checks(checks: dict[str, CheckSpec], where: str) -> None:
+    """Refuse a check id the grader does not have (a typo would silently drop the real check)."""
+    from grader.registry import nearest, registered
+
+    known = registered()
+    for check_id in checks:
+        if check_id not in known:
+            close = nearest(check_id)
+            guess = f" Did you mean {close}?" if close else ""
+            raise SpecError(
+                f"{where}: [checks.\"{check_id}\"] names no check the grader has.{guess} "
+                f"The checks are: {', '.join(sorted(known))}."
+            )
 
 
 def _build(cls: type, values: Any, where: str, prefix: str) -> Any:

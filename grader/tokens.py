@@ -2,7 +2,7 @@
 
 Reaching `private.html` proves nothing (the page is not guarded); the tokens the SDK stored in
 localStorage do. :func:`verify_tokens` finds janedoe's id and access tokens under the student's
-app client, checks their RS256 signature against the pool's published keys (:func:`fetch_jwks`),
+app client, checks their RS256 signature against the pool's published keys (fetched by grader/observe/account.py),
 the issuer (the student's pool), the audience / client id and the user. Nothing secret leaves
 this module: `TokenCheck.claims` holds a few public claims, never a token.
 """
@@ -15,14 +15,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 import jwt
-import requests
-
-from grader.errors import GraderError
 
 STORAGE_PREFIX = "CognitoIdentityServiceProvider."
 # Tokens are fresh from the login just made; the leeway only absorbs clock differences.
 LEEWAY_S = 300
-_JWKS_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -39,36 +35,6 @@ def jwks_url(pool_id: str, region: str, endpoint_url: str | None = None) -> str:
     if endpoint_url:
         return f"{endpoint_url.rstrip('/')}/{pool_id}/.well-known/jwks.json"
     return f"https://cognito-idp.{region}.amazonaws.com/{pool_id}/.well-known/jwks.json"
-
-
-def fetch_jwks(pool_id: str, region: str, endpoint_url: str | None) -> dict[str, Any]:
-    """The pool's JSON Web Key Set, as published; any failure is a GraderError."""
-    url = jwks_url(pool_id, region, endpoint_url)
-    try:
-        answer = requests.get(url, timeout=_JWKS_TIMEOUT_S)
-    except requests.RequestException as exc:
-        raise GraderError(
-            f"The grader could not fetch the signing keys of user pool {pool_id} from {url} "
-            f"({type(exc).__name__}). Check the network connection, then run the grader again.",
-            kind="unreachable",
-        ) from None
-    if answer.status_code != 200:
-        raise GraderError(
-            f"Fetching the signing keys of user pool {pool_id} answered HTTP {answer.status_code}. "
-            "Check that the pool exists in the region being graded, then run the grader again.",
-            kind="aws",
-        )
-    try:
-        keys = answer.json()
-    except ValueError:
-        keys = None
-    if not isinstance(keys, dict) or not isinstance(keys.get("keys"), list):
-        raise GraderError(
-            f"The signing keys of user pool {pool_id} at {url} are not a JSON Web Key Set. "
-            "Run the grader again; if it keeps happening, show this message to your instructor.",
-            kind="aws",
-        )
-    return keys
 
 
 def expected_issuer(pool_id: str, region: str) -> str:

@@ -18,24 +18,34 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from grader.browser import (
-    EXTRA_DISABLED_FEATURES,
     BrowserChoice,
     BrowserSession,
     LoginAttempt,
-    SandboxRoutes,
     Recorder,
-    cognito_outcome,
+    SandboxRoutes,
     discover_routes,
     find_browser,
     local_url,
+    log_in,
+    log_in_each,
+)
+from grader.browser.launch import (
+    EXTRA_DISABLED_FEATURES,
     playwright_disabled_features,
     session_launch_args,
 )
+from grader.browser.recorder import cognito_outcome
 from grader.errors import GraderError
+from grader.observe.account import fetch_jwks
 from grader.sandbox import Sandbox
 from grader.sandbox.sites import DeployedSite
 from grader.target import Target
-from grader.tokens import TokenCheck, expected_issuer, fetch_jwks, verify_callback_tokens, verify_tokens
+from grader.tokens import (
+    TokenCheck,
+    expected_issuer,
+    verify_callback_tokens,
+    verify_tokens,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
@@ -117,7 +127,7 @@ def session(lab: Lab) -> Iterator[BrowserSession]:
 @pytest.fixture(scope="module")
 def good_login(lab: Lab, session: BrowserSession) -> LoginAttempt:
     """janedoe's login with the right password, made once for the module."""
-    return session.login(lab.login_url(), "janedoe", PASSWORD)
+    return log_in(session, lab.login_url(), "janedoe", PASSWORD)
 
 
 @pytest.fixture(scope="module")
@@ -197,7 +207,7 @@ def test_verify_tokens_names_another_pool(lab: Lab, good_login: LoginAttempt, jw
 @pytest.mark.browser
 def test_wrong_password_lands_on_msg0_with_not_authorized(lab: Lab, session: BrowserSession) -> None:
     """A wrong password reaches login.html?msg=0, stores nothing, and the Cognito answer names the cause."""
-    attempt = session.login(lab.login_url(), "janedoe", "Wrong-Password-1!")
+    attempt = log_in(session, lab.login_url(), "janedoe", "Wrong-Password-1!")
     assert attempt.final_url == f"https://{HOST}/login.html?msg=0"
     assert attempt.landed == "failed"
     assert attempt.message == "No such Username or Password"
@@ -210,7 +220,7 @@ def test_wrong_password_lands_on_msg0_with_not_authorized(lab: Lab, session: Bro
 @pytest.mark.browser
 def test_overlapped_logins_stay_apart(lab: Lab, session: BrowserSession) -> None:
     """Logins made together each get their own context: the right password's tokens never show in the wrong one's."""
-    right, wrong = session.logins(lab.login_url(), "janedoe", [PASSWORD, PASSWORD + "x"])
+    right, wrong = log_in_each(session, lab.login_url(), "janedoe", [PASSWORD, PASSWORD + "x"])
     assert right.landed == "private" and right.tokens
     assert wrong.landed == "failed" and wrong.tokens == {}
     assert [c.operation for c in wrong.cognito_calls] == ["InitiateAuth", "RespondToAuthChallenge"]
@@ -230,7 +240,7 @@ def test_error_type_survives_when_the_page_moves_on_first(
         self._routed.clear()
 
     monkeypatch.setattr(Recorder, "route", route_without_copy)
-    attempt = session.login(lab.login_url(), "janedoe", "Wrong-Password-1!")
+    attempt = log_in(session, lab.login_url(), "janedoe", "Wrong-Password-1!")
     assert attempt.cognito_calls[-1].outcome.startswith("NotAuthorizedException (HTTP 400; ")
 
 
@@ -244,7 +254,7 @@ def _on_response_without_body(self: Recorder, response: Any) -> None:
 @pytest.mark.browser
 def test_temporary_password_lands_on_msg3_with_new_password_challenge(lab: Lab, session: BrowserSession) -> None:
     """A FORCE_CHANGE_PASSWORD user reaches login.html?msg=3 after a NEW_PASSWORD_REQUIRED challenge."""
-    attempt = session.login(lab.login_url(), NEW_USER, TEMP_PASSWORD)
+    attempt = log_in(session, lab.login_url(), NEW_USER, TEMP_PASSWORD)
     assert attempt.final_url == f"https://{HOST}/login.html?msg=3"
     assert attempt.landed == "new_password"
     assert attempt.message.startswith("Need to reset password.")
@@ -264,7 +274,7 @@ def test_other_hosts_are_blocked_and_listed(good_login: LoginAttempt) -> None:
 def test_site_that_is_down_is_refused_quickly(lab: Lab, session: BrowserSession) -> None:
     """A site in mode "down" gives a connection-refused sentence at once, not after the timeout."""
     started = time.monotonic()
-    attempt = session.login(lab.login_url(DOWN_HOST), "janedoe", PASSWORD)
+    attempt = log_in(session, lab.login_url(DOWN_HOST), "janedoe", PASSWORD)
     assert time.monotonic() - started < 5
     assert attempt.error.startswith(f"The browser could not connect to {DOWN_HOST}: the connection was refused.")
     assert not attempt.timed_out
@@ -274,7 +284,7 @@ def test_site_that_is_down_is_refused_quickly(lab: Lab, session: BrowserSession)
 @pytest.mark.browser
 def test_scheme_the_site_does_not_serve_is_refused(lab: Lab, session: BrowserSession) -> None:
     """http:// to a site that serves only https is refused, as a closed port 80 would be."""
-    attempt = session.login(lab.login_url(HTTPS_ONLY_HOST, scheme="http"), "janedoe", PASSWORD)
+    attempt = log_in(session, lab.login_url(HTTPS_ONLY_HOST, scheme="http"), "janedoe", PASSWORD)
     assert "connection was refused" in attempt.error
 
 
@@ -282,7 +292,7 @@ def test_scheme_the_site_does_not_serve_is_refused(lab: Lab, session: BrowserSes
 def test_site_that_hangs_times_out_within_the_budget(lab: Lab, session: BrowserSession) -> None:
     """A site that never answers ends as timed out within timeout_s plus a few seconds."""
     started = time.monotonic()
-    attempt = session.login(lab.login_url(HANG_HOST), "janedoe", PASSWORD, timeout_s=3)
+    attempt = log_in(session, lab.login_url(HANG_HOST), "janedoe", PASSWORD, timeout_s=3)
     elapsed = time.monotonic() - started
     assert attempt.timed_out
     assert attempt.error == (
@@ -296,7 +306,7 @@ def test_site_that_hangs_times_out_within_the_budget(lab: Lab, session: BrowserS
 def test_form_that_throws_stops_early_saying_what_was_seen(lab: Lab, session: BrowserSession) -> None:
     """With settings.js placeholders the form throws and does nothing: the login stops early with a note and the error."""
     started = time.monotonic()
-    attempt = session.login(lab.login_url(PLACEHOLDER_HOST), "janedoe", PASSWORD, timeout_s=12)
+    attempt = log_in(session, lab.login_url(PLACEHOLDER_HOST), "janedoe", PASSWORD, timeout_s=12)
     assert time.monotonic() - started < 8  # well before the 12 s budget
     assert not attempt.timed_out and attempt.error == ""
     assert attempt.note == (
@@ -310,15 +320,15 @@ def test_form_that_throws_stops_early_saying_what_was_seen(lab: Lab, session: Br
 @pytest.mark.browser
 def test_missing_login_page_is_an_http_error(lab: Lab, session: BrowserSession) -> None:
     """A login URL the site does not have gives the HTTP status as a sentence."""
-    attempt = session.login(f"https://{HOST}/nope.html", "janedoe", PASSWORD)
+    attempt = log_in(session, f"https://{HOST}/nope.html", "janedoe", PASSWORD)
     assert attempt.error == f"https://{HOST}/nope.html answered HTTP 404 Not Found instead of the login page."
 
 
 @pytest.mark.browser
 def test_session_still_works_after_a_hanging_site(lab: Lab, session: BrowserSession) -> None:
     """The request left hanging in the sandbox does not spoil the next login."""
-    session.login(lab.login_url(HANG_HOST), "janedoe", PASSWORD, timeout_s=1)
-    attempt = session.login(lab.login_url(), "janedoe", PASSWORD)
+    log_in(session, lab.login_url(HANG_HOST), "janedoe", PASSWORD, timeout_s=1)
+    attempt = log_in(session, lab.login_url(), "janedoe", PASSWORD)
     assert attempt.landed == "private" and attempt.tokens
 
 
@@ -339,7 +349,7 @@ def test_evidence_carries_no_token_and_no_password(good_login: LoginAttempt) -> 
 @pytest.mark.browser
 def test_http_site_is_not_upgraded_to_https(lab: Lab, session: BrowserSession) -> None:
     """An http:// login stays on http (Playwright's HttpsUpgrades switch-off survives the grader's flags)."""
-    attempt = session.login(lab.login_url(scheme="http"), "janedoe", PASSWORD)
+    attempt = log_in(session, lab.login_url(scheme="http"), "janedoe", PASSWORD)
     assert attempt.final_url == f"http://{HOST}/private.html?msg=1"
 
 
@@ -360,7 +370,7 @@ def test_launch_failure_is_a_grader_error() -> None:
     def attempt() -> None:  # a thread of its own: Playwright runs one sync session per thread
         broken = BrowserSession(BrowserChoice("/nonexistent/chromium", "test"), None, REGION)
         try:
-            broken.login("https://example.invalid/login.html", "janedoe", PASSWORD)
+            log_in(broken, "https://example.invalid/login.html", "janedoe", PASSWORD)
         except BaseException as exc:  # noqa: BLE001 - handed to the test thread
             caught.append(exc)
         finally:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from types import SimpleNamespace
 
+import grader.authorize as authorize
 import grader.callbacks as callbacks
-import grader.hostedui as hostedui
 from checks.test_client import test_callback_ec2 as callback_check
 from grader.callbacks import ec2_name_region, judge_callbacks, one_keystroke_apart
 from grader.checking import Check, CheckFailed
-from grader.collect import AppClient, Instance
 from grader.errors import GraderError
+from grader.observe.evidence import InstanceStarts
+from grader.snapshot import AppClient, Instance
 
 NOW = "ec2-54-214-60-85.compute-1.amazonaws.com"
 BEFORE = "ec2-54-214-169-47.compute-1.amazonaws.com"
@@ -126,9 +126,9 @@ def test_several_running_instances() -> None:
 
 
 def test_local_callback_hosts_are_the_hosted_ui_modules() -> None:
-    """Callbacks skip exactly the local hosts Cognito allows over http, as grader.hostedui lists them."""
-    assert callbacks.LOCAL_CALLBACK_HOSTS is hostedui.LOCAL_CALLBACK_HOSTS
-    for host in hostedui.LOCAL_CALLBACK_HOSTS:
+    """Callbacks skip exactly the local hosts Cognito allows over http, as grader.authorize lists them."""
+    assert callbacks.LOCAL_CALLBACK_HOSTS is authorize.LOCAL_CALLBACK_HOSTS
+    for host in authorize.LOCAL_CALLBACK_HOSTS:
         url = f"http://[{host}]:3000" if ":" in host else f"http://{host}:3000"
         assert _problems(url) == []
 
@@ -145,16 +145,11 @@ def _client(*urls: str) -> AppClient:
 
 
 def _grade(starts: object) -> Check:
-    """Run client.callback_ec2 for a callback on the former address; `starts` is what instance_starts gives or raises."""
-    def instance_starts() -> dict[str, datetime]:
-        if isinstance(starts, Exception):
-            raise starts
-        return starts  # type: ignore[return-value]
-
-    grading = SimpleNamespace(target=SimpleNamespace(region="us-east-1"), instance_starts=instance_starts)
+    """Run client.callback_ec2 for a callback on the former address; `starts` is what CloudTrail gave, or its error."""
+    observed = InstanceStarts(unknown=starts.message) if isinstance(starts, GraderError) else InstanceStarts(starts)  # type: ignore[arg-type]
     check = Check("client.callback_ec2")
     try:
-        callback_check(grading, _client(f"https://{BEFORE}"), (INSTANCE,), check)  # type: ignore[arg-type]
+        callback_check(_client(f"https://{BEFORE}"), (INSTANCE,), observed, "us-east-1", check)
     except CheckFailed:
         return check
     raise AssertionError(f"the check passed: {check.message}")

@@ -1,4 +1,4 @@
-"""Tests for the hosted-UI probe (grader.hostedui) and the browser sign-in through it (grader.hosted_signin)."""
+"""Tests for the hosted-UI probe (grader.authorize) and the browser sign-in through it (grader.browser.hosted_signin)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,22 @@ from typing import Any
 import boto3
 import pytest
 
-from grader.browser import BrowserSession, SandboxRoutes, discover_routes, find_browser, local_url
-from grader.hosted_signin import HostedSignIn, same_endpoint, sign_in
-from grader.hostedui import HINTS, authorize_url, callback_scheme_problem, probe
+from grader.authorize import HINTS, authorize_url, callback_scheme_problem
+from grader.browser import (
+    BrowserSession,
+    SandboxRoutes,
+    discover_routes,
+    find_browser,
+    local_url,
+)
+from grader.browser.hosted_signin import HostedSignIn, same_endpoint, sign_in
+from grader.observe.account import fetch_jwks
+from grader.observe.website import Fetcher, probe
 from grader.sandbox import Sandbox
 from grader.sandbox.sites import DeployedSite
-from grader.site import Fetcher, Probe
+from grader.site import Probe
 from grader.target import Target
-from grader.tokens import fetch_jwks, verify_callback_tokens
+from grader.tokens import verify_callback_tokens
 
 REGION = "us-east-1"
 PREFIX = "vehicleapp-signin-7"

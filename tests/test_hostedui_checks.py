@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
 import checks.test_hostedui as hostedui_checks
+from grader.authorize import HINTS, AuthorizeProbe
+from grader.browser.hosted_signin import UNAVAILABLE_SENTENCE, HostedSignIn
 from grader.checking import Check, CheckFailed
-from grader.collect import AppClient, Domain, Instance, Pool, Read, Snapshot, User
-from grader.hosted_signin import UNAVAILABLE_SENTENCE, HostedSignIn
-from grader.hostedui import HINTS, AuthorizeProbe
+from grader.snapshot import AppClient, Domain, Instance, Pool, Read, Snapshot, User
 from grader.spec import load_spec
 
 REGION = "us-east-1"
@@ -31,13 +30,10 @@ POOL = Pool(
 )
 
 
-def _grading(answer: AuthorizeProbe, signed_in: HostedSignIn | None = None) -> Any:
-    return SimpleNamespace(
-        spec=load_spec(), target=SimpleNamespace(region=REGION),
-        probe_hosted_ui=lambda url: dataclasses.replace(answer, url=url),
-        hosted_sign_in=lambda url, callback: signed_in,
-        jwks=lambda pool_id: {"keys": []},
-    )
+def _probes(client: AppClient, answer: AuthorizeProbe) -> dict[str, AuthorizeProbe]:
+    """What the observer would hold: the same answer for every callback Cognito could accept."""
+    return {cb: dataclasses.replace(answer, url=f"https://{DOMAIN.host}/oauth2/authorize?redirect_uri={cb}")
+            for cb in client.callback_urls}
 
 
 def _snapshot() -> Snapshot:
@@ -51,7 +47,7 @@ def _snapshot() -> Snapshot:
 def _authorize_message(client: AppClient, answer: AuthorizeProbe) -> str:
     check = Check("hostedui.authorize")
     with pytest.raises(CheckFailed):
-        hostedui_checks.test_authorize(_grading(answer), client, DOMAIN, check)
+        hostedui_checks.test_authorize(client, DOMAIN, _probes(client, answer), load_spec(), check)
     return check.message
 
 
@@ -59,7 +55,8 @@ def _callback_message(signed_in: HostedSignIn) -> str:
     check = Check("hostedui.implicit_callback")
     with pytest.raises(CheckFailed):
         hostedui_checks.test_implicit_callback(
-            _grading(AuthorizeProbe("", 302, "", ""), signed_in), POOL, CLIENT, DOMAIN, (INSTANCE,), _snapshot(), check
+            POOL, CLIENT, DOMAIN, (INSTANCE,), _snapshot(), _probes(CLIENT, AuthorizeProbe("", 302, "", "")), signed_in,
+            {"keys": []}, load_spec(), REGION, check,
         )
     assert check.message.endswith(".")
     return check.message
@@ -83,7 +80,7 @@ def test_authorize_takes_loopback_http_callbacks() -> None:
     """http://127.0.0.1 and http://[::1] callbacks beside the instance's are probed, not refused for their scheme."""
     client = dataclasses.replace(CLIENT, callback_urls=(CALLBACK, "http://127.0.0.1:8080/cb", "http://[::1]:8080/cb"))
     check = Check("hostedui.authorize")
-    hostedui_checks.test_authorize(_grading(AuthorizeProbe("", 302, "", "")), client, DOMAIN, check)
+    hostedui_checks.test_authorize(client, DOMAIN, _probes(client, AuthorizeProbe("", 302, "", "")), load_spec(), check)
     assert len(check.evidence["probes"]) == 3 and "sign-in page" in check.message
 
 

@@ -1,4 +1,4 @@
-"""Tests for the hosted-UI sign-in (grader.hosted_signin) on managed login's special pages, served as small local pages.
+"""Tests for the hosted-UI sign-in (grader.browser.hosted_signin) on managed login's special pages, served as small local pages.
 
 Managed login's exact markup is not public, so these pages are made up around the visible text
 reported for them ("Login pages unavailable"; a step that asks to choose a sign-in method among
@@ -17,8 +17,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from grader.browser import BrowserSession, find_browser
-from grader.hosted_signin import HostedSignIn, sign_in
+from grader.browser import BrowserSession, HostedSignIn, find_browser, sign_in
 
 pytestmark = pytest.mark.browser
 

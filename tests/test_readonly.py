@@ -6,8 +6,8 @@ import pytest
 
 from grader.aws import ReadOnlyAWS, is_read
 from grader.errors import WriteRefused
-from grader.sandbox import Sandbox
 from grader.run import grade
+from grader.sandbox import Sandbox
 from grader.sandbox.demo import grade_scenario, set_up
 from grader.sandbox.provision import sandbox_client
 from grader.sandbox.scenarios import load_scenario

@@ -6,9 +6,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from grader.collect import AppClient, Instance
 from grader.login_causes import explain_login
-from grader.site import REFUSED, Fetcher, candidates, parse_hosted_link, parse_settings, site_host
+from grader.observe.website import REFUSED, Fetcher
+from grader.site import candidates, parse_hosted_link, parse_settings, site_host
+from grader.snapshot import AppClient, Instance
 
 DNS = "ec2-54-1-2-3.compute-1.amazonaws.com"
 RUNNING = (Instance("i-1", "running", DNS, "54.1.2.3", "web"),)

@@ -13,13 +13,14 @@ import pytest
 
 from grader.browser import SandboxRoutes, local_url
 from grader.errors import GraderError
+from grader.observe.website import REFUSED, Fetcher
 from grader.results import GradeResult
 from grader.run import grade
 from grader.sandbox import Sandbox
 from grader.sandbox.demo import grader_browser, set_up
 from grader.sandbox.provision import sandbox_client
 from grader.sandbox.scenarios import load_scenario
-from grader.site import REFUSED, Fetcher, origin_of
+from grader.site import origin_of
 from grader.spec import load_spec
 from grader.target import Target
 

@@ -16,18 +16,12 @@ import pytest
 from checks.test_cloudtrail import test_auth_events as auth_events_check
 from grader.aws import ReadOnlyAWS
 from grader.checking import Check, CheckFailed
-from grader.collect import AppClient, Pool, Read
 from grader.errors import GraderError
+from grader.observe.cloudtrail import read_auth_events, read_instance_starts
 from grader.sandbox import Sandbox, srp
+from grader.snapshot import AppClient, Pool, Read
 from grader.target import Target
-from grader.trail import (
-    AuthEvent,
-    AuthEvents,
-    Trail,
-    read_auth_events,
-    read_instance_starts,
-    successful_sign_ins,
-)
+from grader.trail import AuthEvent, AuthEvents, Trail, successful_sign_ins
 from tests.sandbox.serving import browser_post
 
 # One whole second, an hour ago (event history keeps 90 days).
@@ -192,14 +186,12 @@ POOL = Pool(
 
 def _grade(events: list[AuthEvent], pool: Pool | None = POOL, clients: tuple[AppClient, ...] = (_client(),)) -> Check:
     """Run cloudtrail.auth_events on `events` (newest first) for a lab with `pool` and `clients`."""
-    grading = SimpleNamespace(
-        auth_events=lambda: AuthEvents("event history (LookupEvents)", tuple(events)),
-        spec=SimpleNamespace(expected=SimpleNamespace(events_days=90)),
-    )
+    found = AuthEvents("event history (LookupEvents)", tuple(events))
+    spec = SimpleNamespace(expected=SimpleNamespace(events_days=90))
     snapshot = SimpleNamespace(pool=Read(value=pool), clients=Read(value=clients if pool else ()))
     check = Check("cloudtrail.auth_events")
     try:
-        auth_events_check(grading, snapshot, check)  # type: ignore[arg-type]
+        auth_events_check(found, snapshot, spec, check)  # type: ignore[arg-type]
     except CheckFailed:
         check.evidence["failed"] = True
     return check

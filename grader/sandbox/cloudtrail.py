@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import gzip
 import hashlib
 import json
@@ -48,15 +49,20 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.etree import ElementTree
 
-from grader.sandbox.cognito_fidelity import default_account_id
-from grader.sandbox.wsgi import read_body, read_json_object
+from grader.sandbox.moto_state import default_account_id, find_user_pool
+from grader.sandbox.wsgi import (
+    SigV4Credential,
+    StartResponse,
+    WSGIApp,
+    read_body,
+    read_json_object,
+    sigv4_credential,
+)
 
 __all__ = ["CloudTrailRecorder", "HIDDEN", "log_file_key"]
 
 _log = logging.getLogger(__name__)
 
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-StartResponse = Callable[..., Any]
 Clock = Callable[[], datetime]
 
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
@@ -82,7 +88,6 @@ _LOOKUP_KEYS = (
     "EventSource",
     "AccessKeyId",
 )
-_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/([^/,\s]+)/")
 _HOST_REGION = re.compile(r"^cognito-idp(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com", re.I)
 _JWT = re.compile(r"^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _BLOB = re.compile(r"^[A-Za-z0-9+/=_-]{100,}$")
@@ -254,23 +259,36 @@ class CloudTrailRecorder:
 
     def _record_call(self, environ: dict[str, Any], start_response: StartResponse, operation: str) -> Iterable[bytes]:
         params = read_json_object(environ) or {}
+        record = functools.partial(self._record, environ, operation, params)
+        return self._pass_on(environ, start_response, operation, params, record, fallback=_anonymous_context)
+
+    def _pass_on(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        name: str,
+        params: Mapping[str, Any],
+        record: Callable[[_Context, str, list[tuple[str, str]], bytes], None],
+        *,
+        fallback: Callable[[Mapping[str, Any]], _Context] | None = None,
+    ) -> Iterable[bytes]:
+        """Pass the call on and ``record`` its answer; no bookkeeping failure ever breaks the call.
+
+        When the call can't be placed in an account and region, ``fallback`` gives its context;
+        without one, the call goes unrecorded.
+        """
+        context: _Context | None
         try:
             context = _resolve_context(environ, params, self._identities)
         except Exception:  # never let the bookkeeping break the call
-            _log.exception("could not place %s in an account and region", operation)
-            context = _Context(
-                default_account_id(environ),
-                _signed_region(environ) or _host_region(environ) or DEFAULT_REGION,
-                {"type": "Unknown", "principalId": "Anonymous"},
-                _access_key(environ),
-                None,
-                None,
-            )
+            _log.exception("could not place %s in an account and region", name)
+            context = fallback(environ) if fallback else None
         status, headers, payload = _call(self.app, environ)
-        try:
-            self._record(environ, operation, params, context, status, headers, payload)
-        except Exception:  # recording must never break the call it records
-            _log.exception("could not record %s as a CloudTrail event", operation)
+        if context is not None:
+            try:
+                record(context, status, headers, payload)
+            except Exception:  # recording must never break the call it records
+                _log.exception("could not record %s as a CloudTrail event", name)
         start_response(status, headers)
         return [payload]
 
@@ -290,21 +308,7 @@ class CloudTrailRecorder:
         except ValueError:
             answer = None
         read_only = operation.startswith(_READ_PREFIXES)
-        record: dict[str, Any] = {
-            "eventVersion": EVENT_VERSION,
-            "userIdentity": context.identity,
-        }
-        now = self.clock().astimezone(timezone.utc).replace(microsecond=0)
-        record.update(
-            {
-                "eventTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "eventSource": EVENT_SOURCE,
-                "eventName": operation,
-                "awsRegion": context.region,
-                "sourceIPAddress": _source_ip(environ),
-                "userAgent": str(environ.get("HTTP_USER_AGENT", "")),
-            }
-        )
+        now, record = self._new_record(environ, context, EVENT_SOURCE, operation)
         if code >= 400:
             error_code, message = _error_of(answer, headers, code)
             record["errorCode"] = error_code
@@ -319,6 +323,23 @@ class CloudTrailRecorder:
         if context.sub:
             record["additionalEventData"] = {"sub": context.sub}
         self._store(record, context, now, headers, read_only)
+
+    def _new_record(
+        self, environ: Mapping[str, Any], context: _Context, source: str, name: str
+    ) -> tuple[datetime, dict[str, Any]]:
+        """The event's time (now, in whole seconds) and the first members of its record."""
+        now = self.clock().astimezone(timezone.utc).replace(microsecond=0)
+        record: dict[str, Any] = {
+            "eventVersion": EVENT_VERSION,
+            "userIdentity": context.identity,
+            "eventTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "eventSource": source,
+            "eventName": name,
+            "awsRegion": context.region,
+            "sourceIPAddress": _source_ip(environ),
+            "userAgent": str(environ.get("HTTP_USER_AGENT", "")),
+        }
+        return now, record
 
     def _store(
         self,
@@ -357,19 +378,8 @@ class CloudTrailRecorder:
     def _record_ec2_call(self, environ: dict[str, Any], start_response: StartResponse, action: str) -> Iterable[bytes]:
         """Pass an EC2 StartInstances/StopInstances call on, and record it as CloudTrail does."""
         instance_ids = _instance_ids(read_body(environ))
-        try:
-            context = _resolve_context(environ, {}, self._identities)
-        except Exception:  # never let the bookkeeping break the call
-            _log.exception("could not place %s in an account and region", action)
-            context = None
-        status, headers, payload = _call(self.app, environ)
-        if context is not None:
-            try:
-                self._record_ec2(environ, action, instance_ids, context, status, headers, payload)
-            except Exception:  # recording must never break the call it records
-                _log.exception("could not record %s as a CloudTrail event", action)
-        start_response(status, headers)
-        return [payload]
+        record = functools.partial(self._record_ec2, environ, action, instance_ids)
+        return self._pass_on(environ, start_response, action, {}, record)
 
     def _record_ec2(
         self,
@@ -381,17 +391,7 @@ class CloudTrailRecorder:
         headers: list[tuple[str, str]],
         payload: bytes,
     ) -> None:
-        now = self.clock().astimezone(timezone.utc).replace(microsecond=0)
-        record: dict[str, Any] = {
-            "eventVersion": EVENT_VERSION,
-            "userIdentity": context.identity,
-            "eventTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "eventSource": EC2_SOURCE,
-            "eventName": action,
-            "awsRegion": context.region,
-            "sourceIPAddress": _source_ip(environ),
-            "userAgent": str(environ.get("HTTP_USER_AGENT", "")),
-        }
+        now, record = self._new_record(environ, context, EC2_SOURCE, action)
         code = _status_code(status)
         response_elements = None
         if code >= 400:
@@ -638,14 +638,32 @@ def _json_error(start_response: StartResponse, code: str, message: str) -> list[
 # ---------------------------------------------------------------------- helpers: who and where
 
 
+def _signed(environ: Mapping[str, Any]) -> SigV4Credential | None:
+    """The credential of a signed call: one whose SigV4 scope names its date, region and service."""
+    credential = sigv4_credential(environ)
+    return credential if credential is not None and credential.region is not None else None
+
+
 def _signed_region(environ: Mapping[str, Any]) -> str | None:
-    match = _CREDENTIAL.search(str(environ.get("HTTP_AUTHORIZATION", "")))
-    return match.group(2) if match else None
+    signed = _signed(environ)
+    return signed.region if signed else None
 
 
 def _access_key(environ: Mapping[str, Any]) -> str | None:
-    match = _CREDENTIAL.search(str(environ.get("HTTP_AUTHORIZATION", "")))
-    return match.group(1) if match else None
+    signed = _signed(environ)
+    return signed.access_key if signed else None
+
+
+def _anonymous_context(environ: Mapping[str, Any]) -> _Context:
+    """The context of a Cognito call that could not be placed: the request's account and region."""
+    return _Context(
+        default_account_id(environ),
+        _signed_region(environ) or _host_region(environ) or DEFAULT_REGION,
+        {"type": "Unknown", "principalId": "Anonymous"},
+        _access_key(environ),
+        None,
+        None,
+    )
 
 
 def _host_region(environ: Mapping[str, Any]) -> str | None:
@@ -660,8 +678,8 @@ def _source_ip(environ: Mapping[str, Any]) -> str:
 
 def _ec2_action(environ: dict[str, Any]) -> str | None:
     """The Action of a signed EC2 query-protocol call (its body is put back for the next layer)."""
-    match = _CREDENTIAL.search(str(environ.get("HTTP_AUTHORIZATION", "")))
-    if match is None or match.group(3) != "ec2":
+    signed = _signed(environ)
+    if signed is None or signed.service != "ec2":
         return None
     if "x-www-form-urlencoded" not in str(environ.get("CONTENT_TYPE", "")):
         return None
@@ -720,6 +738,10 @@ def _ec2_error(payload: bytes, status: int) -> tuple[str, str]:
     return code, _xml_text(payload, "Message")
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _pool_id_from_token(token: Any) -> str | None:
     """The pool id in a Cognito JWT's ``iss`` (read, not verified: only to place the event)."""
     if not isinstance(token, str) or token.count(".") != 2:
@@ -732,25 +754,6 @@ def _pool_id_from_token(token: Any) -> str | None:
     issuer = claims.get("iss") if isinstance(claims, dict) else None
     if isinstance(issuer, str) and "/" in issuer:
         return issuer.rstrip("/").rsplit("/", 1)[-1]
-    return None
-
-
-def _find_pool(preferred: str, client_id: Any, pool_id: Any) -> tuple[str, str, Any] | None:
-    """(account, region, pool) of the pool owning ``client_id`` or with id ``pool_id``."""
-    from moto.cognitoidp.models import cognitoidp_backends
-
-    accounts = sorted(list(cognitoidp_backends.items()), key=lambda item: item[0] != preferred)
-    for account, regional in accounts:
-        for region, backend in list(regional.items()):
-            if region == "global":
-                continue
-            pools = backend.user_pools
-            if isinstance(pool_id, str) and pool_id in pools:
-                return account, region, pools[pool_id]
-            if isinstance(client_id, str) and client_id:
-                for pool in list(pools.values()):
-                    if client_id in pool.clients:
-                        return account, region, pool
     return None
 
 
@@ -851,12 +854,12 @@ def _resolve_context(
     identities: dict[str, tuple[dict[str, Any], str | None]],
 ) -> _Context:
     preferred = default_account_id(environ)
-    found = _find_pool(
+    found = find_user_pool(
         preferred,
-        params.get("ClientId"),
-        params.get("UserPoolId") or _pool_id_from_token(params.get("AccessToken")),
+        pool_id=_text(params.get("UserPoolId") or _pool_id_from_token(params.get("AccessToken"))),
+        client_id=_text(params.get("ClientId")),
     )
-    pool = found[2] if found else None
+    pool = found.pool if found else None
     sub = _user_sub(pool, params)
     key = _access_key(environ)
     if key:
@@ -868,7 +871,7 @@ def _resolve_context(
         return _Context(preferred, region, identity, key, username, sub)
     # Unsigned (the browser SDK): the event belongs to the pool's account and region.
     if found:
-        account, region = found[0], found[1]
+        account, region = found.account, found.region
     else:
         account = preferred
         pool_id = params.get("UserPoolId")
@@ -932,21 +935,13 @@ def _error_of(answer: Any, headers: list[tuple[str, str]], status: int) -> tuple
 
 def _logging_trails(account: str, region: str, record: Mapping[str, Any]) -> list[Any]:
     """The account's trails that log this event now: logging, covering the region, selecting it."""
-    from moto.cloudtrail.models import cloudtrail_backends
-
-    regional = cloudtrail_backends.get(account)  # dict.get: no backend is created
-    if not regional:
-        return []
-    trails = []
-    for _home, backend in list(regional.items()):
-        for trail in list(backend.trails.values()):
-            if not trail.status.is_logging:
-                continue
-            if not (trail.is_multi_region or trail.region_name == region):
-                continue
-            if _selected(trail, record):
-                trails.append(trail)
-    return trails
+    return [
+        trail
+        for trail in _account_trails(account)
+        if trail.status.is_logging
+        and (trail.is_multi_region or trail.region_name == region)
+        and _selected(trail, record)
+    ]
 
 
 def _selected(trail: Any, record: Mapping[str, Any]) -> bool:
@@ -997,18 +992,22 @@ def _advanced_match(selector: Mapping[str, Any], record: Mapping[str, Any]) -> b
 
 
 def _find_trail(account: str, region: str, name: str) -> Any:
+    if not name:
+        return None
+    for trail in _account_trails(account):
+        if (trail.trail_name == name or trail.arn == name) and (trail.region_name == region or trail.is_multi_region):
+            return trail
+    return None
+
+
+def _account_trails(account: str) -> list[Any]:
+    """Every trail of the account, in every home region, as moto keeps them."""
     from moto.cloudtrail.models import cloudtrail_backends
 
-    regional = cloudtrail_backends.get(account)
-    if not regional or not name:
-        return None
-    for _home, backend in list(regional.items()):
-        for trail in list(backend.trails.values()):
-            if (trail.trail_name == name or trail.arn == name) and (
-                trail.region_name == region or trail.is_multi_region
-            ):
-                return trail
-    return None
+    regional = cloudtrail_backends.get(account)  # dict.get: no backend is created
+    if not regional:
+        return []
+    return [trail for backend in list(regional.values()) for trail in list(backend.trails.values())]
 
 
 def log_file_key(account: str, region: str, delivered: datetime, prefix: str | None = None) -> str:

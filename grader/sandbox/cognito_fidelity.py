@@ -20,10 +20,7 @@ import base64
 import hashlib
 import hmac
 import json
-import os
-import re
 import secrets
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -34,7 +31,6 @@ from typing import Any
 from moto.cognitoidp.exceptions import (
     InvalidParameterException,
     NotAuthorizedError,
-    UserNotConfirmedException,
     UserNotFoundError,
 )
 from moto.cognitoidp.models import (
@@ -42,19 +38,23 @@ from moto.cognitoidp.models import (
     CognitoIdpUser,
     CognitoIdpUserPool,
     CognitoIdpUserPoolClient,
-    UserStatus,
-    cognitoidp_backends,
 )
-from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
 
-from grader.sandbox.wsgi import read_json_object
 from grader.sandbox import srp
+from grader.sandbox.expiring import ExpiringStore
+from grader.sandbox.moto_state import (
+    auth_session_seconds,
+    default_account_id,
+    find_user_pool,
+    missing_required_attributes,
+    password_matches,
+    reveals_missing_users,
+    sign_in_refusal,
+)
+from grader.sandbox.wsgi import StartResponse, WSGIApp, read_json_object
 
 __all__ = ["CognitoFidelity", "default_account_id", "effective_auth_flows"]
-
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-StartResponse = Callable[..., Any]
 
 _TARGET_PREFIX = "AWSCognitoIdentityProviderService."
 _INITIATE_AUTH = _TARGET_PREFIX + "InitiateAuth"
@@ -66,25 +66,6 @@ _LEGACY_FLOW_MAP = {
     "ADMIN_NO_SRP_AUTH": "ALLOW_ADMIN_USER_PASSWORD_AUTH",
     "USER_PASSWORD_AUTH": "ALLOW_USER_PASSWORD_AUTH",
 }
-_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
-
-
-def default_account_id(environ: Mapping[str, Any]) -> str:
-    """The account moto would pick for this request.
-
-    ``MOTO_ACCOUNT_ID`` env, then the ``x-moto-account-id`` header, then the access key of a
-    SigV4 ``Authorization`` header (known IAM/STS keys map to their account), then 123456789012.
-    """
-    if os.environ.get("MOTO_ACCOUNT_ID"):
-        return os.environ["MOTO_ACCOUNT_ID"]
-    if environ.get("HTTP_X_MOTO_ACCOUNT_ID"):
-        return str(environ["HTTP_X_MOTO_ACCOUNT_ID"])
-    match = _CREDENTIAL.search(str(environ.get("HTTP_AUTHORIZATION", "")))
-    if match:
-        from moto.iam.models import get_account_id_from
-
-        return get_account_id_from(match.group(1))
-    return DEFAULT_ACCOUNT_ID
 
 
 def effective_auth_flows(explicit: list[str] | None) -> frozenset[str]:
@@ -138,8 +119,7 @@ class CognitoFidelity:
     ) -> None:
         self.app = app
         self.account_id_for = account_id_for or default_account_id
-        self._pending: dict[str, _Pending] = {}
-        self._lock = threading.Lock()
+        self._pending: ExpiringStore[_Pending] = ExpiringStore()
         self._simulation_key = secrets.token_bytes(32)
 
     # ------------------------------------------------------------------ WSGI plumbing
@@ -209,9 +189,7 @@ class CognitoFidelity:
             if user is None:
                 _unknown_user(client)
                 raise NotAuthorizedError(_INCORRECT)
-            if user.password is None or not hmac.compare_digest(
-                user.password.encode(), password.encode()
-            ):
+            if not password_matches(user, password):
                 raise NotAuthorizedError(_INCORRECT)
             return _after_password(found, user)
         return self._srp_challenge(found, username, user, _required(auth, "SRP_A"))
@@ -235,20 +213,15 @@ class CognitoFidelity:
         except srp.SrpError as exc:
             raise InvalidParameterException(f"Invalid SRP_A: {exc}") from None
         secret_block = base64.b64encode(secrets.token_bytes(64)).decode()
-        minutes = float(client.extended_config.get("AuthSessionValidity") or 3)
         pending = _Pending(
             client_id=client.id,
             pool_id=pool.id,
             user_id_for_srp=user_id,
             challenge=challenge,
-            expires_at=time.monotonic() + 60 * minutes,
+            expires_at=time.monotonic() + auth_session_seconds(client),
             simulated=user is None,
         )
-        with self._lock:
-            now = time.monotonic()
-            for key in [k for k, p in self._pending.items() if p.expires_at < now]:
-                del self._pending[key]
-            self._pending[secret_block] = pending
+        self._pending.put(secret_block, pending)
         return {
             "ChallengeName": "PASSWORD_VERIFIER",
             "ChallengeParameters": {
@@ -280,9 +253,8 @@ class CognitoFidelity:
         signature = _required(answers, "PASSWORD_CLAIM_SIGNATURE")
         timestamp = _required(answers, "TIMESTAMP")
         _check_secret_hash(found.client, username, answers.get("SECRET_HASH"))
-        with self._lock:
-            pending = self._pending.pop(secret_block, None)
-        if pending is None or pending.expires_at < time.monotonic():
+        pending = self._pending.pop(secret_block)
+        if pending is None:
             raise NotAuthorizedError(_EXPIRED)
         if pending.client_id != found.client.id or pending.pool_id != found.pool.id:
             raise NotAuthorizedError(_INCORRECT)
@@ -299,17 +271,10 @@ class CognitoFidelity:
     def _find(self, environ: Mapping[str, Any], client_id: Any) -> _Target | None:
         if not isinstance(client_id, str) or not client_id:
             return None
-        preferred = self.account_id_for(environ)
-        accounts = sorted(list(cognitoidp_backends.items()), key=lambda item: item[0] != preferred)
-        for _account, regional in accounts:
-            for region, backend in list(regional.items()):
-                if region == "global":
-                    continue
-                for pool in list(backend.user_pools.values()):
-                    client = pool.clients.get(client_id)
-                    if client is not None:
-                        return _Target(backend, pool, client)
-        return None
+        found = find_user_pool(self.account_id_for(environ), client_id=client_id)
+        if found is None:
+            return None
+        return _Target(found.backend, found.pool, found.pool.clients[client_id])
 
 
 # ---------------------------------------------------------------------- helpers
@@ -317,12 +282,9 @@ class CognitoFidelity:
 
 def _after_password(found: _Target, user: CognitoIdpUser) -> dict[str, Any]:
     """The password is proven: AWS's post-password checks, then moto's PASSWORD_VERIFIER branch."""
-    if not user.enabled:
-        raise NotAuthorizedError("User is disabled.")
-    if user.status == UserStatus.UNCONFIRMED:
-        raise UserNotConfirmedException("User is not confirmed.")
-    if user.status == UserStatus.RESET_REQUIRED:
-        raise JsonRESTError("PasswordResetRequiredException", "Password reset required for the user")
+    refusal = sign_in_refusal(user)
+    if refusal is not None:
+        raise refusal
     session = str(uuid.uuid4())
     found.backend.sessions[session] = (user.username, found.pool)
     result = found.backend.respond_to_auth_challenge(
@@ -349,11 +311,7 @@ def _after_password(found: _Target, user: CognitoIdpUser) -> dict[str, Any]:
 def _new_password_parameters(pool: CognitoIdpUserPool, user: CognitoIdpUser) -> dict[str, str]:
     """AWS's NEW_PASSWORD_REQUIRED parameters: JSON strings the browser SDK parses."""
     attributes = {a["Name"]: a["Value"] for a in user.attributes if a.get("Name") != "sub"}
-    required = [
-        f"userAttributes.{name}"
-        for name, attribute in pool.schema_attributes.items()
-        if getattr(attribute, "required", False) and name not in attributes and name != "sub"
-    ]
+    required = [f"userAttributes.{name}" for name in missing_required_attributes(pool, user)]
     return {
         "USER_ID_FOR_SRP": user.username,
         "userAttributes": json.dumps(attributes, separators=(",", ":")),
@@ -375,7 +333,7 @@ def _check_secret_hash(client: CognitoIdpUserPoolClient, username: str, given: s
 
 def _unknown_user(client: CognitoIdpUserPoolClient) -> None:
     """LEGACY clients disclose a missing user; others (console default) must not."""
-    if client.extended_config.get("PreventUserExistenceErrors") == "LEGACY":
+    if reveals_missing_users(client):
         raise UserNotFoundError("User does not exist.")
 
 

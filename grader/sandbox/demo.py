@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from grader.browser import BrowserSession, discover_routes, find_browser
-from grader.hostedui import probe, sandbox_url
+from grader.browser import BrowserSession, discover_routes, find_browser, log_in
+from grader.browser.routing import sandbox_url
+from grader.observe.website import Fetcher, probe
 from grader.results import GradeResult
 from grader.run import grade
-from grader.site import Fetcher
 from grader.sandbox.deploy import deploy_site
 from grader.sandbox.provision import ProvisionedLab, provision, sandbox_client
 from grader.sandbox.scenarios import Scenario, load_scenario
@@ -47,7 +47,7 @@ class StudentBrowser:
         self._session = BrowserSession(find_browser(), None, "us-east-1", user_agent_tag="", own_thread=True)
 
     def login(self, login_url: str, username: str, password: str) -> Any:
-        return self._run(BrowserSession.login, login_url, username, password)
+        return self._run(log_in, login_url, username, password)
 
     def change_password(self, authorize_url: str, callback: str, username: str, temporary: str, new: str) -> None:
         self._run(_change_password, authorize_url, callback, username, temporary, new)
@@ -98,7 +98,7 @@ def confirm_on_hosted_ui(sandbox: Sandbox, made: ProvisionedLab, username: str, 
 def _change_password(session: Any, authorize_url: str, callback: str, username: str, temporary: str, new: str) -> None:
     """In the student's browser: sign in with the temporary password, set the new one, reach the callback."""
     from grader.browser import Recorder
-    from grader.hosted_signin import answer_callback, same_endpoint
+    from grader.browser.hosted_signin import answer_callback, same_endpoint
 
     deadline = time.monotonic() + CHANGE_PASSWORD_TIMEOUT_S
     recorder = Recorder(session.routes, deadline)

@@ -31,7 +31,6 @@ import base64
 import hashlib
 import html
 import secrets
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -46,19 +45,27 @@ from moto.cognitoidp.models import (
     CognitoIdpUserPool,
     CognitoIdpUserPoolClient,
     UserStatus,
-    cognitoidp_backends,
 )
 
-from grader.hostedui import (  # the public names live with the grader's own hosted-UI code
+from grader.browser.routing import (  # the public names and paths live with the grader's routing
     HOSTEDUI_PATH,
     hosted_ui_path,
     is_hosted_ui_host,
     redirect_document,
     sandbox_url,
 )
-from grader.hostedui import PREFIX_HOST as _PREFIX_HOST
-from grader.sandbox.wsgi import read_body
-from grader.sandbox.cognito_fidelity import default_account_id
+from grader.browser.routing import PREFIX_HOST as _PREFIX_HOST
+from grader.sandbox.expiring import ExpiringStore
+from grader.sandbox.moto_state import (
+    auth_session_seconds,
+    default_account_id,
+    find_user_pool,
+    missing_required_attributes,
+    password_matches,
+    reveals_missing_users,
+    sign_in_refusal,
+)
+from grader.sandbox.wsgi import StartResponse, read_body
 
 __all__ = [
     "HOSTEDUI_PATH",
@@ -71,8 +78,6 @@ __all__ = [
     "redirect_document",
     "sandbox_url",
 ]
-
-StartResponse = Callable[..., Any]
 
 _INCORRECT = "Incorrect username or password."
 _SESSION_EXPIRED = "Invalid session for the user, session is expired."
@@ -179,14 +184,13 @@ class HostedUI:
     """WSGI app: the hosted UI of every user-pool domain in the sandbox's moto backends.
 
     ``account_id_for(environ)`` names the account searched first for the domain (then every other
-    account); it defaults to :func:`grader.sandbox.cognito_fidelity.default_account_id`.
+    account); it defaults to :func:`grader.sandbox.moto_state.default_account_id`.
     """
 
     def __init__(self, account_id_for: Callable[[Mapping[str, Any]], str] | None = None) -> None:
         self.account_id_for = account_id_for or default_account_id
-        self.codes: dict[str, IssuedCode] = {}
-        self._pending: dict[str, _PendingChange] = {}
-        self._lock = threading.Lock()
+        self.codes: ExpiringStore[IssuedCode] = ExpiringStore()
+        self._pending: ExpiringStore[_PendingChange] = ExpiringStore()
 
     def handles(self, path: str) -> bool:
         return path.startswith(HOSTEDUI_PATH + "/")
@@ -249,40 +253,33 @@ class HostedUI:
             return self._form(start_response, site, query, _Form("signin", _INCORRECT, username))
         user = site.pool._get_user(username)
         if user is None:
-            message = "User does not exist." if _legacy_errors(grant.client) else _INCORRECT
+            message = "User does not exist." if reveals_missing_users(grant.client) else _INCORRECT
             return self._form(start_response, site, query, _Form("signin", message, username))
-        if user.password is None or not secrets.compare_digest(user.password.encode(), password.encode()):
+        if not password_matches(user, password):
             return self._form(start_response, site, query, _Form("signin", _INCORRECT, username))
         blocked = _blocked(site.pool, user)
         if blocked:
             return self._form(start_response, site, query, _Form("signin", blocked, username))
         if user.status == UserStatus.FORCE_CHANGE_PASSWORD:
             session = self._start_change(site, grant.client, username)
+            missing = missing_required_attributes(site.pool, user)
             return self._form(start_response, site, query, _Form(
-                "change", username=username, session=session, missing_attributes=_missing_required(site.pool, user)))
+                "change", username=username, session=session, missing_attributes=missing))
         return self._finish(start_response, site, grant, user, username)
 
     def _change_password(
         self, start_response: StartResponse, site: _Site, query: str, grant: _Grant, form: dict[str, str]
     ) -> Iterable[bytes]:
         token = form["session"]
-        with self._lock:
-            pending = self._pending.get(token)
-        if (
-            pending is None
-            or pending.expires_at < time.monotonic()
-            or pending.pool_id != site.pool.id
-            or pending.client_id != grant.client.id
-        ):
-            with self._lock:
-                self._pending.pop(token, None)
+        pending = self._pending.get(token)
+        if pending is None or pending.pool_id != site.pool.id or pending.client_id != grant.client.id:
+            self._pending.pop(token)
             return self._form(start_response, site, query, _Form("signin", _SESSION_EXPIRED))
         user = site.pool._get_user(pending.login_name)
         if user is None or user.status != UserStatus.FORCE_CHANGE_PASSWORD:
-            with self._lock:
-                self._pending.pop(token, None)
+            self._pending.pop(token)
             return self._form(start_response, site, query, _Form("signin", _SESSION_EXPIRED))
-        missing = _missing_required(site.pool, user)
+        missing = missing_required_attributes(site.pool, user)
         again = _Form("change", username=pending.login_name, session=token, missing_attributes=missing)
         new_password = form.get("new_password", "")
         if new_password != form.get("confirm_password", ""):
@@ -306,8 +303,7 @@ class HostedUI:
             site.backend.admin_update_user_attributes(
                 site.pool.id, user.username, [{"Name": k, "Value": v} for k, v in given.items()]
             )
-        with self._lock:
-            self._pending.pop(token, None)
+        self._pending.pop(token)
         return self._finish(start_response, site, grant, user, pending.login_name)
 
     def _logout(self, environ: dict[str, Any], start_response: StartResponse, site: _Site, query: str) -> Iterable[bytes]:
@@ -440,13 +436,8 @@ class HostedUI:
 
     def _start_change(self, site: _Site, client: CognitoIdpUserPoolClient, login_name: str) -> str:
         token = secrets.token_urlsafe(32)
-        minutes = float(client.extended_config.get("AuthSessionValidity") or 3)
-        pending = _PendingChange(site.pool.id, client.id, login_name, time.monotonic() + 60 * minutes)
-        with self._lock:
-            now = time.monotonic()
-            for key in [k for k, p in self._pending.items() if p.expires_at < now]:
-                del self._pending[key]
-            self._pending[token] = pending
+        expires_at = time.monotonic() + auth_session_seconds(client)
+        self._pending.put(token, _PendingChange(site.pool.id, client.id, login_name, expires_at))
         return token
 
     def _finish(
@@ -454,12 +445,8 @@ class HostedUI:
     ) -> Iterable[bytes]:
         if grant.response_type == "code":
             code = str(uuid.uuid4())
-            with self._lock:
-                now = time.monotonic()
-                for key in [k for k, c in self.codes.items() if c.expires_at < now]:
-                    del self.codes[key]
-                self.codes[code] = IssuedCode(site.pool.id, grant.client.id, user.username, grant.redirect_uri,
-                                              grant.scopes, time.monotonic() + 300)
+            self.codes.put(code, IssuedCode(site.pool.id, grant.client.id, user.username, grant.redirect_uri,
+                                            grant.scopes, time.monotonic() + 300))
             values = {"code": code}
             if grant.state is not None:
                 values["state"] = grant.state
@@ -495,21 +482,13 @@ class HostedUI:
 
     def _site(self, environ: Mapping[str, Any], host: str) -> _Site | None:
         """The pool whose domain is `host`: a prefix domain in the host's region, else a custom domain."""
-        match = _PREFIX_HOST.match(host)
-        key, region_wanted = (match.group(1), match.group(2)) if match else (host, None)
         preferred = self.account_id_for(environ)
-        accounts = sorted(list(cognitoidp_backends.items()), key=lambda item: item[0] != preferred)
-        for _account, regional in accounts:
-            for region, backend in list(dict.items(regional)):
-                if region in ("global", "aws") or (region_wanted and region != region_wanted):
-                    continue
-                domain = backend.user_pool_domains.get(key)
-                if domain is None or (match is None and not domain.custom_domain_config):
-                    continue
-                pool = backend.user_pools.get(domain.user_pool_id)
-                if pool is not None:
-                    return _Site(host, backend, pool)
-        return None
+        match = _PREFIX_HOST.match(host)
+        if match:
+            found = find_user_pool(preferred, domain=match.group(1), region=match.group(2))
+        else:
+            found = find_user_pool(preferred, custom_domain=host)
+        return _Site(host, found.backend, found.pool) if found else None
 
 
 # ---------------------------------------------------------------------- tokens
@@ -611,28 +590,12 @@ def password_policy_problem(pool: CognitoIdpUserPool, password: str) -> str:
 
 def _blocked(pool: CognitoIdpUserPool, user: CognitoIdpUser) -> str:
     """Why a user with the right password still can't sign in here ("" if they can)."""
-    if not user.enabled:
-        return "User is disabled."
-    if user.status == UserStatus.UNCONFIRMED:
-        return "User is not confirmed."
-    if user.status == UserStatus.RESET_REQUIRED:
-        return "Password reset required for the user"
+    refusal = sign_in_refusal(user)
+    if refusal is not None:
+        return refusal.message
     if pool.mfa_config == "ON" or user.software_token_mfa_enabled or user.sms_mfa_enabled:
         return "Multi-factor authentication is not available in the sandbox hosted UI."
     return ""
-
-
-def _missing_required(pool: CognitoIdpUserPool, user: CognitoIdpUser) -> list[str]:
-    have = {a["Name"] for a in user.attributes}
-    return [
-        name
-        for name, attribute in pool.schema_attributes.items()
-        if getattr(attribute, "required", False) and name not in have and name != "sub"
-    ]
-
-
-def _legacy_errors(client: CognitoIdpUserPoolClient) -> bool:
-    return client.extended_config.get("PreventUserExistenceErrors") == "LEGACY"
 
 
 # ---------------------------------------------------------------------- HTTP helpers

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-SITES_PATH = "/_sandbox/sites"
+from grader.browser.routing import SITES_PATH
+
 HANG_SECONDS = 120.0
 MODES = ("up", "down", "hang")
 

@@ -4,7 +4,33 @@ from __future__ import annotations
 
 import io
 import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+# Credential=<access key>/<yyyymmdd>/<region>/<service>/aws4_request; the scope may be cut short.
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/(?:\d{8}/([^/,\s]+)/([^/,\s]+)/)?")
+
+
+@dataclass(frozen=True)
+class SigV4Credential:
+    """The ``Credential`` of a SigV4 ``Authorization`` header; region and service when it names its scope."""
+
+    access_key: str
+    region: str | None = None
+    service: str | None = None
+
+
+def sigv4_credential(environ: Mapping[str, Any]) -> SigV4Credential | None:
+    """The request's SigV4 credential, or None when its ``Authorization`` header carries none."""
+    match = _CREDENTIAL.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+    if match is None:
+        return None
+    return SigV4Credential(match.group(1), match.group(2), match.group(3))
 
 
 def read_body(environ: dict[str, Any]) -> bytes:

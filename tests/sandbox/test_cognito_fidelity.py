@@ -15,7 +15,11 @@ from moto.server import DomainDispatcherApplication, create_backend_app
 from moto.utilities.utils import load_resource
 
 from grader.sandbox import srp
-from grader.sandbox.cognito_fidelity import CognitoFidelity, default_account_id, effective_auth_flows
+from grader.sandbox.cognito_fidelity import (
+    CognitoFidelity,
+    default_account_id,
+    effective_auth_flows,
+)
 from tests.sandbox.serving import ORIGIN, browser_post, client, reset, serving
 
 REGION = "us-east-1"

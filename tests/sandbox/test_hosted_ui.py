@@ -14,9 +14,16 @@ import pytest
 import requests
 from moto.server import DomainDispatcherApplication, create_backend_app
 
-from grader.browser import LAUNCH_ARGS, find_browser
+from grader.browser import find_browser
+from grader.browser.launch import LAUNCH_ARGS
+from grader.browser.routing import (
+    hosted_ui_path,
+    is_hosted_ui_host,
+    redirect_document,
+    sandbox_url,
+)
 from grader.sandbox.cognito_fidelity import CognitoFidelity
-from grader.sandbox.hosted_ui import HostedUI, hosted_ui_path, is_hosted_ui_host, redirect_document, sandbox_url
+from grader.sandbox.hosted_ui import HostedUI
 from tests.sandbox.serving import client, reset, serving
 
 REGION = "us-east-1"

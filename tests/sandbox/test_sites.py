@@ -8,8 +8,9 @@ import boto3
 import pytest
 import requests
 
+from grader.browser.routing import SITES_PATH
 from grader.sandbox import Sandbox
-from grader.sandbox.sites import SITES_PATH, SiteHost, site_folder_problem
+from grader.sandbox.sites import SiteHost, site_folder_problem
 from tests.sandbox.serving import serving
 
 

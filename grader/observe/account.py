@@ -1,117 +1,30 @@
-"""Reads a student's account once into typed snapshots; the checks judge only these.
+"""Reads a student's account (Cognito and EC2) into a Snapshot, and the pool's signing keys.
 
-Each part of the snapshot is a `Read`: the value, or the `GraderError` that kept the grader from
-reading it. A check that needs a part it could not read becomes `error`, and the rest are still
-graded.
+Every call goes through the read-only AWS layer (grader/aws.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
-from urllib.parse import urlsplit
+from typing import Any
 
-from grader.aws import Identity, ReadOnlyAWS
+import requests
+
+from grader.aws import ReadOnlyAWS
 from grader.errors import GraderError
+from grader.snapshot import (
+    AppClient,
+    Domain,
+    Identity,
+    Instance,
+    Pool,
+    PoolSummary,
+    Read,
+    Snapshot,
+    User,
+    choose_client,
+)
 from grader.spec import LabSpec
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Read(Generic[T]):
-    """A value read from the account, or why it could not be read."""
-
-    value: T | None = None
-    error: GraderError | None = None
-
-    def get(self) -> T:
-        if self.error is not None:
-            raise self.error
-        return self.value  # type: ignore[return-value]
-
-
-@dataclass(frozen=True)
-class Pool:
-    id: str
-    name: str
-    created: str
-    username_attributes: tuple[str, ...]
-    alias_attributes: tuple[str, ...]
-    password_policy: dict[str, Any]
-    mfa: str
-    recovery_mechanisms: tuple[str, ...]
-    admin_create_user_only: bool | None
-    email_sending_account: str | None
-    domain: str | None
-    custom_domain: str | None
-
-
-@dataclass(frozen=True)
-class Domain:
-    prefix: str
-    status: str
-    host: str
-
-
-@dataclass(frozen=True)
-class AppClient:
-    id: str
-    name: str
-    has_secret: bool
-    explicit_auth_flows: tuple[str, ...]
-    oauth_flows: tuple[str, ...]
-    oauth_enabled: bool
-    oauth_scopes: tuple[str, ...]
-    identity_providers: tuple[str, ...]
-    callback_urls: tuple[str, ...]
-    logout_urls: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class User:
-    username: str
-    enabled: bool
-    status: str
-
-
-@dataclass(frozen=True)
-class Instance:
-    id: str
-    state: str
-    public_dns: str
-    public_ip: str
-    name: str
-
-
-@dataclass(frozen=True)
-class PoolSummary:
-    id: str
-    name: str
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Everything the configuration checks need, read once."""
-
-    identity: Identity
-    region: str
-    candidate_pools: Read[tuple[PoolSummary, ...]]
-    pool: Read[Pool | None]
-    domain: Read[Domain | None]
-    clients: Read[tuple[AppClient, ...]]
-    client: Read[AppClient | None]
-    """The lab's app client: with several, the one whose callback names a running instance."""
-    user: Read[User | None]
-    instances: Read[tuple[Instance, ...]]
-
-
-def host_of(url: str) -> str:
-    """The lower-case host name of a URL ('' when it has none)."""
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
+from grader.tokens import jwks_url
 
 
 def _read(fn: Any, *args: Any) -> Read[Any]:
@@ -184,19 +97,6 @@ def choose_pool(
     if not candidates:
         return None
     return max(candidates, key=lambda pc: (len(pc[1]), pc[0].domain is not None, pc[0].created))
-
-
-def choose_client(clients: tuple[AppClient, ...], instances: tuple[Instance, ...]) -> AppClient | None:
-    """Prefer a client whose callback names a running instance, then one with the implicit grant."""
-    if not clients:
-        return None
-    running = {i.public_dns.lower() for i in instances if i.state == "running" and i.public_dns}
-
-    def fit(client: AppClient) -> tuple[bool, bool]:
-        hosts = {host_of(url) for url in client.callback_urls}
-        return (bool(hosts & running), "implicit" in client.oauth_flows)
-
-    return max(clients, key=fit)
 
 
 def read_pool(aws: ReadOnlyAWS, pool_id: str) -> Pool:
@@ -311,3 +211,36 @@ def read_instances(aws: ReadOnlyAWS) -> tuple[Instance, ...]:
                 )
             )
     return tuple(instances)
+
+
+_JWKS_TIMEOUT_S = 10.0
+
+
+def fetch_jwks(pool_id: str, region: str, endpoint_url: str | None) -> dict[str, Any]:
+    """The pool's JSON Web Key Set, as published; any failure is a GraderError."""
+    url = jwks_url(pool_id, region, endpoint_url)
+    try:
+        answer = requests.get(url, timeout=_JWKS_TIMEOUT_S)
+    except requests.RequestException as exc:
+        raise GraderError(
+            f"The grader could not fetch the signing keys of user pool {pool_id} from {url} "
+            f"({type(exc).__name__}). Check the network connection, then run the grader again.",
+            kind="unreachable",
+        ) from None
+    if answer.status_code != 200:
+        raise GraderError(
+            f"Fetching the signing keys of user pool {pool_id} answered HTTP {answer.status_code}. "
+            "Check that the pool exists in the region being graded, then run the grader again.",
+            kind="aws",
+        )
+    try:
+        keys = answer.json()
+    except ValueError:
+        keys = None
+    if not isinstance(keys, dict) or not isinstance(keys.get("keys"), list):
+        raise GraderError(
+            f"The signing keys of user pool {pool_id} at {url} are not a JSON Web Key Set. "
+            "Run the grader again; if it keeps happening, show this message to your instructor.",
+            kind="aws",
+        )
+    return keys

@@ -1,6 +1,6 @@
-"""Cognito's hosted UI: its public names, and a probe of `/oauth2/authorize`.
+"""Cognito's hosted UI as the grader judges it: a probe of `/oauth2/authorize`, and the callback-URL rules.
 
-The probe is a GET that does not follow redirects: Cognito answers a good request with a
+The probe (grader/observe/website.py) is a GET that does not follow redirects: Cognito answers a good request with a
 redirect to its `/login` page, and a bad one with a redirect to its `/error` page or back to the
 redirect_uri with `?error=...`. The same probe serves the authorize check and the website's own
 link.
@@ -13,23 +13,15 @@ as ``https://<domain>/error?error=invalid_request``. So the probe reads ``error_
 before naming the cause (:func:`cause_of`), and its hint for ``invalid_request`` names OAuth
 being off among the causes.
 
-A hosted UI lives at `https://<prefix>.auth.<region>.amazoncognito.com`. The sandbox serves the
-same paths under `<endpoint>/_sandbox/hostedui/<that host>` (:func:`sandbox_url`), and the
-grader's browser and HTTP reads are routed there in sandbox mode.
+The hosted UI's public names and where the sandbox serves them are in :mod:`grader.browser.routing`.
 """
 
 from __future__ import annotations
 
-import html
-import json
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
-from grader.site import Fetcher
-
-HOSTEDUI_PATH = "/_sandbox/hostedui"
-PREFIX_HOST = re.compile(r"^([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.auth\.([a-z0-9-]+)\.amazoncognito\.com$")
 # The hosts Cognito takes http:// callback URLs for: localhost, and since 2025-08-28 the loopback
 # literals (urlsplit gives ``::1`` for ``http://[::1]:8080``, without the brackets).
 LOCAL_CALLBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -98,35 +90,6 @@ def cause_of(error: str, description: str) -> str:
     return named if named in HINTS and named != error else error
 
 
-def probe(fetcher: Fetcher, url: str) -> AuthorizeProbe:
-    """What Cognito answers to `url` (an authorize or login link), without following it."""
-    found, text, location = fetcher.get_once(url)
-    if found.status is None:
-        return AuthorizeProbe(url, None, "unreachable", f"the hosted UI did not answer ({found.error})")
-    host = (urlsplit(url).hostname or "").lower()
-    if found.status in {301, 302, 303, 307, 308} and location:
-        target = urlsplit(location)
-        params = parse_qs(target.query)
-        answered = params.get("error", [""])[0]
-        description = params.get("error_description", [""])[0]
-        if answered:
-            error = cause_of(answered, description)
-            detail = HINTS.get(error, description or error)
-            if description and error == answered and error in HINTS and description != error:
-                detail = f"{detail} (Cognito's description: \u201c{description}\u201d)"
-            return AuthorizeProbe(url, found.status, error, detail, answered, description)
-        if (target.hostname or "").lower() == host and target.path == "/login":
-            return AuthorizeProbe(url, found.status, "", "")
-        return AuthorizeProbe(url, found.status, "unexpected_redirect", f"it redirects to {target.scheme}://{target.hostname}{target.path}")
-    if found.status == 200 and urlsplit(url).path == "/login":
-        return AuthorizeProbe(url, found.status, "", "")
-    if found.status == 404:
-        return AuthorizeProbe(url, found.status, "no_domain", "there is no hosted UI at this domain")
-    if text and UNAVAILABLE_TEXT.search(text):
-        return AuthorizeProbe(url, found.status, "login_pages_unavailable", HINTS["login_pages_unavailable"])
-    return AuthorizeProbe(url, found.status, f"http_{found.status}", "Cognito showed an error page")
-
-
 def callback_scheme_problem(url: str) -> str:
     """Why Cognito would not accept `url` as a callback URL for its scheme ('' when it would).
 
@@ -146,41 +109,3 @@ def callback_scheme_problem(url: str) -> str:
     if scheme == "http":
         return f"{url} uses http; Cognito accepts http only for {LOCAL_CALLBACK_NAMES}, so write https://"
     return f"{url} is not an https URL"
-
-
-def hosted_ui_path(host: str) -> str:
-    """Where the sandbox serves the hosted UI of the domain `host` (no trailing slash)."""
-    return f"{HOSTEDUI_PATH}/{host.strip().lower()}"
-
-
-def is_hosted_ui_host(host: str) -> bool:
-    """Whether `host` is a Cognito prefix domain, ``<prefix>.auth.<region>.amazoncognito.com``."""
-    return bool(PREFIX_HOST.match((host or "").strip().lower()))
-
-
-def sandbox_url(endpoint: str, public_url: str) -> str:
-    """The sandbox URL that answers `public_url` (``https://<domain host>/<path>?<query>``)."""
-    parts = urlsplit(public_url)
-    query = f"?{parts.query}" if parts.query else ""
-    return f"{endpoint.rstrip('/')}{hosted_ui_path(parts.hostname or '')}{parts.path or '/'}{query}"
-
-
-def redirect_document(location: str) -> str:
-    """A page that sends the browser on to `location`, for a browser route to answer a 3xx with.
-
-    Playwright routes only the first request of a redirect chain: when a route fulfills a 302, the
-    browser requests the ``Location`` itself, past every route, on the real network (Playwright's
-    own test "should not work with redirects"; measured with Playwright 1.65 and Debian's
-    Chromium 156: a fulfilled 302 to ``https://<host>/login`` ends in ``ERR_NAME_NOT_RESOLVED``).
-    A route that fulfills navigation requests with this page instead makes the next hop a new
-    navigation, which the routes see again. ``location.replace`` keeps the history as a redirect
-    would, and the fragment (the implicit grant's tokens) survives.
-    """
-    target = json.dumps(location).replace("<", "\\u003c").replace(">", "\\u003e")
-    shown = html.escape(location, quote=True)
-    return (
-        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Redirecting</title>'
-        f"<script>location.replace({target});</script>"
-        f'<noscript><meta http-equiv="refresh" content="0;url={shown}"></noscript>'
-        f'</head><body><a href="{shown}">Continue</a></body></html>'
-    )

@@ -30,7 +30,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from grader.browser import BrowserSession, Recorder, first_line, load_failure, remaining_ms, scrub
+from grader.browser.launch import BrowserSession, first_line, remaining_ms
+from grader.browser.recorder import Recorder
+from grader.browser.site_login import load_failure, scrub
 from grader.errors import GraderError
 
 # What the page shows, read with one script call: forms are told apart by their visible fields,

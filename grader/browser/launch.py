@@ -1,0 +1,356 @@
+"""Launching the grader's Chromium: finding one, starting it the same way everywhere, opening pages.
+
+Finding: `--browser-path`; Playwright's own downloaded Chromium (after `playwright install
+chromium`); a system Chromium or Chrome. None found is a GraderError saying how to install one.
+
+:class:`BrowserSession` is one browser per grading run, launched on first use, optionally in a
+thread of its own (:meth:`BrowserSession.call`). :meth:`BrowserSession.open_page` gives a page in
+a fresh context, observed (and, in sandbox mode, routed) by a
+:class:`~grader.browser.recorder.Recorder`. What is done with a page lives beside it: the
+website's login in :mod:`grader.browser.site_login`, the hosted-UI sign-in in
+:mod:`grader.browser.hosted_signin`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from grader.errors import GraderError
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page, Playwright
+
+    from grader.browser.recorder import Recorder
+    from grader.browser.routing import SandboxRoutes
+
+T = TypeVar("T")
+
+SYSTEM_BROWSERS = (
+    "/usr/lib/chromium/chromium",
+    "/usr/bin/chromium",
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+)
+LAUNCH_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+# Chromium features the grader's browser turns off on top of Playwright's own list. A headless
+# Chromium (156) still builds each window's address-bar popup as a WebUI page with a renderer of
+# its own, and every context is a new window: measured, about 0.9 s of CPU per login on a
+# 2-core machine, for a popup nobody opens. Switching it off changes nothing a page can see.
+EXTRA_DISABLED_FEATURES = ("WebUIOmniboxPopup", "WebUIOmniboxAimPopup", "WebUIOmniboxFullPopup")
+# Playwright 1.65's own --disable-features list, used when the installed driver's cannot be read.
+PLAYWRIGHT_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding",
+    "ThirdPartyStoragePartitioning", "AvoidCorsURLLoaderRestartOnRedirect", "TcpPortRandomizationWin",
+    "OptimizationHints", "NetworkTimeServiceQuerying", "AimEnabled", "PreconnectToSearch",
+    "msForceBrowserSignIn", "msEdgeUpdateLaunchServicesPreferredVersion",
+)
+INSTALL_HINT = (
+    "No Chromium was found for the browser checks. Install one with `playwright install chromium` "
+    "(or on Debian/Ubuntu `sudo apt-get install chromium`), or give its path with --browser-path."
+)
+
+
+@functools.lru_cache(maxsize=1)
+def playwright_disabled_features() -> tuple[str, ...]:
+    """The features the installed Playwright driver turns off with its own --disable-features.
+
+    Read from the driver's JavaScript (its `disabledFeatures` list); empty if it cannot be found.
+    """
+    try:
+        import playwright
+    except ImportError:
+        return ()
+    package = Path(playwright.__file__).parent / "driver" / "package" / "lib"
+    for source in (package / "server" / "chromium" / "chromiumSwitches.js", package / "coreBundle.js"):
+        try:
+            text = source.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        found = re.search(r"disabledFeatures\s*=\s*\[(.*?)\]", text, re.S)
+        if found:
+            body = re.sub(r"//[^\n]*", "", found.group(1))
+            return tuple(re.findall(r"[\"']([A-Za-z][A-Za-z0-9_]*)[\"']", body))
+    return ()
+
+
+def session_launch_args() -> list[str]:
+    """LAUNCH_ARGS plus one --disable-features switch: Playwright's features, then the grader's.
+
+    Chromium keeps only the last --disable-features switch (measured: passing just the grader's
+    features turned Playwright's HttpsUpgrades back on, and http pages were upgraded to https),
+    so the switch repeats Playwright's list (read from the driver, else Playwright 1.65's).
+    """
+    features = dict.fromkeys(
+        playwright_disabled_features() + PLAYWRIGHT_DISABLED_FEATURES + EXTRA_DISABLED_FEATURES
+    )
+    return [*LAUNCH_ARGS, "--disable-features=" + ",".join(features)]
+
+
+@dataclass(frozen=True)
+class BrowserChoice:
+    """Which browser to launch: `executable` None means Playwright's own download."""
+
+    executable: str | None
+    source: str
+
+
+def _playwright_download() -> str | None:
+    """The Chromium `playwright install chromium` put in its cache, if any."""
+    roots = [os.environ.get("PLAYWRIGHT_BROWSERS_PATH", ""), str(Path.home() / ".cache" / "ms-playwright")]
+    for root in filter(None, roots):
+        base = Path(root)
+        if not base.is_dir():
+            continue
+        for pattern in ("chromium-*/chrome-linux*/chrome", "chromium_headless_shell-*/chrome-*/headless_shell",
+                        "chromium-*/chrome-mac*/Chromium.app/Contents/MacOS/Chromium", "chromium-*/chrome-win*/chrome.exe"):
+            found = sorted(base.glob(pattern))
+            if found:
+                return str(found[-1])
+    return None
+
+
+def find_browser(explicit: str | None = None) -> BrowserChoice:
+    if explicit:
+        path = shutil.which(explicit) or (explicit if Path(explicit).is_file() else None)
+        if not path:
+            raise GraderError(f"--browser-path {explicit} is not a browser executable.", kind="usage")
+        return BrowserChoice(path, "--browser-path")
+    if _playwright_download():
+        return BrowserChoice(None, "Playwright's Chromium")
+    for candidate in SYSTEM_BROWSERS:
+        path = candidate if Path(candidate).is_file() else shutil.which(candidate)
+        if path and os.access(path, os.X_OK):
+            return BrowserChoice(path, f"system browser {path}")
+    raise GraderError(INSTALL_HINT, kind="no-browser")
+
+
+_VIEWPORT = {"width": 1000, "height": 720}
+
+
+def first_line(exc: Exception) -> str:
+    """The first line of an exception's text (Playwright appends call logs below it)."""
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+
+
+def remaining_ms(deadline: float, floor_ms: float = 1.0) -> float:
+    return max(floor_ms, (deadline - time.monotonic()) * 1000.0)
+
+
+class BrowserSession:
+    """One browser per grading run (launched on first use), a fresh context for every page it opens.
+
+    Against real AWS (`routes` None) nothing is routed or blocked. In sandbox mode Cognito's
+    endpoint and the deployed sites are answered by the sandbox and every other request is
+    aborted and listed in `LoginAttempt.blocked`.
+    """
+
+    def __init__(
+        self,
+        choice: BrowserChoice,
+        routes: SandboxRoutes | None,
+        region: str,
+        *,
+        timeout_s: float = 15.0,
+        user_agent_tag: str = "vehicle-lab-grader",
+        own_thread: bool = False,
+    ) -> None:
+        self.choice = choice
+        self.routes = routes
+        self.region = region
+        self.timeout_s = timeout_s
+        self.user_agent_tag = user_agent_tag
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+        self._user_agent = ""
+        # Playwright's sync API runs one instance per thread. A session kept open beside others
+        # (a sandbox's browsers in the test suite) gets a thread of its own; see call().
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="browser") if own_thread else None
+
+    def start(self) -> None:
+        """Launch the browser now, in the session's own thread, without waiting for it.
+
+        For a session with its own thread only (else nothing happens): the caller goes on reading
+        the account while Chromium starts. A launch that fails here is tried again, and its
+        error raised, at first use.
+        """
+        if self._worker is not None:
+            self._worker.submit(self._launch_quietly)
+
+    def _launch_quietly(self) -> None:
+        try:
+            self._launch()
+        except GraderError:
+            pass
+
+    def call(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(self, *args)` in the session's thread: its own thread if it has one, else the caller's."""
+        if self._worker is None:
+            return work(self, *args)
+        return self._worker.submit(work, self, *args).result()
+
+    # -- lifecycle
+
+    def __enter__(self) -> BrowserSession:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the browser and stop Playwright (safe to call twice)."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.submit(self._close).result()
+            worker.shutdown()
+        else:
+            self._close()
+
+    def _close(self) -> None:
+        browser, self._browser = self._browser, None
+        if browser is not None:
+            try:
+                browser.close()
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+        self._stop_playwright()
+
+    def _stop_playwright(self) -> None:
+        playwright, self._playwright = self._playwright, None
+        if playwright is not None:
+            try:
+                playwright.stop()
+            except Exception:  # noqa: BLE001 - already stopped
+                pass
+
+    @property
+    def user_agent(self) -> str:
+        """The user agent of the grader's logins: Chromium's own, then the grader's tag."""
+        self._launch()
+        return self._user_agent
+
+    def _launch(self) -> Browser:
+        if self._browser is not None and self._browser.is_connected():
+            return self._browser
+        self._close()
+        try:
+            from playwright.sync_api import sync_playwright
+        except ImportError:
+            raise GraderError(
+                "Playwright is not installed, so the browser checks cannot run. Install the grader "
+                "with its dependencies, then a Chromium (`playwright install chromium`, or on "
+                "Debian/Ubuntu `sudo apt-get install chromium`).",
+                kind="no-browser",
+            ) from None
+        try:
+            self._playwright = sync_playwright().start()
+            self._browser = self._playwright.chromium.launch(
+                executable_path=self.choice.executable,
+                headless=True,
+                args=session_launch_args(),
+                timeout=30_000,
+            )
+        except Exception as exc:  # noqa: BLE001 - any launch failure is the same advice
+            self._close()
+            reason = first_line(exc).removeprefix("BrowserType.launch: ").rstrip(".")
+            if "asyncio loop" in reason:
+                raise GraderError(
+                    "The browser could not be started because Playwright is already running in this "
+                    "thread (another BrowserSession, or an asyncio loop). Use one BrowserSession per "
+                    "grading run. This is a bug in the grader: please report it.",
+                    kind="bug",
+                ) from None
+            raise GraderError(
+                f"The grader could not start the browser ({self.choice.source}): {reason}. "
+                "Install a working Chromium with `playwright install chromium` (or on Debian/Ubuntu "
+                "`sudo apt-get install chromium`), or give its path with --browser-path.",
+                kind="no-browser",
+            ) from None
+        self._user_agent = f"{self._default_user_agent(self._browser)} {self.user_agent_tag}".strip()
+        return self._browser
+
+    @staticmethod
+    def _default_user_agent(browser: Browser) -> str:
+        try:
+            cdp = browser.new_browser_cdp_session()
+            try:
+                return str(cdp.send("Browser.getVersion")["userAgent"])
+            finally:
+                cdp.detach()
+        except Exception:  # noqa: BLE001 - not Chromium over CDP: ask a page
+            context = browser.new_context()
+            try:
+                return str(context.new_page().evaluate("navigator.userAgent"))
+            finally:
+                context.close()
+
+    @contextlib.contextmanager
+    def open_page(self, recorder: Recorder, budget: float) -> Iterator[Page]:
+        """A page in a fresh context: routed by `recorder` in sandbox mode, observed by it always.
+
+        Every wait defaults to `budget` seconds; the context is closed on the way out.
+        """
+        context = self._new_context()
+        try:
+            context.set_default_timeout(budget * 1000)
+            context.set_default_navigation_timeout(budget * 1000)
+            if self.routes is not None:
+                context.route("**/*", recorder.route)
+            context.on("request", recorder.on_request)
+            context.on("response", recorder.on_response)
+            context.on("requestfailed", recorder.on_request_failed)
+            page = context.new_page()
+            page.on("console", recorder.on_console)
+            page.on("pageerror", recorder.on_page_error)
+            yield page
+        finally:
+            try:
+                context.unroute_all(behavior="ignoreErrors")
+            except Exception:  # noqa: BLE001
+                pass
+            try:
+                context.close()
+            except Exception:  # noqa: BLE001 - the browser went away
+                pass
+
+    def _new_context(self) -> BrowserContext:
+        """A fresh context; if the browser has gone away, launch it once more."""
+        for retry in (False, True):
+            browser = self._launch()
+            try:
+                return browser.new_context(
+                    ignore_https_errors=True,  # the course sites use a self-signed certificate
+                    user_agent=self._user_agent,
+                    viewport=_VIEWPORT,  # type: ignore[arg-type]
+                    service_workers="block",
+                )
+            except Exception:  # noqa: BLE001 - the browser crashed or was closed
+                self._close()
+                if retry:
+                    raise GraderError(
+                        "The browser stopped working and could not be started again. Run the grader "
+                        "again; if it keeps happening, show this message to your instructor.",
+                        kind="browser",
+                    ) from None
+        raise AssertionError("unreachable")

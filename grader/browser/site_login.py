@@ -1,0 +1,407 @@
+"""Logging in on the course website's `login.html` in the browser, as the student does.
+
+:func:`log_in` opens the login page in a fresh context of a
+:class:`~grader.browser.launch.BrowserSession`, types the credentials, clicks Login and reports
+what happened as a :class:`LoginAttempt`. :func:`log_in_each` makes several logins, overlapped:
+:func:`submit_logins` loads and submits each page in turn, then :func:`finish_logins` awaits
+each in turn (another flow can run between the two). Against real AWS the browser talks to the
+real site and the real Cognito; in sandbox mode the session's routes send both to the sandbox
+(:mod:`grader.browser.routing`).
+
+:func:`load_failure` and :func:`scrub` serve the hosted-UI sign-in as well.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from grader.browser.launch import BrowserSession, first_line, remaining_ms
+from grader.browser.recorder import CognitoCall, Recorder
+from grader.errors import GraderError
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+# The SDK keeps a user's tokens in localStorage under keys with this prefix.
+TOKEN_KEY_PREFIX = "CognitoIdentityServiceProvider."
+
+
+@dataclass
+class LoginAttempt:
+    """What happened when the grader logged in on a site's login page.
+
+    `tokens` holds the page's `CognitoIdentityServiceProvider.*` localStorage entries for
+    verification only: never report them (it is left out of `repr` and of :meth:`evidence`).
+    `error` is a sentence when the login page could not be used at all (connection refused,
+    no answer in time, an HTTP error, no login form); `note` says what was seen when the page
+    did not reach an end page (`private.html` or `login.html?msg=`) in time.
+    """
+
+    login_url: str
+    final_url: str = ""
+    message: str = ""
+    tokens: dict[str, str] = field(default_factory=dict, repr=False)
+    cognito_calls: list[CognitoCall] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    screenshot_png: bytes | None = field(default=None, repr=False)
+    timed_out: bool = False
+    error: str = ""
+    note: str = ""
+    seconds: float = 0.0
+
+    @property
+    def landed(self) -> str:
+        """Where the login ended: `private` (msg=1 page), `failed` (msg=0), `new_password` (msg=3), or ''."""
+        parts = urlsplit(self.final_url)
+        if parts.path.endswith("/private.html"):
+            return "private"
+        if parts.path.endswith("/login.html"):
+            msg = dict(p.partition("=")[::2] for p in parts.query.split("&") if p).get("msg")
+            return {"0": "failed", "3": "new_password"}.get(msg or "", "")
+        return ""
+
+    def evidence(self, *, screenshot: bool = True) -> dict[str, Any]:
+        """The non-secret parts, JSON-compatible, for a check's evidence (no token, no password)."""
+        out: dict[str, Any] = {
+            "login_url": self.login_url,
+            "final_url": self.final_url,
+            "message": self.message,
+            "cognito_calls": [
+                {"operation": c.operation, "status": c.status, "outcome": c.outcome}
+                | ({"region": c.region} if c.region else {})
+                for c in self.cognito_calls
+            ],
+            "stored_token_keys": sorted(self.tokens),
+            "console_errors": list(self.console_errors),
+            "blocked": list(self.blocked),
+            "timed_out": self.timed_out,
+            "error": self.error,
+            "note": self.note,
+            "seconds": round(self.seconds, 2),
+        }
+        if screenshot and self.screenshot_png:
+            out["screenshot"] = "data:image/png;base64," + base64.b64encode(self.screenshot_png).decode("ascii")
+        return out
+
+
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_NET_ERROR = re.compile(r"net::(ERR_[A-Z_]+)")
+_READ_STORAGE = """() => {
+  const out = {};
+  try {
+    for (let i = 0; i < localStorage.length; i++) {
+      const key = localStorage.key(i);
+      if (key.startsWith('CognitoIdentityServiceProvider.')) out[key] = localStorage.getItem(key);
+    }
+  } catch (e) { /* an error page has no storage */ }
+  return out;
+}"""
+_READ_MESSAGE = """() => {
+  const m = document.querySelector('#message');
+  return m ? (m.textContent || '') : '';
+}"""
+_HAS_LAST_AUTH_USER = """() => {
+  try {
+    return Object.keys(localStorage).some(
+      k => k.startsWith('CognitoIdentityServiceProvider.') && k.endsWith('.LastAuthUser'));
+  } catch (e) { return true; }
+}"""
+_LOGIN_BUTTONS = ('input[value="Login"]', "input[type=submit]")
+_FOCUS = """selector => {
+  const el = document.querySelector(selector);
+  if (!el || el.disabled || el.readOnly) return false;
+  el.focus();
+  if (document.activeElement !== el) return false;
+  if (typeof el.select === 'function') el.select();  // typing replaces whatever is there
+  return true;
+}"""
+_LOGIN_BUTTON = """selectors => selectors.find(selector => document.querySelector(selector) !== null) || null"""
+# After the end page is reached, each read of it gets at most this long (seconds).
+_READ_TIMEOUT_S = 2.0
+# A login whose page threw an uncaught error after the click, and then made no request to Cognito
+# and no further error for this long, has stopped: waiting out the whole budget would tell no more.
+_STALL_QUIET_S = 1.5
+_STALL_POLL_MS = 250.0
+
+
+def _is_end_page(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.path.endswith("/private.html"):
+        return True
+    return parts.path.endswith("/login.html") and re.search(r"(^|&)msg=", parts.query) is not None
+
+
+def _type_into(page: Page, selector: str, text: str, timeout_ms: float) -> None:
+    """Type `text` into a field as a user would: focus it, then text input (trusted input events).
+
+    The fast path focuses with one script call (cheaper than `fill`, whose checks cost a
+    fresh page about 50 ms each); a field that is missing or not focusable yet falls back to
+    Playwright's fill, which waits for it (a TimeoutError if it never comes).
+    """
+    if page.evaluate(_FOCUS, selector):
+        page.keyboard.insert_text(text)
+    else:
+        page.fill(selector, text, timeout=timeout_ms)
+
+
+def _click_login(page: Page, timeout_ms: float) -> None:
+    """Click the Login button (`input[value="Login"]`, else the submit input) with the mouse.
+
+    One script call finds which button the page has; Playwright's click then waits (bounded)
+    until it can be clicked and clicks its centre, so even a page that never answers the click
+    cannot hold the grader beyond `timeout_ms`.
+    """
+    selector = page.evaluate(_LOGIN_BUTTON, list(_LOGIN_BUTTONS)) or _LOGIN_BUTTONS[0]
+    page.locator(selector).first.click(timeout=timeout_ms)
+
+
+def load_failure(url: str, exc: Exception) -> str:
+    """A sentence for a page that could not be loaded at all."""
+    host = urlsplit(url).hostname or url
+    text = str(exc)
+    match = _NET_ERROR.search(text)
+    code = match.group(1) if match else ""
+    if code == "ERR_CONNECTION_REFUSED":
+        return (f"The browser could not connect to {host}: the connection was refused. Is the instance "
+                "running, the web server started, and the port open in its security group?")
+    if code in ("ERR_NAME_NOT_RESOLVED", "ERR_NAME_RESOLUTION_FAILED"):
+        return f"The name {host} does not resolve: the instance may be stopped or its public name has changed."
+    if code in ("ERR_CONNECTION_TIMED_OUT", "ERR_TIMED_OUT", "ERR_ADDRESS_UNREACHABLE"):
+        return (f"{host} did not answer the browser: check that the instance is running and that its "
+                "security group allows https (443) and http (80) from anywhere.")
+    if code in ("ERR_CONNECTION_RESET", "ERR_CONNECTION_CLOSED", "ERR_EMPTY_RESPONSE"):
+        return f"{host} closed the connection without sending the page."
+    if code.startswith("ERR_SSL") or code.startswith("ERR_CERT"):
+        return f"The browser could not set up https with {host} ({code})."
+    if code:
+        return f"The browser could not load {url} ({code})."
+    return f"The browser could not load {url} ({type(exc).__name__})."
+
+
+def scrub(text: str, password: str) -> str:
+    """Text without the password or anything shaped like a token."""
+    if password:
+        text = text.replace(password, "[password]")
+    return _JWT.sub("[token]", text)
+
+
+def log_in(
+    session: BrowserSession, login_url: str, username: str, password: str, *, timeout_s: float | None = None
+) -> LoginAttempt:
+    """Open `login_url`, log in as `username`, and report what happened.
+
+    Waits at most `timeout_s` (default: the session's) for the login page and the end page
+    (`private.html` or `login.html?msg=`), then a couple of seconds more to read the page
+    and take a screenshot. A browser that breaks down is a GraderError; everything the site
+    does (refused, slow, wrong) is reported in the LoginAttempt.
+    """
+    return log_in_each(session, login_url, username, [password], timeout_s=timeout_s)[0]
+
+
+def log_in_each(
+    session: BrowserSession, login_url: str, username: str, passwords: list[str], *, timeout_s: float | None = None
+) -> list[LoginAttempt]:
+    """One login per password, each in a fresh context, overlapped: see :func:`log_in`.
+
+    Each login page is loaded and submitted in turn (:func:`submit_logins`), then each is awaited
+    in turn (:func:`finish_logins`): while one page runs its sign-in (the SDK's SRP arithmetic,
+    the calls to Cognito, the next page), the grader fills in the next form. Each login keeps its
+    own time budget.
+    """
+    with contextlib.ExitStack() as stack:
+        runs = submit_logins(session, login_url, username, passwords, stack, timeout_s=timeout_s)
+        return finish_logins(session, runs, passwords)
+
+
+@dataclass
+class InFlightLogin:
+    """A login submitted by :func:`submit_logins` and not yet awaited: its page is still open."""
+
+    attempt: LoginAttempt
+    recorder: Recorder
+    page: Page
+    started: float
+    deadline: float
+    budget: float
+    clicked: float | None
+    """When Login was clicked; None when the page could not be used (`attempt.error` says why)."""
+
+
+def submit_logins(
+    session: BrowserSession,
+    login_url: str,
+    username: str,
+    passwords: list[str],
+    stack: contextlib.ExitStack,
+    *,
+    timeout_s: float | None = None,
+) -> list[InFlightLogin]:
+    """Load `login_url` and submit the form once per password, in turn, each page in a fresh context.
+
+    The pages stay open on `stack` (closing it ends them) and each login goes on in its page
+    while the caller does something else; :func:`finish_logins` awaits them. Each login has
+    `timeout_s` (default: the session's) from the moment its page is opened.
+    """
+    budget = session.timeout_s if timeout_s is None else timeout_s
+    runs: list[InFlightLogin] = []
+    with _browser_failure(login_url, passwords):
+        for password in passwords:
+            started = time.monotonic()
+            deadline = started + budget
+            attempt = LoginAttempt(login_url=login_url)
+            recorder = Recorder(session.routes, deadline)
+            page = stack.enter_context(session.open_page(recorder, budget))
+            clicked = _submit(page, attempt, username, password, deadline, budget)
+            runs.append(InFlightLogin(attempt, recorder, page, started, deadline, budget, clicked))
+    return runs
+
+
+def finish_logins(session: BrowserSession, runs: list[InFlightLogin], passwords: list[str]) -> list[LoginAttempt]:
+    """Await each login of :func:`submit_logins` in turn and read its end page: the LoginAttempts.
+
+    `passwords` are the ones submitted, in the same order: none of them is left in what is kept.
+    """
+    with _browser_failure(runs[0].attempt.login_url if runs else "", passwords):
+        for run in runs:
+            if run.clicked is not None:
+                _await_end_page(run.page, run.recorder, run.attempt, run.clicked, run.deadline, run.budget)
+            _read(run.page, run.attempt)
+            run.attempt.cognito_calls = run.recorder.cognito_calls()
+    return [_finish(session, run.attempt, run.recorder, password, run.started) for run, password in zip(runs, passwords)]
+
+
+@contextlib.contextmanager
+def _browser_failure(login_url: str, passwords: list[str]) -> Iterator[None]:
+    """A browser that breaks down while logging in on `login_url`: a GraderError, without the passwords."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        yield
+    except PlaywrightError as exc:
+        reason = first_line(exc)
+        for password in passwords:
+            reason = scrub(reason, password)
+        raise GraderError(
+            f"The browser failed while the grader logged in on {login_url} ({reason}). "
+            "Run the grader again; if it keeps happening, show this message to your instructor.",
+            kind="browser",
+        ) from None
+
+
+def _finish(
+    session: BrowserSession, attempt: LoginAttempt, recorder: Recorder, password: str, started: float
+) -> LoginAttempt:
+    """What is kept of a login: nothing secret, the notes completed."""
+    attempt.blocked = list(recorder.blocked)
+    attempt.console_errors = [scrub(text, password)[:500] for text in recorder.console_errors]
+    other_regions = sorted({c.region for c in attempt.cognito_calls if c.region and c.region != session.region})
+    if other_regions and not attempt.note:
+        attempt.note = (f"The page called Cognito in {', '.join(other_regions)}, not in {session.region}: "
+                        "settings.js holds a user pool of another region.")
+    attempt.message = scrub(attempt.message, password)
+    attempt.final_url = scrub(attempt.final_url, password)
+    attempt.error = scrub(attempt.error, password)
+    attempt.note = scrub(attempt.note, password)
+    attempt.seconds = time.monotonic() - started
+    return attempt
+
+
+def _submit(
+    page: Page, attempt: LoginAttempt, username: str, password: str, deadline: float, budget: float
+) -> float | None:
+    """Load the login page and submit the form: when Login was clicked, or None (`error` says why)."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    url = attempt.login_url
+    try:
+        response = page.goto(url, wait_until="domcontentloaded", timeout=remaining_ms(deadline))
+    except PlaywrightTimeout:
+        attempt.timed_out = True
+        attempt.error = (f"The browser waited {budget:g} s for {url} and the page did not load: "
+                         "the web server did not answer in time.")
+        return None
+    except PlaywrightError as exc:
+        attempt.error = load_failure(url, exc)
+        return None
+    if response is not None and response.status >= 400:
+        attempt.error = (f"{url} answered HTTP {response.status} {response.status_text}".rstrip()
+                         + " instead of the login page.")
+        return None
+    try:
+        form_wait = min(remaining_ms(deadline), _READ_TIMEOUT_S * 1000)
+        _type_into(page, "#username", username, form_wait)
+        _type_into(page, "#passwd", password, form_wait)
+        clicked = time.monotonic()
+        _click_login(page, form_wait)
+    except PlaywrightTimeout:
+        attempt.error = (f"{url} has no login form the grader can use (a #username and #passwd field "
+                         "and a Login button): is it the course's login page?")
+        return None
+    except PlaywrightError as exc:
+        attempt.error = load_failure(url, exc)
+        return None
+    return clicked
+
+
+def _await_end_page(
+    page: Page, recorder: Recorder, attempt: LoginAttempt, clicked: float, deadline: float, budget: float
+) -> None:
+    """Wait for an end page after Login was clicked; fill in `timed_out`/`note` when none comes."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    while True:
+        try:
+            page.wait_for_url(_is_end_page, wait_until="domcontentloaded",
+                              timeout=min(remaining_ms(deadline), _STALL_POLL_MS))
+            break
+        except PlaywrightTimeout:
+            if time.monotonic() >= deadline:
+                attempt.timed_out = True
+                attempt.note = f"{budget:g} s after Login was clicked the page had not moved on"
+                return
+            if recorder.stalled_since(clicked, _STALL_QUIET_S):
+                attempt.note = ("After Login was clicked the page threw an error and then did nothing "
+                                f"for {_STALL_QUIET_S:g} s")
+                return
+        except PlaywrightError as exc:
+            attempt.note = f"After Login was clicked the next page failed to load ({first_line(exc)})"
+            return
+    try:
+        if urlsplit(page.url).path.endswith("/private.html") and not page.evaluate(_HAS_LAST_AUTH_USER):
+            # The SDK writes the tokens before it redirects; give a slow page a moment.
+            page.wait_for_function(_HAS_LAST_AUTH_USER, timeout=_READ_TIMEOUT_S * 1000)
+    except PlaywrightError:
+        pass  # _read reports what is there
+
+
+def _read(page: Page, attempt: LoginAttempt) -> None:
+    """Read the end state: URL, #message, tokens, a screenshot. Each read is bounded."""
+    attempt.final_url = page.url
+    try:
+        attempt.message = " ".join(str(page.evaluate(_READ_MESSAGE)).split())
+    except Exception:  # noqa: BLE001 - no document (error page, navigation in flight)
+        attempt.message = ""
+    try:
+        stored = page.evaluate(_READ_STORAGE)
+        attempt.tokens = {str(k): str(v) for k, v in stored.items()} if isinstance(stored, dict) else {}
+    except Exception:  # noqa: BLE001
+        attempt.tokens = {}
+    try:
+        attempt.screenshot_png = page.screenshot(full_page=False, timeout=_READ_TIMEOUT_S * 1000)
+    except Exception:  # noqa: BLE001 - a screenshot is nice to have, not essential
+        attempt.screenshot_png = None
+    if attempt.note and not attempt.note.endswith("."):
+        seen = f": it was at {attempt.final_url}"
+        if attempt.message:
+            seen += f" showing \u201c{attempt.message}\u201d"
+        attempt.note += seen + "."

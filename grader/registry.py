@@ -1,0 +1,80 @@
+"""The registry of checks: each check declares its id and the evidence it needs, on itself.
+
+A check is a test function in `checks/` decorated with :func:`lab_check`::
+
+    @lab_check("pool.mfa_off", needs=("snapshot",))
+    def test_mfa_off(pool: Pool, spec: LabSpec, check: Check) -> None: ...
+
+The id is the one a spec names and a report shows; `needs` names the parts of the
+:class:`~grader.observe.Evidence` the check reads (what they depend on is observed too). Only the
+parts that the selected checks need are observed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from grader.observe.parts import PARTS
+
+F = TypeVar("F", bound=Callable[..., Any])
+CHECKS_PACKAGE = "checks"
+_ATTRIBUTE = "grader_check"
+
+
+@dataclass(frozen=True)
+class CheckInfo:
+    """What a check says about itself."""
+
+    id: str
+    needs: frozenset[str]
+    module: str
+    function: str
+
+
+_REGISTRY: dict[str, CheckInfo] = {}
+
+
+def lab_check(check_id: str, *, needs: Iterable[str] = ()) -> Callable[[F], F]:
+    """Register the decorated test function as the check `check_id`, reading the parts `needs`."""
+    wanted = frozenset(needs)
+    unknown = sorted(wanted - set(PARTS))
+    if unknown:
+        raise ValueError(f"check {check_id}: unknown evidence part(s) {', '.join(unknown)}; known: {', '.join(PARTS)}")
+
+    def register(function: F) -> F:
+        info = CheckInfo(check_id, wanted, function.__module__, function.__name__)
+        known = _REGISTRY.get(check_id)
+        if known is not None and (known.module, known.function) != (info.module, info.function):
+            raise ValueError(f"check id {check_id} is registered twice: {known.module}.{known.function} and "
+                             f"{info.module}.{info.function}")
+        _REGISTRY[check_id] = info
+        setattr(function, _ATTRIBUTE, info)
+        return function
+
+    return register
+
+
+def info_of(function: Any) -> CheckInfo | None:
+    """The CheckInfo of a registered check function (None for any other function)."""
+    info = getattr(function, _ATTRIBUTE, None)
+    return info if isinstance(info, CheckInfo) else None
+
+
+def registered() -> dict[str, CheckInfo]:
+    """Every check of the `checks` package, by id (its modules are imported on first call)."""
+    package = importlib.import_module(CHECKS_PACKAGE)
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name.startswith("test_"):
+            importlib.import_module(f"{CHECKS_PACKAGE}.{module.name}")
+    return dict(_REGISTRY)
+
+
+def nearest(check_id: str) -> str | None:
+    """The registered id closest to `check_id` (for a message about a typo), or None."""
+    close = difflib.get_close_matches(check_id, list(registered()), n=1, cutoff=0.6)
+    return close[0] if close else None

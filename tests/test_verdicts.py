@@ -1,0 +1,116 @@
+"""Honest verdicts: only an explicit fail is the student's; anything else that goes wrong is the grader's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from grader.errors import GraderError
+from grader.observe.evidence import Evidence
+from grader.plugin import GraderPlugin
+from grader.snapshot import Identity, Read
+from grader.spec import CheckSpec, Expected, LabSpec
+from grader.target import Target
+
+CHECKS = '''
+import pytest
+from grader.registry import lab_check
+
+
+@lab_check("verdict.fails", needs=("snapshot",))
+def test_fails(check):
+    check.fail("The pool is named wrong.")
+
+
+@lab_check("verdict.passes", needs=("snapshot",))
+def test_passes(check):
+    check.passes("All good.")
+
+
+@lab_check("verdict.internal_assert", needs=("snapshot",))
+def test_internal_assert(check):
+    assert 1 + 1 == 3, "an assumption of the grader's own code"
+
+
+@lab_check("verdict.no_verdict", needs=("snapshot",))
+def test_no_verdict(check):
+    check.record(seen=True)
+
+
+@lab_check("verdict.type_error", needs=("snapshot",))
+def test_type_error(check):
+    None.name
+
+
+@lab_check("verdict.could_not_look", needs=("trails",))
+def test_could_not_look(trails, check):
+    check.passes("unreachable")
+
+
+@lab_check("verdict.undeclared", needs=("snapshot",))
+def test_undeclared(site, check):
+    check.passes("unreachable")
+
+
+@lab_check("verdict.skips", needs=("snapshot",))
+def test_skips(check):
+    pytest.skip("There is no pool, so this cannot be checked yet.")
+'''
+
+
+@dataclass
+class FakeObserver:
+    """Hands the plugin ready-made evidence: the trails part could not be read, nothing else was observed."""
+
+    connection: Any
+    needs: list[frozenset[str]] = field(default_factory=list)
+
+    def start_browser(self, needs: Any) -> None:
+        pass
+
+    def observe(self, needs: frozenset[str]) -> Evidence:
+        self.needs.append(frozenset(needs))
+        denied = GraderError("AWS denied the grader permission to list the CloudTrail trails.", kind="access-denied")
+        return Evidence(region="us-east-1", identity=Identity("123456789012", "arn"),
+                        observed_at=datetime.now(timezone.utc), snapshot=Read(None), trails=Read(error=denied))
+
+    def close(self) -> None:
+        pass
+
+
+def _spec(ids: list[str]) -> LabSpec:
+    checks = {cid: CheckSpec(id=cid, title=cid, section="S", points=1, hint=f"hint for {cid}") for cid in ids}
+    return LabSpec(id="t", title="T", source=Path("t.toml"), expected=Expected(), checks=checks)
+
+
+def test_only_an_explicit_fail_is_the_students(pytester: pytest.Pytester) -> None:
+    """fail -> fail; skip -> skip; GraderError -> error with its sentence; an assert, another exception,
+    no verdict or an undeclared part -> error naming a bug in the grader."""
+    pytester.makeconftest('pytest_plugins = ["grader.plugin"]')
+    pytester.makepyfile(test_verdicts_fixture=CHECKS)
+    ids = ["verdict.fails", "verdict.passes", "verdict.internal_assert", "verdict.no_verdict", "verdict.type_error",
+           "verdict.could_not_look", "verdict.undeclared", "verdict.skips"]
+    connection = SimpleNamespace(spec=_spec(ids), target=Target(), identity=Identity("1", "arn"), student="s", out=None)
+    observer = FakeObserver(connection)
+    plugin = GraderPlugin(observer=observer)  # type: ignore[arg-type]
+    pytester.runpytest_inprocess("-p", "no:cacheprovider", plugins=[plugin])
+    assert plugin.result is not None
+    got = {c.id: (c.status, c.message) for c in plugin.result.checks}
+    assert got["verdict.fails"] == ("fail", "The pool is named wrong.")
+    assert got["verdict.passes"] == ("pass", "All good.")
+    assert got["verdict.skips"] == ("skip", "There is no pool, so this cannot be checked yet.")
+    assert got["verdict.could_not_look"] == ("error", "AWS denied the grader permission to list the CloudTrail trails.")
+    for cid, phrase in [("verdict.internal_assert", "stopped on AssertionError"),
+                        ("verdict.no_verdict", "ended without a verdict"),
+                        ("verdict.type_error", "stopped on AttributeError"),
+                        ("verdict.undeclared", "did not observe the evidence part 'site'")]:
+        status, message = got[cid]
+        assert status == "error" and phrase in message and "bug in the grader" in message, (cid, message)
+    assert "-k test_internal_assert" in got["verdict.internal_assert"][1]  # what to run to see it
+    # Only what the selected checks declare is observed.
+    assert observer.needs == [frozenset({"snapshot", "trails"})]
