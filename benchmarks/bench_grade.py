@@ -158,7 +158,6 @@ def spread(times: list[float]) -> str:
 def time_grades(sandbox: Sandbox, count: int) -> tuple[list[float], list[float], int]:
     """`count` full grades of the sandbox's lab: their wall times, the baselines, and how many fell short."""
     spec = load_spec()
-    full = sum(check.points for check in spec.checks.values())
     grades: list[float] = []
     baselines: list[float] = []
     short = 0
@@ -167,7 +166,7 @@ def time_grades(sandbox: Sandbox, count: int) -> tuple[list[float], list[float],
         started = time.monotonic()
         result = grade(Target(endpoint_url=sandbox.url, student=f"bench-{index}"), spec, None)
         grades.append(time.monotonic() - started)
-        if result.score != full:
+        if result.score != result.max_score:
             short += 1
             print("grade fell short:", [(c.id, c.status, c.message) for c in result.checks if c.status != "pass"],
                   file=sys.stderr)
