@@ -1,0 +1,464 @@
+"""The website checks (checks/test_site.py) on hand-built evidence: each pass, fail and skip case.
+
+site.login verifies real RS256 tokens (signed in tests/unit/evidence.py with the pool's key) that
+the website's SDK stored, against the pool's JWKS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import checks.test_site as site_checks
+from grader.browser.recorder import CognitoCall
+from grader.site import Probe
+from tests.unit.evidence import (
+    CALLBACK,
+    CLIENT,
+    DOMAIN,
+    INSTANCE,
+    LINK_PROBE,
+    OTHER_CLIENT_ID,
+    OTHER_KEY,
+    POOL,
+    REGION,
+    RIGHT_LOGIN,
+    SETTINGS,
+    SITE,
+    UNREACHABLE_SITE,
+    check_id,
+    fails,
+    grader_bug,
+    hosted_link,
+    ids_of,
+    logins,
+    passes,
+    refusal,
+    replace,
+    skips,
+    stored_tokens,
+    wrong_login,
+)
+
+reachable = site_checks.test_reachable
+configured = site_checks.test_configured
+link = site_checks.test_hosted_ui_link
+login = site_checks.test_login
+wrong_password = site_checks.test_wrong_password_rejected
+HOST = INSTANCE.public_dns
+
+PASS_CASES: list[tuple[Any, dict[str, Any], str]] = [
+    (reachable, {}, f"The website answers at {CALLBACK}/login.html."),
+    (configured, {}, "scripts/settings.js names this pool and app client."),
+    (
+        link,
+        {},
+        (
+            f"The hosted-UI link goes to https://{DOMAIN.host} for this client, returns to {CALLBACK}, and Cognito "
+            "answers it with its sign-in page."
+        ),
+    ),
+    (
+        login,
+        {},
+        (
+            f"janedoe logged in at {CALLBACK}/login.html and reached private.html; the tokens are signed by the "
+            f"pool {POOL.id} for the client {CLIENT.id}."
+        ),
+    ),
+    (wrong_password, {}, "A wrong password ends on login.html?msg=0 and stores no tokens."),
+]
+PASSES = ids_of(*(case[0] for case in PASS_CASES))
+
+
+@pytest.mark.parametrize(("function", "overrides", "message"), PASS_CASES, ids=[check_id(c[0]) for c in PASS_CASES])
+def test_finished_lab_passes_each_site_check(function: Any, overrides: dict[str, Any], message: str) -> None:
+    """The finished lab's website passes every site check with the sentence saying what was found."""
+    assert passes(function, **overrides).message == message
+
+
+def _with_settings(**changes: Any) -> Any:
+    return replace(SITE, settings=replace(SETTINGS, **changes))
+
+
+# -- site.reachable -------------------------------------------------------------------------------
+
+
+def test_reachable_records_where_the_address_came_from() -> None:
+    """The evidence says where the website's address came from and every address tried."""
+    check = passes(reachable)
+    assert check.evidence == {
+        "address_from": "the app client's callback URL",
+        "tried": [{"url": f"{CALLBACK}/login.html", "status": 200, "error": ""}],
+    }
+
+
+def test_reachable_fails_without_any_address() -> None:
+    """No callback URL, no running instance and no --site-url: the grader found no address."""
+    check = fails(reachable, site=UNREACHABLE_SITE)
+    assert check.message.startswith("The grader found no address for the website")
+
+
+def test_reachable_fails_when_login_html_is_missing() -> None:
+    """A web server answering 404 for login.html: the course website is not deployed."""
+    tried = (Probe(f"https://{HOST}/login.html", 404), Probe(f"http://{HOST}/login.html", 404))
+    check = fails(reachable, site=replace(SITE, base_url=None, settings=None, probes=tried))
+    assert check.message == (
+        f"The web server on {HOST} answers, but login.html is not there (https://{HOST}/login.html: HTTP 404; "
+        f"http://{HOST}/login.html: HTTP 404): the course website is not deployed."
+    )
+
+
+def test_reachable_fails_when_nothing_answers() -> None:
+    """No answer on https nor http fails naming what each address gave."""
+    tried = (
+        Probe(f"https://{HOST}/login.html", None, "connection refused"),
+        Probe(f"http://{HOST}/login.html", None, "timed out"),
+    )
+    check = fails(reachable, site=replace(SITE, base_url=None, settings=None, probes=tried))
+    assert check.message == (
+        f"The website on {HOST} did not answer (https://{HOST}/login.html: connection refused; "
+        f"http://{HOST}/login.html: timed out)."
+    )
+
+
+# -- site.configured ------------------------------------------------------------------------------
+
+
+def test_configured_fails_when_settings_js_cannot_be_read() -> None:
+    """An unreadable settings.js fails with why it could not be read."""
+    site = replace(SITE, settings=None, settings_problem="scripts/settings.js could not be read (HTTP 404)")
+    check = fails(configured, reachable_site=site)
+    assert (
+        check.message == "The website's settings could not be read: scripts/settings.js could not be read (HTTP 404)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "phrase"),
+    [
+        (
+            {"user_pool_id": "REPLACE-WITH-YOUR-USER-POOL-ID", "client_id": "REPLACE-WITH-YOUR-CLIENT-ID"},
+            (
+                "scripts/settings.js still holds the placeholder for UserPoolId and ClientId: the rebuild "
+                "script was not given "
+                "the ids."
+            ),
+        ),
+        ({"client_id": "REPLACE-WITH-YOUR-CLIENT-ID"}, "still holds the placeholder for ClientId:"),
+        (
+            {"user_pool_id": f"{REGION}_Other9999"},
+            (
+                f"scripts/settings.js names another pool or client: UserPoolId is '{REGION}_Other9999', but the pool "
+                f"{POOL.name} is {POOL.id}."
+            ),
+        ),
+        (
+            {"client_id": OTHER_CLIENT_ID},
+            f"ClientId is '{OTHER_CLIENT_ID}', but the app client {CLIENT.name} is {CLIENT.id}.",
+        ),
+        (
+            {"user_pool_id": f"{REGION}_Other9999", "client_id": OTHER_CLIENT_ID},
+            f"is {POOL.id}; ClientId is '{OTHER_CLIENT_ID}'",
+        ),
+    ],
+    ids=["both-placeholders", "client-placeholder", "other-pool", "other-client", "both-wrong"],
+)
+def test_configured_fails_naming_the_wrong_setting(changes: dict[str, Any], phrase: str) -> None:
+    """settings.js with a placeholder or another pool's or client's id fails naming the setting and the right id."""
+    check = fails(configured, reachable_site=_with_settings(**changes))
+    assert phrase in check.message
+
+
+def test_configured_leaves_the_hosted_link_to_its_own_check() -> None:
+    """A HostedId placeholder alone does not fail site.configured (site.hosted_ui_link judges the link)."""
+    check = passes(configured, reachable_site=_with_settings(hosted_link="REPLACE-WITH-COGNITO-URL/oauth2/authorize"))
+    assert check.evidence["settings_client_id"] == CLIENT.id
+
+
+# -- site.hosted_ui_link --------------------------------------------------------------------------
+
+
+def test_hosted_ui_link_skips_without_settings() -> None:
+    """Without a readable settings.js there is no link to judge: skip, pointing at site.configured."""
+    reason = skips(link, reachable_site=replace(SITE, settings=None, settings_problem="HTTP 404"))
+    assert reason == "The website's settings.js could not be read (see site.configured)."
+
+
+MISTAKEN_LINKS: list[tuple[str, str, str]] = [
+    (
+        "placeholders",
+        "REPLACE-WITH-COGNITO-URL/oauth2/authorize?client_id=REPLACE-WITH-CLIENT-ID&response_type=token",
+        "The hosted-UI link in scripts/settings.js still holds placeholders (HostedId).",
+    ),
+    (
+        "no-https",
+        hosted_link(origin=DOMAIN.host),
+        (
+            f"it does not start with https:// (the Cognito domain was typed as '{DOMAIN.host}'), so the "
+            "browser treats it "
+            "as a page of the website itself"
+        ),
+    ),
+    (
+        "other-domain",
+        hosted_link(origin="https://someone-else.auth.us-east-1.amazoncognito.com"),
+        f"its host is someone-else.auth.us-east-1.amazoncognito.com, but the pool's Cognito domain is {DOMAIN.host}",
+    ),
+    ("wrong-path", hosted_link(path="/oauth2/token"), "its path is /oauth2/token, not /oauth2/authorize"),
+    (
+        "other-client",
+        hosted_link(client_id=OTHER_CLIENT_ID),
+        f"its client_id is '{OTHER_CLIENT_ID}', not the app client's {CLIENT.id}",
+    ),
+    ("code-grant", hosted_link(response_type="code"), "its response_type is 'code', not token (the implicit grant)"),
+    (
+        "trailing-slash",
+        hosted_link(redirect_uri=f"{CALLBACK}/"),
+        (
+            f"its redirect_uri is {CALLBACK}/ but the registered callback URL is {CALLBACK}, and Cognito compares them "
+            f"exactly: add {CALLBACK}/ to the app client's callback URLs, or change the end of HostedId"
+        ),
+    ),
+    (
+        "unregistered-redirect",
+        hosted_link(redirect_uri="https://quick-oil.example/"),
+        f"its redirect_uri https://quick-oil.example/ is not one of the callback URLs ({CALLBACK})",
+    ),
+]
+
+
+@pytest.mark.parametrize(("hosted", "phrase"), [m[1:] for m in MISTAKEN_LINKS], ids=[m[0] for m in MISTAKEN_LINKS])
+def test_hosted_ui_link_fails_naming_the_mistake(hosted: str, phrase: str) -> None:
+    """A link with a placeholder, without https, to another domain, path, client, grant or redirect fails naming it."""
+    check = fails(link, reachable_site=_with_settings(hosted_link=hosted), link_probe=None)
+    assert phrase in check.message
+    assert check.evidence["hosted_link"] == hosted
+    assert "cognito_answer" not in check.evidence
+
+
+def test_hosted_ui_link_fails_without_a_pool_domain() -> None:
+    """A pool without a Cognito domain: the link's host cannot be the pool's domain."""
+    check = fails(link, domain=None, link_probe=None)
+    assert f"its host is {DOMAIN.host}, but the pool's Cognito domain is missing" in check.message
+
+
+def test_hosted_ui_link_fails_when_cognito_refuses_it() -> None:
+    """A link that looks right but that Cognito refuses fails with Cognito's answer."""
+    check = fails(link, link_probe=refusal("invalid_scope", url=SETTINGS.hosted_link))
+    assert check.message.startswith(
+        "The hosted-UI link in scripts/settings.js looks right, but Cognito refuses it: invalid_scope, "
+    )
+    assert check.evidence["cognito_answer"]["error"] == "invalid_scope"
+
+
+def test_hosted_ui_link_accepts_the_login_path() -> None:
+    """A link to the hosted UI's /login page (rather than /oauth2/authorize) is accepted."""
+    check = passes(link, reachable_site=_with_settings(hosted_link=hosted_link(path="/login")), link_probe=LINK_PROBE)
+    assert check.evidence["cognito_answer"]["error"] == ""
+
+
+def test_hosted_ui_link_not_probed_is_the_graders_error() -> None:
+    """A right link that Cognito was never asked about is the grader's bug (an AssertionError), not a fail."""
+    assert "was not probed" in str(grader_bug(link, link_probe=None))
+
+
+# -- site.login: the page ---------------------------------------------------------------------------
+
+
+def test_login_fails_when_the_login_page_cannot_be_used() -> None:
+    """A login page the browser could not use fails with the browser's sentence."""
+    check = fails(login, site_logins=logins(error="The login page answered HTTP 502.", final_url="", tokens={}))
+    assert check.message == "The login page could not be used: The login page answered HTTP 502."
+
+
+FAILED_LOGINS: list[tuple[str, dict[str, Any], list[str]]] = [
+    (
+        "new-password-required",
+        {
+            "final_url": f"{CALLBACK}/login.html?msg=3",
+            "cognito_calls": [
+                CognitoCall("InitiateAuth", 200, "challenge PASSWORD_VERIFIER"),
+                CognitoCall("RespondToAuthChallenge", 200, "challenge NEW_PASSWORD_REQUIRED"),
+            ],
+        },
+        [
+            f"janedoe could not log in: the page went to {CALLBACK}/login.html?msg=3.",
+            "Cognito asked for a new password: the user still has the temporary password (FORCE_CHANGE_PASSWORD).",
+        ],
+    ),
+    (
+        "wrong-password",
+        {
+            "final_url": f"{CALLBACK}/login.html?msg=0",
+            "cognito_calls": [
+                CognitoCall("InitiateAuth", 200, "challenge PASSWORD_VERIFIER"),
+                CognitoCall("RespondToAuthChallenge", 400, "NotAuthorizedException: Incorrect username or password."),
+            ],
+        },
+        ["Cognito refused the password (Incorrect username or password.)"],
+    ),
+    (
+        "unknown-client",
+        {
+            "final_url": f"{CALLBACK}/login.html?msg=0",
+            "cognito_calls": [
+                CognitoCall("InitiateAuth", 400, "ResourceNotFoundException: User pool client abc does not exist.")
+            ],
+        },
+        ["Cognito does not know the app client in settings.js (User pool client abc does not exist.)"],
+    ),
+    (
+        "pool-placeholder",
+        {
+            "final_url": f"{CALLBACK}/login.html",
+            "timed_out": True,
+            "cognito_calls": [],
+            "console_errors": ["Error: Invalid UserPoolId format."],
+        },
+        [
+            "janedoe could not log in: the page did not move on within the time allowed.",
+            "the page reports 'Invalid UserPoolId format', so settings.js still holds a placeholder",
+        ],
+    ),
+    (
+        "stalled-with-note",
+        {
+            "final_url": f"{CALLBACK}/login.html",
+            "note": "The page stopped after an uncaught error.",
+            "cognito_calls": [],
+            "console_errors": ["TypeError: settings is undefined"],
+        },
+        [
+            (
+                "janedoe could not log in: the page stopped after an uncaught error. The login form never "
+                "called Cognito; "
+                "the page's console shows: TypeError: settings is undefined"
+            )
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("changes", "phrases"), [f[1:] for f in FAILED_LOGINS], ids=[f[0] for f in FAILED_LOGINS])
+def test_login_fails_naming_where_it_stopped_and_why(changes: dict[str, Any], phrases: list[str]) -> None:
+    """A login that did not reach private.html?msg=1 fails with where it stopped and the cause Cognito gave."""
+    check = fails(login, site_logins=logins(message="", tokens={}, **changes))
+    for phrase in phrases:
+        assert phrase in check.message
+    assert "token_claims" not in check.evidence
+
+
+def test_login_fails_when_private_page_does_not_thank() -> None:
+    """Reaching private.html without its 'Thank you for Logging In' message fails quoting what it shows."""
+    check = fails(login, site_logins=logins(message="Please log in"))
+    assert check.message == (
+        f"The page reached {CALLBACK}/private.html?msg=1 but shows 'Please log in' instead of "
+        "'Thank you for Logging In'."
+    )
+
+
+# -- site.login: the stored tokens ------------------------------------------------------------------
+
+STORED_MISTAKES: list[tuple[str, dict[str, str], str]] = [
+    ("nothing-stored", {}, "There are no Cognito tokens in the browser's storage: the login stored nothing."),
+    (
+        "another-client",
+        stored_tokens(client_id=OTHER_CLIENT_ID),
+        (
+            f"The browser's storage holds tokens for app client {OTHER_CLIENT_ID}, not for the student's app client "
+            f"{CLIENT.id}: the website's settings.js names another client."
+        ),
+    ),
+    (
+        "other-pool",
+        stored_tokens(pool_id=f"{REGION}_Other9999"),
+        f"The id token was issued by pool {REGION}_Other9999, not the student's pool {POOL.id}.",
+    ),
+    ("other-user", stored_tokens(username="johndoe"), "The id token belongs to user johndoe, not janedoe."),
+    ("bad-signature", stored_tokens(key=OTHER_KEY), "The signature does not verify against the pool's keys."),
+    (
+        "audience-of-another-client",
+        {
+            **stored_tokens(),
+            f"CognitoIdentityServiceProvider.{CLIENT.id}.janedoe.idToken": stored_tokens(client_id=OTHER_CLIENT_ID)[
+                f"CognitoIdentityServiceProvider.{OTHER_CLIENT_ID}.janedoe.idToken"
+            ],
+        },
+        f"The id token's audience is client {OTHER_CLIENT_ID}, not {CLIENT.id}.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("tokens", "phrase"), [m[1:] for m in STORED_MISTAKES], ids=[m[0] for m in STORED_MISTAKES])
+def test_login_fails_when_the_stored_tokens_do_not_prove_it(tokens: dict[str, str], phrase: str) -> None:
+    """A thanked login whose stored tokens are missing, another client's, pool's or user's, or badly signed fails."""
+    check = fails(login, site_logins=logins(tokens=tokens))
+    assert check.message.startswith("The page says the login worked, but the stored tokens do not prove it: ")
+    assert phrase in check.message
+
+
+def test_login_fails_without_the_pools_keys() -> None:
+    """Without the pool's published keys the signatures cannot verify, so the login is not proved."""
+    check = fails(login, signing_keys=None)
+    assert "which is not one of the pool's keys" in check.message
+
+
+def test_login_records_claims_and_screenshot_never_a_token() -> None:
+    """The evidence holds the stored keys' names, public claims and the screenshot, never a token."""
+    png = b"\x89PNG\r\n\x1a\n-not-really-a-png"
+    check = passes(login, site_logins=logins(screenshot_png=png))
+    assert check.evidence["screenshot"].startswith("data:image/png;base64,")
+    assert check.evidence["token_claims"]["id"]["aud"] == CLIENT.id
+    assert sorted(check.evidence["stored_token_keys"]) == sorted(RIGHT_LOGIN.tokens)
+    assert "eyJ" not in repr({k: v for k, v in check.evidence.items() if k != "screenshot"})
+
+
+# -- site.wrong_password_rejected ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "right_changes",
+    [{"final_url": f"{CALLBACK}/login.html?msg=0", "tokens": {}}, {"tokens": {}}],
+    ids=["right-password-refused", "right-password-stored-nothing"],
+)
+def test_wrong_password_skips_when_the_right_one_fails_too(right_changes: dict[str, Any]) -> None:
+    """When the right password does not log in (or stores nothing), a refusal proves nothing: skip."""
+    reason = skips(wrong_password, site_logins=logins(**right_changes))
+    assert reason == "The right password does not log in either (see site.login), so a refusal would prove nothing."
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"final_url": f"{CALLBACK}/private.html?msg=1", "tokens": stored_tokens()},
+            f"The website logged janedoe in with a wrong password and ended on {CALLBACK}/private.html?msg=1.",
+        ),
+        (
+            {"final_url": f"{CALLBACK}/private.html?msg=1"},
+            f"The website logged janedoe in with a wrong password and ended on {CALLBACK}/private.html?msg=1.",
+        ),
+        (
+            {"final_url": f"{CALLBACK}/login.html", "timed_out": True},
+            (
+                "After a wrong password the page did not move on instead of login.html?msg=0 ('No such Username "
+                "or Password')."
+            ),
+        ),
+        (
+            {"final_url": f"{CALLBACK}/index.html"},
+            (
+                f"After a wrong password the page went to {CALLBACK}/index.html instead of login.html?msg=0 "
+                "('No such Username or Password')."
+            ),
+        ),
+    ],
+    ids=["tokens-stored", "failure-goes-to-private", "timed-out", "went-elsewhere"],
+)
+def test_wrong_password_fails_when_not_refused(changes: dict[str, Any], message: str) -> None:
+    """A wrong password that logs in, lands on private.html or does not end on login.html?msg=0 fails."""
+    check = fails(wrong_password, site_logins=wrong_login(**changes))
+    assert check.message == message
+    assert check.evidence["final_url"] == changes["final_url"]
