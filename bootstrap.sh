@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs whatever is missing, then runs the grader's demo or its tests.
 #   ./bootstrap.sh demo [grader demo options]    grade a finished lab in the local sandbox
-#   ./bootstrap.sh test [pytest options]         run the grader's own tests
-# Idempotent: a second run installs nothing and starts at once.
+#   ./bootstrap.sh test [pytest options]         check the code (ruff, mypy), then run the grader's own tests
+# Idempotent: a second run installs nothing and starts at once. Only `test` needs the dev tools
+# (pyproject.toml's `dev` extra).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -23,21 +24,39 @@ find_python() {
   exit 2
 }
 
+# The stamp holds the hash of pyproject.toml it was installed from, then " dev" when the dev
+# extra was installed too; an install with the dev extra serves both commands.
 ensure_python_packages() {
-  local want
-  want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
-  if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
+  local extras="${1:-}" want have=""
+  want=$(sha256sum < pyproject.toml | cut -d' ' -f1)
+  [ -f "$STAMP" ] && have=$(cat "$STAMP")
+  if [ -x "$VENV/bin/python" ] && { [ "$have" = "$want dev" ] || { [ -z "$extras" ] && [ "$have" = "$want" ]; }; }; then
     return 0
   fi
   if [ ! -x "$VENV/bin/python" ]; then
     say "Creating the virtual environment in $VENV"
     "$(find_python)" -m venv "$VENV"
   fi
-  say "Installing the grader and its Python packages"
+  say "Installing the grader and its Python packages${extras:+ (with the $extras tools)}"
   # (this machine's pip configuration may warn about absent local package folders: not ours)
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e . 2>&1 |
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".${extras:+[$extras]}" 2>&1 |
     { grep -v "^WARNING: Location '.*' is ignored" || true; } >&2
-  echo "$want" > "$STAMP"
+  echo "$want${extras:+ $extras}" > "$STAMP"
+}
+
+# ruff (lint and format) and mypy over grader/ and checks/, as pyproject.toml configures them.
+# Each runs even when one before it found something; then the tests do not start.
+check_code() {
+  local failed=()
+  "$VENV/bin/ruff" check grader checks || failed+=("ruff check grader checks  (some are fixed by: $VENV/bin/ruff check --fix grader checks)")
+  "$VENV/bin/ruff" format --check grader checks || failed+=("ruff format --check grader checks  (fixed by: $VENV/bin/ruff format grader checks)")
+  "$VENV/bin/mypy" || failed+=("mypy  (the files and settings are in pyproject.toml)")
+  if [ "${#failed[@]}" -gt 0 ]; then
+    echo "bootstrap: the code checks found problems (shown above), so the tests were not run:" >&2
+    printf '  %s\n' "${failed[@]}" >&2
+    echo "Fix them and run ./bootstrap.sh test again." >&2
+    exit 1
+  fi
 }
 
 have_browser() {
@@ -68,7 +87,8 @@ case "$command" in
     exec "$VENV/bin/grader" demo "$@"
     ;;
   test)
-    ensure_python_packages
+    ensure_python_packages dev
+    check_code
     ensure_browser
     exec "$VENV/bin/python" -m pytest "$@"
     ;;

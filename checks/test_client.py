@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from grader.callbacks import judge_callbacks
 from grader.checking import Check, listing
 from grader.observe.evidence import InstanceStarts
@@ -18,7 +20,10 @@ def test_exists(pool: Pool, snapshot: Snapshot, spec: LabSpec, check: Check) -> 
     named = f" named {spec.expected.client_name}" if spec.expected.client_name else ""
     if not clients:
         check.fail(f"The pool {pool.name} has no app client{named}.")
-    check.passes(f"The pool has {len(clients)} app client{'s' if len(clients) > 1 else ''}{named}: {listing(c.name for c in clients)}.")
+    check.passes(
+        f"The pool has {len(clients)} app client{'s' if len(clients) > 1 else ''}{named}: "
+        f"{listing(c.name for c in clients)}."
+    )
 
 
 @lab_check("client.no_secret", needs=("snapshot",))
@@ -98,7 +103,11 @@ def test_oauth_scopes(app_client: AppClient, spec: LabSpec, check: Check) -> Non
 
 @lab_check("client.callback_ec2", needs=("snapshot", "instance_starts"))
 def test_callback_ec2(
-    app_client: AppClient, instances: tuple[Instance, ...], instance_starts: InstanceStarts, lab_region: str, check: Check
+    app_client: AppClient,
+    instances: tuple[Instance, ...],
+    instance_starts: InstanceStarts,
+    lab_region: str,
+    check: Check,
 ) -> None:
     """Passes when a callback URL is https://<public DNS of a running EC2 instance in the account>."""
     check.record(
@@ -107,7 +116,7 @@ def test_callback_ec2(
         instances=[{"id": i.id, "state": i.state, "public_dns": i.public_dns} for i in instances],
     )
 
-    def started_at(instance_id: str):  # noqa: ANN202 - datetime | None
+    def started_at(instance_id: str) -> datetime | None:
         """When CloudTrail saw the instance started again; None when it did not, or could not be read."""
         if instance_starts.unknown:
             check.record(instance_started_unknown=instance_starts.unknown)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from grader.checking import Check, listing
 from grader.observe.evidence import TrailsFound
@@ -49,9 +49,14 @@ def test_logging(
     if not status.is_logging:
         check.fail(f"The trail {lab_trail.name} exists but is not logging (logging was stopped or never started).")
     if status.delivery_error:
-        check.fail(f"The trail {lab_trail.name} is logging, but CloudTrail cannot deliver to its bucket: {status.delivery_error}.")
+        check.fail(
+            f"The trail {lab_trail.name} is logging, but CloudTrail cannot deliver to its bucket: "
+            f"{status.delivery_error}."
+        )
     if status.latest_delivery:
-        check.passes(f"The trail {lab_trail.name} is logging; its latest log file was delivered {_when(status.latest_delivery)}.")
+        check.passes(
+            f"The trail {lab_trail.name} is logging; its latest log file was delivered {_when(status.latest_delivery)}."
+        )
         return
     started = status.start_logging
     if started is not None and observed_at - started < delay:
@@ -68,7 +73,8 @@ def test_logging(
 
 @lab_check("cloudtrail.auth_events", needs=("auth_events", "snapshot"))
 def test_auth_events(auth_events: AuthEvents, snapshot: Snapshot, spec: LabSpec, check: Check) -> None:
-    """Passes when CloudTrail shows a successful SRP sign-in (InitiateAuth then RespondToAuthChallenge) to the lab's app client, not made by the grader."""
+    """Passes when CloudTrail shows a successful SRP sign-in (InitiateAuth then RespondToAuthChallenge)
+    to the lab's app client, not made by the grader."""
     found = auth_events
     lab = _lab_clients(snapshot)
     mine = [e for e in found.events if not e.by_grader]
@@ -87,9 +93,7 @@ def test_auth_events(auth_events: AuthEvents, snapshot: Snapshot, spec: LabSpec,
     if succeeded:
         latest = max(succeeded, key=lambda e: e.time)
         extra = f"; {len(failed)} failed attempt{'s' if len(failed) != 1 else ''} too" if failed else ""
-        anyone = (
-            "; the lab's user pool was not found, so a sign-in to any app client counts" if lab is None else ""
-        )
+        anyone = "; the lab's user pool was not found, so a sign-in to any app client counts" if lab is None else ""
         check.passes(
             f"CloudTrail recorded {len(succeeded)} successful sign-in{'s' if len(succeeded) != 1 else ''} from the "
             f"website, the latest {_when(latest.time)}{extra}{anyone} (source: {found.source})."
@@ -99,8 +103,10 @@ def test_auth_events(auth_events: AuthEvents, snapshot: Snapshot, spec: LabSpec,
     tried = sorted({e.client_id or "(none)" for e in elsewhere})
     if lab is not None and not lab:
         seen = f"; it shows sign-ins only to other app clients ({listing(tried)})" if elsewhere else ""
+        pool = snapshot.pool.get()
+        assert pool is not None  # lab is not None: _lab_clients found the pool
         check.fail(
-            f"The user pool {snapshot.pool.get().name} has no app client, so CloudTrail cannot show a sign-in "
+            f"The user pool {pool.name} has no app client, so CloudTrail cannot show a sign-in "
             f"to the lab's app client{seen} (source: {found.source})."
         )
     lab_named = listing(f"{c.name} (id {c.id})" for c in (lab or {}).values())
@@ -109,7 +115,8 @@ def test_auth_events(auth_events: AuthEvents, snapshot: Snapshot, spec: LabSpec,
         more = f"; {len(failed)} failed attempt{'s' if len(failed) != 1 else ''} to the lab's client" if failed else ""
         check.fail(
             f"CloudTrail recorded {len(others)} successful sign-in{'s' if len(others) != 1 else ''} only to other "
-            f"app clients ({listing(clients)}), none to the lab's app client {lab_named}{more} (source: {found.source})."
+            f"app clients ({listing(clients)}), none to the lab's app client {lab_named}{more} "
+            f"(source: {found.source})."
         )
     if failed:
         codes = sorted({e.error_code for e in failed})
@@ -124,10 +131,12 @@ def test_auth_events(auth_events: AuthEvents, snapshot: Snapshot, spec: LabSpec,
         )
     if own:
         check.fail(
-            f"CloudTrail recorded no sign-in from the website, only the grader's own {own} "
-            f"(source: {found.source})."
+            f"CloudTrail recorded no sign-in from the website, only the grader's own {own} (source: {found.source})."
         )
-    check.fail(f"CloudTrail recorded no Cognito sign-in in the last {int(spec.expected.events_days)} days (source: {found.source}).")
+    check.fail(
+        f"CloudTrail recorded no Cognito sign-in in the last {int(spec.expected.events_days)} days "
+        f"(source: {found.source})."
+    )
 
 
 def _lab_clients(snapshot: Snapshot) -> dict[str, AppClient] | None:
@@ -138,4 +147,4 @@ def _lab_clients(snapshot: Snapshot) -> dict[str, AppClient] | None:
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else ""

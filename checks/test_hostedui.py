@@ -34,10 +34,14 @@ def _refusal(answer: AuthorizeProbe, client: AppClient) -> str:
 
 @lab_check("hostedui.authorize", needs=("snapshot", "authorize_probes"))
 def test_authorize(
-    app_client: AppClient, domain: Domain | None, authorize_probes: dict[str, AuthorizeProbe], spec: LabSpec,
+    app_client: AppClient,
+    domain: Domain | None,
+    authorize_probes: dict[str, AuthorizeProbe],
+    spec: LabSpec,
     check: Check,
 ) -> None:
-    """Passes when Cognito's /oauth2/authorize answers every callback URL with its sign-in page (implicit grant, the spec's scopes)."""
+    """Passes when Cognito's /oauth2/authorize answers every callback URL with its sign-in page
+    (implicit grant, the spec's scopes)."""
     check.record(domain=domain.host if domain else None, callback_urls=list(app_client.callback_urls))
     if domain is None:
         check.fail("The user pool has no Cognito domain, so there is no hosted UI to sign in on.")
@@ -79,7 +83,8 @@ def test_implicit_callback(
     lab_region: str,
     check: Check,
 ) -> None:
-    """Passes when janedoe signs in on the hosted UI and is sent to the instance's callback with id and access tokens of this pool and client."""
+    """Passes when janedoe signs in on the hosted UI and is sent to the instance's callback with id and
+    access tokens of this pool and client."""
     expected = spec.expected
     if domain is None:
         pytest.skip("The user pool has no Cognito domain (see hostedui.authorize).")
@@ -93,9 +98,12 @@ def test_implicit_callback(
     result = hosted_sign_in
     if result is None:  # a usable callback was found above, so the grader signed in with it
         raise AssertionError("the hosted-UI sign-in was not made")
-    check.record(**result.evidence(), stopped_at_redirect=(
-        "The grader stops at the redirect to the callback URL: the website itself is not needed for this check."
-    ))
+    check.record(
+        **result.evidence(),
+        stopped_at_redirect=(
+            "The grader stops at the redirect to the callback URL: the website itself is not needed for this check."
+        ),
+    )
     who = expected.username
     if result.change_password_required:
         check.fail(
@@ -106,17 +114,20 @@ def test_implicit_callback(
         cause = ""
         user = snapshot.user.value  # None when it could not be read: the hosted UI's answer stands alone
         if user is not None and user.status == "FORCE_CHANGE_PASSWORD":
-            cause = (f" {who} is still FORCE_CHANGE_PASSWORD: the temporary password was never changed to the "
-                     "lab's new one on the hosted UI.")
+            cause = (
+                f" {who} is still FORCE_CHANGE_PASSWORD: the temporary password was never changed to the "
+                "lab's new one on the hosted UI."
+            )
         check.fail(
-            f"The hosted UI refused {who}'s sign-in with the lab's new password: \u201c{result.sign_in_message}\u201d.{cause}"
+            f"The hosted UI refused {who}'s sign-in with the lab's new password: "
+            f"\u201c{result.sign_in_message}\u201d.{cause}"
         )
     if result.login_pages_unavailable:
         check.fail(
-            f"The hosted UI shows \u201cLogin pages unavailable\u201d instead of a sign-in form: the domain {domain.host} "
-            f"uses managed login and the app client {app_client.name} has no branding style. In the Cognito console, "
-            f"create a managed login style for {app_client.name} (Cognito's default look is enough), or set the "
-            "domain's branding version to Hosted UI (classic), then grade again."
+            "The hosted UI shows \u201cLogin pages unavailable\u201d instead of a sign-in form: "
+            f"the domain {domain.host} uses managed login and the app client {app_client.name} has no branding style. "
+            f"In the Cognito console, create a managed login style for {app_client.name} (Cognito's default look is "
+            "enough), or set the domain's branding version to Hosted UI (classic), then grade again."
         )
     if result.method_choice_without_password:
         offered = listing(result.sign_in_methods) if result.sign_in_methods else "no option the grader recognises"
@@ -128,16 +139,25 @@ def test_implicit_callback(
     if result.error:
         check.fail(f"{who} could not sign in through the hosted UI: {result.error}")
     if result.callback_error:
-        check.fail(f"The hosted UI sent {who} back to {result.callback} with error={result.callback_error} instead of tokens.")
+        check.fail(
+            f"The hosted UI sent {who} back to {result.callback} with error={result.callback_error} instead of tokens."
+        )
     if not result.reached_callback:
         check.fail(f"The hosted UI did not send {who} on to the callback URL {callback}.")
     tokens = verify_callback_tokens(
-        result.fragment, pool_id=pool.id, client_id=app_client.id, region=lab_region,
-        username=who, jwks=signing_keys or {}, scopes=tuple(expected.oauth_scopes),
+        result.fragment,
+        pool_id=pool.id,
+        client_id=app_client.id,
+        region=lab_region,
+        username=who,
+        jwks=signing_keys or {},
+        scopes=tuple(expected.oauth_scopes),
     )
     check.record(token_claims=tokens.claims)
     if not tokens.ok:
-        check.fail(f"The hosted UI redirected to {result.callback}, but the tokens do not hold up: {' '.join(tokens.problems)}")
+        check.fail(
+            f"The hosted UI redirected to {result.callback}, but the tokens do not hold up: {' '.join(tokens.problems)}"
+        )
     chose = ""
     if result.sign_in_method_chosen:
         chose = " (on the step that asks for a sign-in method, the grader chose the password)"

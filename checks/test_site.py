@@ -24,13 +24,15 @@ def test_reachable(site: Site, check: Check) -> None:
     check.record(address_from=site.source, tried=[p.evidence() for p in site.probes])
     if not site.host:
         check.fail(
-            "The grader found no address for the website: no callback URL, no running EC2 instance, "
-            "and no --site-url."
+            "The grader found no address for the website: no callback URL, no running EC2 instance, and no --site-url."
         )
     if site.base_url is None:
         seen = "; ".join(f"{p.url}: {p.error or f'HTTP {p.status}'}" for p in site.probes)
         if any(p.status == 404 for p in site.probes):
-            check.fail(f"The web server on {site.host} answers, but login.html is not there ({seen}): the course website is not deployed.")
+            check.fail(
+                f"The web server on {site.host} answers, but login.html is not there ({seen}): "
+                "the course website is not deployed."
+            )
         check.fail(f"The website on {site.host} did not answer ({seen}).")
     check.passes(f"The website answers at {site.login_url}.")
 
@@ -49,7 +51,10 @@ def test_configured(reachable_site: Site, pool: Pool, app_client: AppClient, che
     )
     placeholders = [p for p in settings.placeholders if p != "HostedId"]
     if placeholders:
-        check.fail(f"scripts/settings.js still holds the placeholder for {listing(placeholders)}: the rebuild script was not given the ids.")
+        check.fail(
+            f"scripts/settings.js still holds the placeholder for {listing(placeholders)}: "
+            "the rebuild script was not given the ids."
+        )
     wrong = []
     if settings.user_pool_id != pool.id:
         wrong.append(f"UserPoolId is {settings.user_pool_id!r}, but the pool {pool.name} is {pool.id}")
@@ -62,10 +67,15 @@ def test_configured(reachable_site: Site, pool: Pool, app_client: AppClient, che
 
 @lab_check("site.hosted_ui_link", needs=("site", "snapshot", "link_probe"))
 def test_hosted_ui_link(
-    reachable_site: Site, pool: Pool, app_client: AppClient, domain: Domain | None, link_probe: AuthorizeProbe | None,
+    reachable_site: Site,
+    pool: Pool,
+    app_client: AppClient,
+    domain: Domain | None,
+    link_probe: AuthorizeProbe | None,
     check: Check,
 ) -> None:
-    """Passes when the site's hosted-UI link has this pool's domain, client id, response_type=token and a registered redirect_uri, and Cognito accepts it."""
+    """Passes when the site's hosted-UI link has this pool's domain, client id, response_type=token and a
+    registered redirect_uri, and Cognito accepts it."""
     settings = reachable_site.settings
     if settings is None:
         pytest.skip("The website's settings.js could not be read (see site.configured).")
@@ -76,11 +86,14 @@ def test_hosted_ui_link(
     problems = []
     if link.scheme != "https":
         problems.append(
-            f"it does not start with https:// (the Cognito domain was typed as {settings.hosted_link.split('/oauth2', 1)[0]!r}), "
+            "it does not start with https:// "
+            f"(the Cognito domain was typed as {settings.hosted_link.split('/oauth2', 1)[0]!r}), "
             "so the browser treats it as a page of the website itself"
         )
     elif domain is None or link.host != domain.host:
-        problems.append(f"its host is {link.host}, but the pool's Cognito domain is {domain.host if domain else 'missing'}")
+        problems.append(
+            f"its host is {link.host}, but the pool's Cognito domain is {domain.host if domain else 'missing'}"
+        )
     if link.path not in {"/oauth2/authorize", "/login"}:
         problems.append(f"its path is {link.path or 'empty'}, not /oauth2/authorize")
     if link.params.get("client_id") != app_client.id:
@@ -98,7 +111,10 @@ def test_hosted_ui_link(
                 f"scripts/settings.js to match {registered}"
             )
         else:
-            problems.append(f"its redirect_uri {redirect or '(none)'} is not one of the callback URLs ({listing(app_client.callback_urls)})")
+            problems.append(
+                f"its redirect_uri {redirect or '(none)'} is not one of the callback URLs "
+                f"({listing(app_client.callback_urls)})"
+            )
     if problems:
         check.fail(f"The hosted-UI link in scripts/settings.js would not work: {'; '.join(problems)}.")
     answer = link_probe
@@ -106,16 +122,29 @@ def test_hosted_ui_link(
         raise AssertionError("the website's hosted-UI link was not probed")
     check.record(cognito_answer=answer.evidence())
     if not answer.ok:
-        check.fail(f"The hosted-UI link in scripts/settings.js looks right, but Cognito refuses it: {answer.error}, {answer.detail}.")
-    check.passes(f"The hosted-UI link goes to https://{link.host} for this client, returns to {redirect}, and Cognito answers it with its sign-in page.")
+        check.fail(
+            "The hosted-UI link in scripts/settings.js looks right, but Cognito refuses it: "
+            f"{answer.error}, {answer.detail}."
+        )
+    check.passes(
+        f"The hosted-UI link goes to https://{link.host} for this client, returns to {redirect}, "
+        "and Cognito answers it with its sign-in page."
+    )
 
 
 @lab_check("site.login", needs=("site", "snapshot", "site_logins", "signing_keys"))
 def test_login(
-    reachable_site: Site, pool: Pool, app_client: AppClient, site_logins: SiteLogins,
-    signing_keys: dict[str, Any] | None, spec: LabSpec, lab_region: str, check: Check,
+    reachable_site: Site,
+    pool: Pool,
+    app_client: AppClient,
+    site_logins: SiteLogins,
+    signing_keys: dict[str, Any] | None,
+    spec: LabSpec,
+    lab_region: str,
+    check: Check,
 ) -> None:
-    """Passes when janedoe signs in on login.html, lands on private.html?msg=1, and the stored tokens are this pool's and client's."""
+    """Passes when janedoe signs in on login.html, lands on private.html?msg=1, and the stored tokens are
+    this pool's and client's."""
     expected = spec.expected
     attempt = site_logins.right
     check.record(**attempt.evidence())
@@ -134,14 +163,22 @@ def test_login(
         cause = explain_login(attempt.cognito_calls, attempt.console_errors, attempt.final_url)
         check.fail(f"{expected.username} could not log in: {where}. {cause}")
     if "Thank you for Logging In" not in attempt.message:
-        check.fail(f"The page reached {attempt.final_url} but shows {attempt.message!r} instead of 'Thank you for Logging In'.")
+        check.fail(
+            f"The page reached {attempt.final_url} but shows {attempt.message!r} instead of 'Thank you for Logging In'."
+        )
     verdict = verify_tokens(
-        attempt.tokens, pool_id=pool.id, client_id=app_client.id, region=lab_region,
-        username=expected.username, jwks=signing_keys or {},
+        attempt.tokens,
+        pool_id=pool.id,
+        client_id=app_client.id,
+        region=lab_region,
+        username=expected.username,
+        jwks=signing_keys or {},
     )
     check.record(token_claims=verdict.claims)
     if not verdict.ok:
-        check.fail(f"The page says the login worked, but the stored tokens do not prove it: {' '.join(verdict.problems)}")
+        check.fail(
+            f"The page says the login worked, but the stored tokens do not prove it: {' '.join(verdict.problems)}"
+        )
     check.passes(
         f"{expected.username} logged in at {reachable_site.login_url} and reached private.html; the tokens are "
         f"signed by the pool {pool.id} for the client {app_client.id}."
@@ -162,5 +199,7 @@ def test_wrong_password_rejected(
         check.fail(f"The website logged {expected.username} in with a wrong password and ended on {attempt.final_url}.")
     if "msg=0" not in attempt.final_url:
         where = "did not move on" if attempt.timed_out else f"went to {attempt.final_url}"
-        check.fail(f"After a wrong password the page {where} instead of login.html?msg=0 ('No such Username or Password').")
+        check.fail(
+            f"After a wrong password the page {where} instead of login.html?msg=0 ('No such Username or Password')."
+        )
     check.passes("A wrong password ends on login.html?msg=0 and stores no tokens.")

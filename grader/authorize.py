@@ -29,7 +29,10 @@ LOCAL_CALLBACK_NAMES = "http://localhost, http://127.0.0.1 and http://[::1]"
 
 HINTS = {
     "redirect_mismatch": "the redirect_uri is not exactly one of the app client's Allowed callback URLs",
-    "unauthorized_client": "the app client does not allow this grant (the implicit grant for response_type=token), or OAuth is not enabled for it",
+    "unauthorized_client": (
+        "the app client does not allow this grant (the implicit grant for response_type=token), "
+        "or OAuth is not enabled for it"
+    ),
     "invalid_scope": "a requested scope is not one of the app client's OpenID Connect scopes",
     "invalid_request": (
         "Cognito refused the request; the usual causes are OAuth / hosted UI not enabled for this app client "
@@ -71,12 +74,21 @@ class AuthorizeProbe:
         return f"Cognito answers {self.error}: {self.detail}"
 
     def evidence(self) -> dict[str, object]:
-        return {"url": self.url, "status": self.status, "error": self.error, "answered_error": self.answered,
-                "error_description": self.description}
+        return {
+            "url": self.url,
+            "status": self.status,
+            "error": self.error,
+            "answered_error": self.answered,
+            "error_description": self.description,
+        }
 
 
-def authorize_url(domain_host: str, client_id: str, redirect_uri: str, scope: str = "openid", response_type: str = "token") -> str:
-    query = urlencode({"response_type": response_type, "client_id": client_id, "redirect_uri": redirect_uri, "scope": scope})
+def authorize_url(
+    domain_host: str, client_id: str, redirect_uri: str, scope: str = "openid", response_type: str = "token"
+) -> str:
+    query = urlencode(
+        {"response_type": response_type, "client_id": client_id, "redirect_uri": redirect_uri, "scope": scope}
+    )
     return f"https://{domain_host}/oauth2/authorize?{query}"
 
 

@@ -37,11 +37,7 @@ SERVICES = frozenset({"cognito-idp", "ec2", "sts", "cloudtrail", "s3"})
 
 def is_read(service: str, operation: str) -> bool:
     """True for an operation the grader may send: a read on a service it grades."""
-    return (
-        service in SERVICES
-        and operation.startswith(READ_PREFIXES)
-        and operation not in NOT_READS
-    )
+    return service in SERVICES and operation.startswith(READ_PREFIXES) and operation not in NOT_READS
 
 
 @dataclass
@@ -69,10 +65,9 @@ class ReadOnlyAWS:
                     user_agent_extra=USER_AGENT,
                 )
                 try:
-                    made = self.session.client(
-                        service, endpoint_url=self.target.endpoint_url, config=config
-                    )
-                except Exception as exc:  # unknown region, broken profile, ...
+                    # boto3-stubs types only literal service names; this one is checked at each call (is_read)
+                    made = self.session.client(service, endpoint_url=self.target.endpoint_url, config=config)  # type: ignore[call-overload]
+                except Exception as exc:  # noqa: BLE001 - unknown region, broken profile, ...: said as a GraderError
                     raise explain(exc, f"set up the {service} client") from None
                 made.meta.events.register("before-call", self._refuse_writes)
                 self._clients[service] = made
@@ -90,7 +85,7 @@ class ReadOnlyAWS:
             return getattr(self.client(service), operation)(**params)
         except GraderError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure, said as a GraderError
             raise explain(exc, action) from None
 
     def paginate(self, service: str, operation: str, key: str, action: str, **params: Any) -> list[Any]:
@@ -103,7 +98,7 @@ class ReadOnlyAWS:
             return items
         except GraderError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure, said as a GraderError
             raise explain(exc, action) from None
 
     def identity(self) -> Identity:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -20,7 +20,7 @@ from grader import __version__
 from grader.errors import GraderError
 from grader.observe import DEFAULT_DEADLINE_S
 from grader.results import GradeResult
-from grader.spec import DEFAULT_SPEC, SpecError, load_spec
+from grader.spec import DEFAULT_SPEC, LabSpec, SpecError, load_spec
 from grader.target import OPTION_HELP, target_from_options
 
 app = typer.Typer(
@@ -82,7 +82,7 @@ def show(result: GradeResult, out: Path | None) -> None:
         console.print(f"Report: {out / result.student / 'report.html'}")
 
 
-def load(spec: str):  # noqa: ANN201 - a LabSpec
+def load(spec: str) -> LabSpec:
     try:
         return load_spec(spec)
     except SpecError as exc:
@@ -91,13 +91,13 @@ def load(spec: str):  # noqa: ANN201 - a LabSpec
 
 @app.command()
 def check(
-    profile: Annotated[Optional[str], typer.Option(help=OPTION_HELP["profile"])] = None,
-    credentials_file: Annotated[Optional[Path], typer.Option(help=OPTION_HELP["credentials_file"])] = None,
+    profile: Annotated[str | None, typer.Option(help=OPTION_HELP["profile"])] = None,
+    credentials_file: Annotated[Path | None, typer.Option(help=OPTION_HELP["credentials_file"])] = None,
     region: Annotated[str, typer.Option(help=OPTION_HELP["region"])] = "us-east-1",
-    endpoint_url: Annotated[Optional[str], typer.Option(help=OPTION_HELP["endpoint_url"])] = None,
-    site_url: Annotated[Optional[str], typer.Option(help=OPTION_HELP["site_url"])] = None,
-    student: Annotated[Optional[str], typer.Option(help=OPTION_HELP["student"])] = None,
-    browser_path: Annotated[Optional[str], typer.Option(help=OPTION_HELP["browser_path"])] = None,
+    endpoint_url: Annotated[str | None, typer.Option(help=OPTION_HELP["endpoint_url"])] = None,
+    site_url: Annotated[str | None, typer.Option(help=OPTION_HELP["site_url"])] = None,
+    student: Annotated[str | None, typer.Option(help=OPTION_HELP["student"])] = None,
+    browser_path: Annotated[str | None, typer.Option(help=OPTION_HELP["browser_path"])] = None,
     spec: SpecOption = DEFAULT_SPEC,
     out: OutOption = Path("reports"),
     deadline: Annotated[
@@ -109,8 +109,15 @@ def check(
 
     lab = load(spec)
     target = target_from_options(
-        {"profile": profile, "credentials_file": credentials_file, "region": region, "endpoint_url": endpoint_url,
-         "site_url": site_url, "student": student, "browser_path": browser_path}
+        {
+            "profile": profile,
+            "credentials_file": credentials_file,
+            "region": region,
+            "endpoint_url": endpoint_url,
+            "site_url": site_url,
+            "student": student,
+            "browser_path": browser_path,
+        }
     )
     with console.status("Grading…"):
         try:
@@ -153,10 +160,10 @@ def demo(
 
 @app.command()
 def sandbox(
-    scenario: Annotated[Optional[str], typer.Option(help="Provision this scenario first.")] = None,
+    scenario: Annotated[str | None, typer.Option(help="Provision this scenario first.")] = None,
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 0,
     site: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(help="Serve this folder (a course website) as the running EC2 instance's website."),
     ] = None,
 ) -> None:

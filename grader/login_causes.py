@@ -16,9 +16,14 @@ def explain_login(calls: Sequence[Any], console_errors: Sequence[str], final_url
                 "(FORCE_CHANGE_PASSWORD). Sign in once through the hosted UI and change it."
             )
         if outcome.startswith("ResourceNotFoundException"):
-            return f"Cognito does not know the app client in settings.js ({_detail(outcome)}): the ClientId is wrong or the client was deleted."
+            return (
+                f"Cognito does not know the app client in settings.js ({_detail(outcome)}): "
+                "the ClientId is wrong or the client was deleted."
+            )
         if "SECRET_HASH" in outcome or "secret hash" in outcome:
-            return "The app client has a client secret, which the website cannot send: use an app client without a secret."
+            return (
+                "The app client has a client secret, which the website cannot send: use an app client without a secret."
+            )
         if "USER_SRP_AUTH is not enabled" in outcome or ("InvalidParameterException" in outcome and "SRP" in outcome):
             return "The app client does not allow ALLOW_USER_SRP_AUTH, which the website's login uses."
         if outcome.startswith("UserNotFoundException"):
@@ -34,9 +39,14 @@ def explain_login(calls: Sequence[Any], console_errors: Sequence[str], final_url
             return f"The browser could not reach Cognito ({_detail(outcome)})."
     invalid_pool = [e for e in console_errors if "Invalid UserPoolId" in e]
     if invalid_pool:
-        return "The login form did nothing: the page reports 'Invalid UserPoolId format', so settings.js still holds a placeholder or a malformed pool id."
+        return (
+            "The login form did nothing: the page reports 'Invalid UserPoolId format', "
+            "so settings.js still holds a placeholder or a malformed pool id."
+        )
     if not calls:
-        return "The login form never called Cognito" + (f"; the page's console shows: {console_errors[0]}" if console_errors else ".")
+        return "The login form never called Cognito" + (
+            f"; the page's console shows: {console_errors[0]}" if console_errors else "."
+        )
     last = calls[-1]
     return f"Cognito's last answer was {last.operation}: {last.outcome}."
 

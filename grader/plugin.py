@@ -13,8 +13,8 @@ Verdicts: `check.fail(...)` is the student's failure; `pytest.skip(...)` a skip;
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from collections.abc import Callable, Generator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +44,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--spec", default=DEFAULT_SPEC, help="lab spec id or path of a .toml spec")
     for name, help_text in OPTION_HELP.items():
         group.addoption(f"--{name.replace('_', '-')}", default=None, help=help_text)
-    group.addoption("--deadline", default=DEFAULT_DEADLINE_S, type=float,
-                    help="seconds the grader may take to observe one account")
+    group.addoption(
+        "--deadline", default=DEFAULT_DEADLINE_S, type=float, help="seconds the grader may take to observe one account"
+    )
     group.addoption("--out", default="reports", help="folder for <student>/report.html and results.json")
 
 
@@ -114,7 +115,7 @@ class GraderPlugin:
         self.needs: frozenset[str] = frozenset()
         self.results: dict[str, CheckResult] = {}
         self.result: GradeResult | None = None
-        self.started = datetime.now(timezone.utc)
+        self.started = datetime.now(UTC)
         self._clock = time.monotonic()
 
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -172,16 +173,19 @@ class GraderPlugin:
         order = list(self.spec.checks)
         keep.sort(key=lambda item: order.index(cid) if (cid := check_id(item)) in order else -1)
         items[:] = keep
-        self.needs = frozenset(need for item in keep if (info := info_of(getattr(item, "function", None)))
-                               for need in info.needs)
+        self.needs = frozenset(
+            need for item in keep if (info := info_of(getattr(item, "function", None))) for need in info.needs
+        )
         if self._observer is not None:
             self._observer.start_browser(self.needs)
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         cid = check_id(item)
-        if cid is None or cid in self.results or call.when == "teardown" and report.passed:
+        if cid is None or cid in self.results or (call.when == "teardown" and report.passed):
             return report
         if call.when == "setup" and report.passed:
             return report
@@ -242,7 +246,7 @@ class GraderPlugin:
         order = list(self.spec.checks)
         checks = tuple(sorted(self.results.values(), key=lambda r: order.index(r.id)))
         connection = self.connection
-        finished = datetime.now(timezone.utc)
+        finished = datetime.now(UTC)
         self.result = GradeResult(
             student=connection.student if connection else "unknown",
             account_id=connection.identity.account_id if connection else "",

@@ -50,8 +50,10 @@ def lab_check(check_id: str, *, needs: Iterable[str] = ()) -> Callable[[F], F]:
         info = CheckInfo(check_id, wanted, function.__module__, function.__name__)
         known = _REGISTRY.get(check_id)
         if known is not None and (known.module, known.function) != (info.module, info.function):
-            raise ValueError(f"check id {check_id} is registered twice: {known.module}.{known.function} and "
-                             f"{info.module}.{info.function}")
+            raise ValueError(
+                f"check id {check_id} is registered twice: {known.module}.{known.function} and "
+                f"{info.module}.{info.function}"
+            )
         _REGISTRY[check_id] = info
         setattr(function, _ATTRIBUTE, info)
         return function

@@ -80,8 +80,7 @@ class GradeResult:
         for check in self.checks:
             order.setdefault(check.section, []).append(check)
         return tuple(
-            SectionScore(name, sum(c.points for c in cs), sum(c.max_points for c in cs))
-            for name, cs in order.items()
+            SectionScore(name, sum(c.points for c in cs), sum(c.max_points for c in cs)) for name, cs in order.items()
         )
 
     def count(self, status: Status) -> int:

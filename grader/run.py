@@ -46,12 +46,17 @@ def grade(
     plugin = GraderPlugin(observer=observer)
     args = [
         str(CHECKS_DIR),
-        "-p", "no:cacheprovider",
+        "-p",
+        "no:cacheprovider",
         # Its end-of-run garbage collection costs more than the whole grade in a big process.
-        "-p", "no:unraisableexception",
-        "--rootdir", str(CHECKS_DIR.parent),
-        "-o", "addopts=",
-        "--spec", str(spec.source),
+        "-p",
+        "no:unraisableexception",
+        "--rootdir",
+        str(CHECKS_DIR.parent),
+        "-o",
+        "addopts=",
+        "--spec",
+        str(spec.source),
     ]
     if quiet:
         args += ["-p", "no:terminal"]

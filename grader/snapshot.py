@@ -32,7 +32,7 @@ class Read(Generic[T]):
     def get(self) -> T:
         if self.error is not None:
             raise self.error
-        return self.value  # type: ignore[return-value]
+        return self.value  # type: ignore[return-value]  # read without error: a T (None only where T allows it)
 
 
 @dataclass(frozen=True)

@@ -124,7 +124,7 @@ def _only_known_checks(checks: dict[str, CheckSpec], where: str) -> None:
             close = nearest(check_id)
             guess = f" Did you mean {close}?" if close else ""
             raise SpecError(
-                f"{where}: [checks.\"{check_id}\"] names no check the grader has.{guess} "
+                f'{where}: [checks."{check_id}"] names no check the grader has.{guess} '
                 f"The checks are: {', '.join(sorted(known))}."
             )
 
@@ -151,9 +151,7 @@ def _build(cls: type, values: Any, where: str, prefix: str) -> Any:
 def _only_keys(values: dict[str, Any], known: set[str], where: str, prefix: str) -> None:
     for key in values:
         if key not in known:
-            raise SpecError(
-                f"{where}: unknown key {prefix}{key}; known keys here are {', '.join(sorted(known))}."
-            )
+            raise SpecError(f"{where}: unknown key {prefix}{key}; known keys here are {', '.join(sorted(known))}.")
 
 
 def _typed(data: dict[str, Any], key: str, kind: type, where: str, prefix: str) -> Any:

@@ -50,7 +50,12 @@ class Target:
 
         if self.credentials_file is not None:
             keys = read_credentials_file(self.credentials_file)
-            return boto3.Session(region_name=self.region, **keys)
+            return boto3.Session(
+                aws_access_key_id=keys["aws_access_key_id"],
+                aws_secret_access_key=keys["aws_secret_access_key"],
+                aws_session_token=keys.get("aws_session_token"),
+                region_name=self.region,
+            )
         if self.profile:
             try:
                 return boto3.Session(profile_name=self.profile, region_name=self.region)
@@ -97,7 +102,7 @@ def read_credentials_file(path: Path) -> dict[str, str]:
             "Details shows. Copy that block into the file as it is.",
             kind="no-credentials",
         ) from None
-    section = "default" if parser.has_section("default") else (parser.sections() or [None])[0]
+    section = "default" if parser.has_section("default") else next(iter(parser.sections()), None)
     if section is None:
         raise GraderError(
             f"The credentials file {path} has no [default] block. Copy the whole block from AWS Details.",

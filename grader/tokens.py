@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
@@ -57,7 +57,7 @@ def verify_tokens(
         return TokenCheck(False, ("There are no Cognito tokens in the browser's storage: the login stored nothing.",))
     last_user = stored.get(prefix + "LastAuthUser")
     if not last_user:
-        others = sorted({k[len(STORAGE_PREFIX):].split(".", 1)[0] for k in stored} - {client_id})
+        others = sorted({k[len(STORAGE_PREFIX) :].split(".", 1)[0] for k in stored} - {client_id})
         if others:
             problem = (
                 f"The browser's storage holds tokens for app client {', '.join(others)}, not for the "
@@ -69,8 +69,14 @@ def verify_tokens(
 
     raws = {kind: stored.get(f"{prefix}{last_user}.{kind}Token", "") for kind in ("id", "access")}
     problems, claims = _check_pair(
-        raws, "There is no {kind} token in the browser's storage.", "in the browser's storage",
-        pool_id=pool_id, client_id=client_id, region=region, username=username, jwks=jwks,
+        raws,
+        "There is no {kind} token in the browser's storage.",
+        "in the browser's storage",
+        pool_id=pool_id,
+        client_id=client_id,
+        region=region,
+        username=username,
+        jwks=jwks,
     )
     return TokenCheck(not problems, tuple(problems), claims)
 
@@ -92,23 +98,29 @@ def verify_callback_tokens(
     """
     raws = {kind: fragment.get(f"{kind}_token", "") for kind in ("id", "access")}
     problems, claims = _check_pair(
-        raws, "The redirect to the callback URL carried no {kind}_token.", "in the redirect",
-        pool_id=pool_id, client_id=client_id, region=region, username=username, jwks=jwks,
+        raws,
+        "The redirect to the callback URL carried no {kind}_token.",
+        "in the redirect",
+        pool_id=pool_id,
+        client_id=client_id,
+        region=region,
+        username=username,
+        jwks=jwks,
     )
     if "access" in claims:
         granted = str(_payload(raws["access"]).get("scope", "")).split()
         claims["access"]["scope"] = " ".join(granted)
         missing = [s for s in scopes if s not in granted]
         if missing:
-            problems.append(f"The access token's scopes are {' '.join(granted) or 'empty'}; they lack {', '.join(missing)}.")
+            problems.append(
+                f"The access token's scopes are {' '.join(granted) or 'empty'}; they lack {', '.join(missing)}."
+            )
     if fragment.get("token_type", "").lower() != "bearer":
         problems.append(f"The redirect's token_type is {fragment.get('token_type') or 'missing'}, not Bearer.")
     return TokenCheck(not problems, tuple(problems), claims)
 
 
-def _check_pair(
-    raws: dict[str, str], missing: str, where: str, **expected: Any
-) -> tuple[list[str], dict[str, Any]]:
+def _check_pair(raws: dict[str, str], missing: str, where: str, **expected: Any) -> tuple[list[str], dict[str, Any]]:
     """The problems with an id and an access token, and their public claims.
 
     `missing` is the sentence for an absent token (with `{kind}`); `where` says where they were found.
@@ -188,11 +200,18 @@ def _check_signature(name: str, raw: str, header: dict[str, Any], jwks: dict[str
     kid = header.get("kid")
     key = next((k for k in jwks.get("keys", []) if isinstance(k, dict) and k.get("kid") == kid), None)
     if key is None:
-        return [f"{name} is signed with key {kid}, which is not one of the pool's keys: the signature does not verify against the pool's keys."]
+        return [
+            (
+                f"{name} is signed with key {kid}, which is not one of the pool's keys: "
+                "the signature does not verify against the pool's keys."
+            )
+        ]
     try:
         public_key = jwt.PyJWK(key).key
     except (jwt.PyJWTError, ValueError, TypeError):
-        return [f"The pool's key {kid} could not be read, so {name[0].lower()}{name[1:]}'s signature could not be checked."]
+        return [
+            f"The pool's key {kid} could not be read, so {name[0].lower()}{name[1:]}'s signature could not be checked."
+        ]
     try:
         jwt.decode(
             raw,
@@ -221,6 +240,6 @@ def _summary(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         out["username"] = payload.get("username")
     exp = payload.get("exp")
     if isinstance(exp, (int, float)):
-        out["exp"] = datetime.fromtimestamp(exp, tz=timezone.utc).isoformat()
+        out["exp"] = datetime.fromtimestamp(exp, tz=UTC).isoformat()
     # Only JSON scalars survive: a claim of another type is shown as JSON text.
     return {k: v if v is None or isinstance(v, (str, int, float, bool)) else json.dumps(v) for k, v in out.items()}

@@ -11,9 +11,10 @@ Reading CloudTrail lives in grader/observe/cloudtrail.py; nothing here does I/O.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from grader import USER_AGENT
 
@@ -99,9 +100,9 @@ def logs_prefix(trail: Trail, account_id: str, region: str) -> str:
 
 def event_time(record: dict[str, Any]) -> datetime:
     try:
-        return datetime.strptime(str(record.get("eventTime") or ""), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        return datetime.strptime(str(record.get("eventTime") or ""), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
-        return datetime.fromtimestamp(0, timezone.utc)
+        return datetime.fromtimestamp(0, UTC)
 
 
 def auth_event_from(record: dict[str, Any]) -> AuthEvent:

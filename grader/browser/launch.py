@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from grader.errors import GraderError
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page, Playwright
+    from playwright.sync_api import Browser, BrowserContext, Page, Playwright, ViewportSize
 
     from grader.browser.recorder import Recorder
     from grader.browser.routing import SandboxRoutes
@@ -59,11 +59,22 @@ LAUNCH_ARGS = (
 EXTRA_DISABLED_FEATURES = ("WebUIOmniboxPopup", "WebUIOmniboxAimPopup", "WebUIOmniboxFullPopup")
 # Playwright 1.65's own --disable-features list, used when the installed driver's cannot be read.
 PLAYWRIGHT_DISABLED_FEATURES = (
-    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
-    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding",
-    "ThirdPartyStoragePartitioning", "AvoidCorsURLLoaderRestartOnRedirect", "TcpPortRandomizationWin",
-    "OptimizationHints", "NetworkTimeServiceQuerying", "AimEnabled", "PreconnectToSearch",
-    "msForceBrowserSignIn", "msEdgeUpdateLaunchServicesPreferredVersion",
+    "AvoidUnnecessaryBeforeUnloadCheckSync",
+    "DestroyProfileOnBrowserClose",
+    "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable",
+    "LensOverlay",
+    "MediaRouter",
+    "PaintHolding",
+    "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect",
+    "TcpPortRandomizationWin",
+    "OptimizationHints",
+    "NetworkTimeServiceQuerying",
+    "AimEnabled",
+    "PreconnectToSearch",
+    "msForceBrowserSignIn",
+    "msEdgeUpdateLaunchServicesPreferredVersion",
 )
 INSTALL_HINT = (
     "No Chromium was found for the browser checks. Install one with `playwright install chromium` "
@@ -101,9 +112,7 @@ def session_launch_args() -> list[str]:
     features turned Playwright's HttpsUpgrades back on, and http pages were upgraded to https),
     so the switch repeats Playwright's list (read from the driver, else Playwright 1.65's).
     """
-    features = dict.fromkeys(
-        playwright_disabled_features() + PLAYWRIGHT_DISABLED_FEATURES + EXTRA_DISABLED_FEATURES
-    )
+    features = dict.fromkeys(playwright_disabled_features() + PLAYWRIGHT_DISABLED_FEATURES + EXTRA_DISABLED_FEATURES)
     return [*LAUNCH_ARGS, "--disable-features=" + ",".join(features)]
 
 
@@ -122,8 +131,12 @@ def _playwright_download() -> str | None:
         base = Path(root)
         if not base.is_dir():
             continue
-        for pattern in ("chromium-*/chrome-linux*/chrome", "chromium_headless_shell-*/chrome-*/headless_shell",
-                        "chromium-*/chrome-mac*/Chromium.app/Contents/MacOS/Chromium", "chromium-*/chrome-win*/chrome.exe"):
+        for pattern in (
+            "chromium-*/chrome-linux*/chrome",
+            "chromium_headless_shell-*/chrome-*/headless_shell",
+            "chromium-*/chrome-mac*/Chromium.app/Contents/MacOS/Chromium",
+            "chromium-*/chrome-win*/chrome.exe",
+        ):
             found = sorted(base.glob(pattern))
             if found:
                 return str(found[-1])
@@ -145,7 +158,7 @@ def find_browser(explicit: str | None = None) -> BrowserChoice:
     raise GraderError(INSTALL_HINT, kind="no-browser")
 
 
-_VIEWPORT = {"width": 1000, "height": 720}
+_VIEWPORT: ViewportSize = {"width": 1000, "height": 720}
 
 
 def first_line(exc: Exception) -> str:
@@ -199,10 +212,8 @@ class BrowserSession:
             self._worker.submit(self._launch_quietly)
 
     def _launch_quietly(self) -> None:
-        try:
+        with contextlib.suppress(GraderError):
             self._launch()
-        except GraderError:
-            pass
 
     def call(self, work: Callable[..., T], *args: Any) -> T:
         """`work(self, *args)` in the session's thread: its own thread if it has one, else the caller's."""
@@ -230,19 +241,15 @@ class BrowserSession:
     def _close(self) -> None:
         browser, self._browser = self._browser, None
         if browser is not None:
-            try:
+            with contextlib.suppress(Exception):  # already gone
                 browser.close()
-            except Exception:  # noqa: BLE001 - already gone
-                pass
         self._stop_playwright()
 
     def _stop_playwright(self) -> None:
         playwright, self._playwright = self._playwright, None
         if playwright is not None:
-            try:
+            with contextlib.suppress(Exception):  # already stopped
                 playwright.stop()
-            except Exception:  # noqa: BLE001 - already stopped
-                pass
 
     @property
     def user_agent(self) -> str:
@@ -325,14 +332,10 @@ class BrowserSession:
             page.on("pageerror", recorder.on_page_error)
             yield page
         finally:
-            try:
+            with contextlib.suppress(Exception):
                 context.unroute_all(behavior="ignoreErrors")
-            except Exception:  # noqa: BLE001
-                pass
-            try:
+            with contextlib.suppress(Exception):  # the browser went away
                 context.close()
-            except Exception:  # noqa: BLE001 - the browser went away
-                pass
 
     def _new_context(self) -> BrowserContext:
         """A fresh context; if the browser has gone away, launch it once more."""
@@ -342,7 +345,7 @@ class BrowserSession:
                 return browser.new_context(
                     ignore_https_errors=True,  # the course sites use a self-signed certificate
                     user_agent=self._user_agent,
-                    viewport=_VIEWPORT,  # type: ignore[arg-type]
+                    viewport=_VIEWPORT,
                     service_workers="block",
                 )
             except Exception:  # noqa: BLE001 - the browser crashed or was closed

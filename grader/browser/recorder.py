@@ -9,6 +9,7 @@ decides.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -141,8 +142,9 @@ class Recorder:
                     self.redirects.append(location)
                     if request.is_navigation_request():
                         # A fulfilled 3xx would be followed past every route: see redirect_document.
-                        route.fulfill(status=200, content_type="text/html; charset=utf-8",
-                                      body=redirect_document(location))
+                        route.fulfill(
+                            status=200, content_type="text/html; charset=utf-8", body=redirect_document(location)
+                        )
                         return
                 route.fulfill(response=answer)
         except Exception:  # noqa: BLE001 - the context closed while the request was in flight
@@ -172,10 +174,8 @@ class Recorder:
         call = entry[1]
         call.status = response.status
         call.error_type = response.headers.get("x-amzn-errortype", "").split(":", 1)[0]
-        try:
+        with contextlib.suppress(Exception):  # the page moved on first: see the class docstring
             call.outcome = cognito_outcome(response.status, response.body())
-        except Exception:  # noqa: BLE001 - the page moved on first: see the class docstring
-            pass
 
     def on_request_failed(self, request: Request) -> None:
         entry = self._pending.get(id(request))

@@ -170,16 +170,20 @@ def load_failure(url: str, exc: Exception) -> str:
     match = _NET_ERROR.search(text)
     code = match.group(1) if match else ""
     if code == "ERR_CONNECTION_REFUSED":
-        return (f"The browser could not connect to {host}: the connection was refused. Is the instance "
-                "running, the web server started, and the port open in its security group?")
+        return (
+            f"The browser could not connect to {host}: the connection was refused. Is the instance "
+            "running, the web server started, and the port open in its security group?"
+        )
     if code in ("ERR_NAME_NOT_RESOLVED", "ERR_NAME_RESOLUTION_FAILED"):
         return f"The name {host} does not resolve: the instance may be stopped or its public name has changed."
     if code in ("ERR_CONNECTION_TIMED_OUT", "ERR_TIMED_OUT", "ERR_ADDRESS_UNREACHABLE"):
-        return (f"{host} did not answer the browser: check that the instance is running and that its "
-                "security group allows https (443) and http (80) from anywhere.")
+        return (
+            f"{host} did not answer the browser: check that the instance is running and that its "
+            "security group allows https (443) and http (80) from anywhere."
+        )
     if code in ("ERR_CONNECTION_RESET", "ERR_CONNECTION_CLOSED", "ERR_EMPTY_RESPONSE"):
         return f"{host} closed the connection without sending the page."
-    if code.startswith("ERR_SSL") or code.startswith("ERR_CERT"):
+    if code.startswith(("ERR_SSL", "ERR_CERT")):
         return f"The browser could not set up https with {host} ({code})."
     if code:
         return f"The browser could not load {url} ({code})."
@@ -275,7 +279,10 @@ def finish_logins(session: BrowserSession, runs: list[InFlightLogin], passwords:
                 _await_end_page(run.page, run.recorder, run.attempt, run.clicked, run.deadline, run.budget)
             _read(run.page, run.attempt)
             run.attempt.cognito_calls = run.recorder.cognito_calls()
-    return [_finish(session, run.attempt, run.recorder, password, run.started) for run, password in zip(runs, passwords)]
+    return [
+        _finish(session, run.attempt, run.recorder, password, run.started)
+        for run, password in zip(runs, passwords, strict=True)
+    ]
 
 
 @contextlib.contextmanager
@@ -304,8 +311,10 @@ def _finish(
     attempt.console_errors = [scrub(text, password)[:500] for text in recorder.console_errors]
     other_regions = sorted({c.region for c in attempt.cognito_calls if c.region and c.region != session.region})
     if other_regions and not attempt.note:
-        attempt.note = (f"The page called Cognito in {', '.join(other_regions)}, not in {session.region}: "
-                        "settings.js holds a user pool of another region.")
+        attempt.note = (
+            f"The page called Cognito in {', '.join(other_regions)}, not in {session.region}: "
+            "settings.js holds a user pool of another region."
+        )
     attempt.message = scrub(attempt.message, password)
     attempt.final_url = scrub(attempt.final_url, password)
     attempt.error = scrub(attempt.error, password)
@@ -326,15 +335,18 @@ def _submit(
         response = page.goto(url, wait_until="domcontentloaded", timeout=remaining_ms(deadline))
     except PlaywrightTimeout:
         attempt.timed_out = True
-        attempt.error = (f"The browser waited {budget:g} s for {url} and the page did not load: "
-                         "the web server did not answer in time.")
+        attempt.error = (
+            f"The browser waited {budget:g} s for {url} and the page did not load: "
+            "the web server did not answer in time."
+        )
         return None
     except PlaywrightError as exc:
         attempt.error = load_failure(url, exc)
         return None
     if response is not None and response.status >= 400:
-        attempt.error = (f"{url} answered HTTP {response.status} {response.status_text}".rstrip()
-                         + " instead of the login page.")
+        attempt.error = (
+            f"{url} answered HTTP {response.status} {response.status_text}".rstrip() + " instead of the login page."
+        )
         return None
     try:
         form_wait = min(remaining_ms(deadline), _READ_TIMEOUT_S * 1000)
@@ -343,8 +355,10 @@ def _submit(
         clicked = time.monotonic()
         _click_login(page, form_wait)
     except PlaywrightTimeout:
-        attempt.error = (f"{url} has no login form the grader can use (a #username and #passwd field "
-                         "and a Login button): is it the course's login page?")
+        attempt.error = (
+            f"{url} has no login form the grader can use (a #username and #passwd field "
+            "and a Login button): is it the course's login page?"
+        )
         return None
     except PlaywrightError as exc:
         attempt.error = load_failure(url, exc)
@@ -361,8 +375,9 @@ def _await_end_page(
 
     while True:
         try:
-            page.wait_for_url(_is_end_page, wait_until="domcontentloaded",
-                              timeout=min(remaining_ms(deadline), _STALL_POLL_MS))
+            page.wait_for_url(
+                _is_end_page, wait_until="domcontentloaded", timeout=min(remaining_ms(deadline), _STALL_POLL_MS)
+            )
             break
         except PlaywrightTimeout:
             if time.monotonic() >= deadline:
@@ -370,8 +385,9 @@ def _await_end_page(
                 attempt.note = f"{budget:g} s after Login was clicked the page had not moved on"
                 return
             if recorder.stalled_since(clicked, _STALL_QUIET_S):
-                attempt.note = ("After Login was clicked the page threw an error and then did nothing "
-                                f"for {_STALL_QUIET_S:g} s")
+                attempt.note = (
+                    f"After Login was clicked the page threw an error and then did nothing for {_STALL_QUIET_S:g} s"
+                )
                 return
         except PlaywrightError as exc:
             attempt.note = f"After Login was clicked the next page failed to load ({first_line(exc)})"
@@ -394,7 +410,7 @@ def _read(page: Page, attempt: LoginAttempt) -> None:
     try:
         stored = page.evaluate(_READ_STORAGE)
         attempt.tokens = {str(k): str(v) for k, v in stored.items()} if isinstance(stored, dict) else {}
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - no document, as above
         attempt.tokens = {}
     try:
         attempt.screenshot_png = page.screenshot(full_page=False, timeout=_READ_TIMEOUT_S * 1000)

@@ -54,7 +54,9 @@ def collect(aws: ReadOnlyAWS, spec: LabSpec, identity: Identity) -> Snapshot:
     clients = _after(chosen, lambda choice: choice[1] if choice else ())
     domain = _after(pool, lambda p: read_domain(aws, p) if p and p.domain else None)
     user = _after(pool, lambda p: read_user(aws, p.id, expected.username) if p else None)
-    lab_clients = _after(clients, lambda cs: tuple(c for c in cs if not expected.client_name or c.name == expected.client_name))
+    lab_clients = _after(
+        clients, lambda cs: tuple(c for c in cs if not expected.client_name or c.name == expected.client_name)
+    )
     return Snapshot(
         identity=identity,
         region=aws.target.region,
@@ -69,9 +71,7 @@ def collect(aws: ReadOnlyAWS, spec: LabSpec, identity: Identity) -> Snapshot:
 
 
 def read_pool_summaries(aws: ReadOnlyAWS) -> list[PoolSummary]:
-    found = aws.paginate(
-        "cognito-idp", "list_user_pools", "UserPools", "list the Cognito user pools", MaxResults=60
-    )
+    found = aws.paginate("cognito-idp", "list_user_pools", "UserPools", "list the Cognito user pools", MaxResults=60)
     return [PoolSummary(p["Id"], p["Name"]) for p in found]
 
 
@@ -100,9 +100,7 @@ def choose_pool(
 
 
 def read_pool(aws: ReadOnlyAWS, pool_id: str) -> Pool:
-    raw = aws.call(
-        "cognito-idp", "describe_user_pool", "read the user pool's settings", UserPoolId=pool_id
-    )["UserPool"]
+    raw = aws.call("cognito-idp", "describe_user_pool", "read the user pool's settings", UserPoolId=pool_id)["UserPool"]
     email = raw.get("EmailConfiguration") or {}
     return Pool(
         id=raw["Id"],
@@ -164,12 +162,15 @@ def read_clients(aws: ReadOnlyAWS, pool_id: str) -> tuple[AppClient, ...]:
 
 def read_domain(aws: ReadOnlyAWS, pool: Pool) -> Domain | None:
     assert pool.domain is not None
-    raw = aws.call(
-        "cognito-idp",
-        "describe_user_pool_domain",
-        "read the user pool's hosted UI domain",
-        Domain=pool.domain,
-    ).get("DomainDescription") or {}
+    raw = (
+        aws.call(
+            "cognito-idp",
+            "describe_user_pool_domain",
+            "read the user pool's hosted UI domain",
+            Domain=pool.domain,
+        ).get("DomainDescription")
+        or {}
+    )
     if not raw:
         return None
     return Domain(
@@ -194,9 +195,7 @@ def read_user(aws: ReadOnlyAWS, pool_id: str, username: str) -> User | None:
 
 
 def read_instances(aws: ReadOnlyAWS) -> tuple[Instance, ...]:
-    reservations = aws.paginate(
-        "ec2", "describe_instances", "Reservations", "list the EC2 instances"
-    )
+    reservations = aws.paginate("ec2", "describe_instances", "Reservations", "list the EC2 instances")
     instances = []
     for reservation in reservations:
         for raw in reservation.get("Instances", []):

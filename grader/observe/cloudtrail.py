@@ -10,8 +10,9 @@ from __future__ import annotations
 import gzip
 import json
 import time
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -42,13 +43,11 @@ MAX_LOG_FILES = 200
 
 def read_trails(aws: ReadOnlyAWS, name: str) -> tuple[list[Trail], list[str]]:
     """Trails named `name` that cover this region, and the names of every other trail seen."""
-    listed = aws.call(
-        "cloudtrail", "describe_trails", "list the CloudTrail trails", includeShadowTrails=True
-    ).get("trailList", [])
+    listed = aws.call("cloudtrail", "describe_trails", "list the CloudTrail trails", includeShadowTrails=True).get(
+        "trailList", []
+    )
     region = aws.target.region
-    covering = [
-        t for t in listed if t.get("IsMultiRegionTrail") or t.get("HomeRegion", region) == region
-    ]
+    covering = [t for t in listed if t.get("IsMultiRegionTrail") or t.get("HomeRegion", region) == region]
     matching = [trail_from(t) for t in covering if t.get("Name") == name]
     others = sorted({t.get("Name", "") for t in listed if t.get("Name") != name})
     return matching, others
@@ -69,7 +68,7 @@ def bucket_exists(aws: ReadOnlyAWS, bucket: str) -> bool:
         raise explain(exc, f"look for the trail's bucket {bucket}") from None
     except GraderError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any other failure, said as a GraderError
         raise explain(exc, f"look for the trail's bucket {bucket}") from None
 
 
@@ -85,7 +84,7 @@ def read_status(aws: ReadOnlyAWS, trail: Trail) -> TrailStatus:
 
 def read_auth_events(aws: ReadOnlyAWS, trails: list[Trail], days: int, account_id: str) -> AuthEvents:
     """The Cognito sign-in events of the last `days` days, from event history or the trail's files."""
-    since = datetime.now(timezone.utc) - timedelta(days=days)
+    since = datetime.now(UTC) - timedelta(days=days)
     try:
         return AuthEvents("event history (LookupEvents)", tuple(_from_history(aws, since)))
     except GraderError as exc:
@@ -125,12 +124,20 @@ def _from_history(aws: ReadOnlyAWS, since: datetime) -> Iterable[AuthEvent]:
 
 def _from_logs(aws: ReadOnlyAWS, trail: Trail, prefix: str, since: datetime) -> Iterable[AuthEvent]:
     keys = aws.paginate(
-        "s3", "list_objects_v2", "Contents", f"list the trail's log files in {trail.bucket}",
-        Bucket=trail.bucket, Prefix=prefix,
+        "s3",
+        "list_objects_v2",
+        "Contents",
+        f"list the trail's log files in {trail.bucket}",
+        Bucket=trail.bucket,
+        Prefix=prefix,
     )
-    recent = sorted((k for k in keys if k.get("LastModified") is None or k["LastModified"] >= since), key=lambda k: k["Key"])
+    recent = sorted(
+        (k for k in keys if k.get("LastModified") is None or k["LastModified"] >= since), key=lambda k: k["Key"]
+    )
     for item in recent[-MAX_LOG_FILES:]:
-        body = aws.call("s3", "get_object", "read a trail log file", Bucket=trail.bucket, Key=item["Key"])["Body"].read()
+        body = aws.call("s3", "get_object", "read a trail log file", Bucket=trail.bucket, Key=item["Key"])[
+            "Body"
+        ].read()
         try:
             records = json.loads(gzip.decompress(body)).get("Records", [])
         except (OSError, ValueError):
@@ -147,20 +154,27 @@ def read_instance_starts(aws: ReadOnlyAWS, days: int = HISTORY_DAYS) -> dict[str
     """
     params: dict[str, Any] = {
         "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": START_EVENT}],
-        "StartTime": datetime.now(timezone.utc) - timedelta(days=days),
+        "StartTime": datetime.now(UTC) - timedelta(days=days),
         "MaxResults": 50,
     }
     latest: dict[str, datetime] = {}
     for page in range(MAX_START_PAGES):
         if page:
             time.sleep(LOOKUP_INTERVAL)
-        answer = aws.call("cloudtrail", "lookup_events", "read when the EC2 instance was started (CloudTrail event history)", **params)
+        answer = aws.call(
+            "cloudtrail", "lookup_events", "read when the EC2 instance was started (CloudTrail event history)", **params
+        )
         for item in answer.get("Events", []):
             try:
                 record = json.loads(item.get("CloudTrailEvent") or "{}")
             except ValueError:
                 continue
-            if not isinstance(record, dict) or record.get("eventSource") != EC2_SOURCE or record.get("eventName") != START_EVENT or record.get("errorCode"):
+            if (
+                not isinstance(record, dict)
+                or record.get("eventSource") != EC2_SOURCE
+                or record.get("eventName") != START_EVENT
+                or record.get("errorCode")
+            ):
                 continue
             moment = event_time(record)
             for instance_id in started_instances(record):

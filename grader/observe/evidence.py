@@ -87,10 +87,11 @@ class Evidence:
             raise KeyError(name)
         found: Read[Any] = getattr(self, name)
         if found is NOT_OBSERVED:
-            return Read(error=GraderError(
-                f"The grader did not observe the evidence part {name!r}: a check used it without declaring it "
-                "in its @check(needs=...). This is a bug in the grader: please report it.",
-                kind="bug",
-            ))
+            return Read(
+                error=GraderError(
+                    f"The grader did not observe the evidence part {name!r}: a check used it without declaring it "
+                    "in its @check(needs=...). This is a bug in the grader: please report it.",
+                    kind="bug",
+                )
+            )
         return found
-

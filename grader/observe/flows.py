@@ -50,8 +50,9 @@ def run_flows(session: Any, login: LoginRequest | None, hosted: HostedRequest | 
                 out["site_logins"] = Read(error=exc)
         if hosted is not None:
             try:
-                out["hosted_sign_in"] = Read(sign_in(session, hosted.authorize_url, hosted.callback,
-                                                     hosted.username, hosted.password))
+                out["hosted_sign_in"] = Read(
+                    sign_in(session, hosted.authorize_url, hosted.callback, hosted.username, hosted.password)
+                )
             except GraderError as exc:
                 out["hosted_sign_in"] = Read(error=exc)
         if runs is not None and login is not None:

@@ -10,13 +10,14 @@ completes. Nothing here judges the student's lab: that is the checks' job.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,9 @@ def connect(target: Target, spec: LabSpec, out: Path | None = None) -> Connectio
         raise explain(exc, "connect to AWS") from None
     student = slug(target.student) if target.student else student_from_arn(identity.arn, identity.account_id)
     if not student:
-        raise GraderError("The student name is empty once unsafe characters are removed; give --student NAME.", kind="usage")
+        raise GraderError(
+            "The student name is empty once unsafe characters are removed; give --student NAME.", kind="usage"
+        )
     return Connection(target=target, spec=spec, aws=aws, identity=identity, student=student, out=out)
 
 
@@ -102,15 +105,13 @@ class Observer:
     def start_browser(self, needs: Iterable[str]) -> None:
         """Start launching the browser now, if a needed part uses it (about a second saved)."""
         if closure(needs) & BROWSER_PARTS:
-            try:
+            with contextlib.suppress(GraderError):  # said again by the browser parts, where it matters
                 self._browser().start()
-            except GraderError:
-                pass  # said again by the browser parts, where it matters
 
     def observe(self, needs: Iterable[str]) -> Evidence:
         """The evidence for `needs` (and what they are observed from), within the deadline."""
         wanted = closure(needs)
-        observed_at = datetime.now(timezone.utc)
+        observed_at = datetime.now(UTC)
         self.start_browser(wanted)
         self._deadline = time.monotonic() + self.deadline_s
         pool = ThreadPoolExecutor(max_workers=len(wanted) + 2, thread_name_prefix="observe")
@@ -187,7 +188,9 @@ class Observer:
             if self._own_browser is None:
                 from grader.browser.launch import BrowserSession, find_browser
 
-                self._own_browser = BrowserSession(find_browser(target.browser_path), None, target.region, own_thread=True)
+                self._own_browser = BrowserSession(
+                    find_browser(target.browser_path), None, target.region, own_thread=True
+                )
             return self._own_browser
 
     def _probe(self, url: str) -> AuthorizeProbe:
@@ -231,8 +234,12 @@ class Observer:
         client, instances = snapshot.client.value, snapshot.instances.value
         asked: list[str] = []
         if client is not None and instances:
-            judge_callbacks(client.callback_urls, instances, region=self.connection.target.region,
-                            started_at=lambda instance_id: asked.append(instance_id))
+            judge_callbacks(
+                client.callback_urls,
+                instances,
+                region=self.connection.target.region,
+                started_at=lambda instance_id: asked.append(instance_id),
+            )
         if not asked:
             return InstanceStarts()
         try:
@@ -242,7 +249,9 @@ class Observer:
 
     def _read_site(self) -> Site:
         snapshot: Snapshot = self._value("snapshot")
-        address, source = site_host(self.connection.target.site_url, snapshot.client.value, snapshot.instances.value or ())
+        address, source = site_host(
+            self.connection.target.site_url, snapshot.client.value, snapshot.instances.value or ()
+        )
         return read_site(self.fetcher(), address, source)
 
     def _read_link_probe(self) -> AuthorizeProbe | None:
@@ -289,6 +298,7 @@ class Observer:
         """The part `name` of the browser flows, which run once for both browser parts."""
         with self._lock:
             if self._flows is None:
+                assert self._pool is not None  # set by observe(), whose parts call this
                 self._flows = self._pool.submit(self._guarded, "the browser", self._run_flows, self._wanted)
         try:
             flows: Read[dict[str, Read[Any]]] = self._flows.result(timeout=max(0.0, self._deadline - time.monotonic()))

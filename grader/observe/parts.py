@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 DEPENDS: dict[str, tuple[str, ...]] = {
-    "snapshot": (),  # the account's Cognito and EC2 configuration (grader/snapshot.py, read by grader/observe/account.py)
+    "snapshot": (),  # the account's Cognito and EC2 configuration (grader/snapshot.py, read by observe/account.py)
     "trails": (),  # the trails named as the spec says, and the names of the others
     "trail_status": ("trails",),  # the lab trail's GetTrailStatus
     "trail_bucket": ("trails",),  # whether the lab trail's bucket exists

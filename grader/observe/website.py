@@ -8,6 +8,7 @@ Cognito's /oauth2/authorize what it answers to a URL, without following the answ
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -30,7 +31,7 @@ class Fetcher:
     mode): a URL that `local_url` does not map is as dead as an unknown host.
     """
 
-    def __init__(self, local_url=None, *, offline: bool = False) -> None:  # noqa: ANN001 - callable(url) -> url | None
+    def __init__(self, local_url: Callable[[str], str | None] | None = None, *, offline: bool = False) -> None:
         self.local_url = local_url or (lambda url: None)
         self.offline = offline
         self.http = requests.Session()
@@ -90,7 +91,14 @@ def _with_settings(fetcher: Fetcher, site: Site) -> Site:
     probe, text = fetcher.get(f"{site.base_url}scripts/settings.js")
     if probe.status != 200 or text is None:
         why = f"HTTP {probe.status}" if probe.status else probe.error
-        return Site(site.host, site.source, site.base_url, site.probes + (probe,), None, f"scripts/settings.js could not be read ({why})")
+        return Site(
+            site.host,
+            site.source,
+            site.base_url,
+            (*site.probes, probe),
+            None,
+            f"scripts/settings.js could not be read ({why})",
+        )
     settings = parse_settings(text)
     problem = "" if settings else "scripts/settings.js has no UserPoolId or ClientId setting"
     return Site(site.host, site.source, site.base_url, site.probes, settings, problem)
@@ -115,7 +123,12 @@ def probe(fetcher: Fetcher, url: str) -> AuthorizeProbe:
             return AuthorizeProbe(url, found.status, error, detail, answered, description)
         if (target.hostname or "").lower() == host and target.path == "/login":
             return AuthorizeProbe(url, found.status, "", "")
-        return AuthorizeProbe(url, found.status, "unexpected_redirect", f"it redirects to {target.scheme}://{target.hostname}{target.path}")
+        return AuthorizeProbe(
+            url,
+            found.status,
+            "unexpected_redirect",
+            f"it redirects to {target.scheme}://{target.hostname}{target.path}",
+        )
     if found.status == 200 and urlsplit(url).path == "/login":
         return AuthorizeProbe(url, found.status, "", "")
     if found.status == 404:

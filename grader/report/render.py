@@ -28,7 +28,7 @@ STATUS_LABELS: dict[Status, str] = {
     "skip": "Skipped",
 }
 # A text symbol beside each label, so a badge never relies on colour alone.
-STATUS_ICONS: dict[Status, str] = {"pass": "✓", "warn": "!", "fail": "✗", "error": "?", "skip": "–"}
+STATUS_ICONS: dict[Status, str] = {"pass": "✓", "warn": "!", "fail": "✗", "error": "?", "skip": "–"}  # noqa: RUF001 - an en dash, meant
 
 # Only a PNG data URI made of base64 characters becomes an <img>; anything else is shown as text.
 _PNG_DATA_URI = re.compile(r"data:image/png;base64,[A-Za-z0-9+/]+={0,2}")
@@ -84,7 +84,7 @@ def percent(score: float, max_score: float) -> int | None:
 def format_duration(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.1f} s"
-    whole = int(round(seconds))
+    whole = round(seconds)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
@@ -127,8 +127,7 @@ def classify_evidence(key: str, value: Any) -> EvidenceItem:
                 columns.setdefault(str(column), None)
         normalised = [{str(k): v for k, v in row.items()} for row in value]
         rows = tuple(
-            tuple(_cell_text(row[column]) if column in row else "" for column in columns)
-            for row in normalised
+            tuple(_cell_text(row[column]) if column in row else "" for column in columns) for row in normalised
         )
         return EvidenceItem(key, "table", columns=tuple(columns), rows=rows)
     if isinstance(value, dict) and value and all(_is_scalar(v) for v in value.values()):
@@ -178,9 +177,7 @@ def build_context(result: GradeResult) -> dict[str, Any]:
         "icons": STATUS_ICONS,
         "sections": sections,
         "attention": [v for v in views if v.check.status in ("fail", "warn", "error")],
-        "target_label": {"aws": "AWS account", "sandbox": "Sandbox (simulated AWS)"}.get(
-            result.target, result.target
-        ),
+        "target_label": {"aws": "AWS account", "sandbox": "Sandbox (simulated AWS)"}.get(result.target, result.target),
     }
 
 

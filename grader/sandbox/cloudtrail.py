@@ -19,7 +19,8 @@ middleware that
   trail);
 * delivers each event at once, as a gzip ``{"Records": [...]}`` object, to every logging trail
   of the account that covers the event's region, under
-  ``[prefix/]AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<16 chars>.json.gz``;
+  ``[prefix/]AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/`` then the file name
+  ``<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<16 chars>.json.gz``;
 * corrects moto's ``GetTrailStatus`` delivery fields (``LatestDeliveryTime`` of real deliveries,
   ``LatestDeliveryError`` ``NoSuchBucket`` when the bucket is gone).
 
@@ -44,7 +45,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 from xml.etree import ElementTree
@@ -59,7 +60,7 @@ from grader.sandbox.wsgi import (
     sigv4_credential,
 )
 
-__all__ = ["CloudTrailRecorder", "HIDDEN", "log_file_key"]
+__all__ = ["HIDDEN", "CloudTrailRecorder", "log_file_key"]
 
 _log = logging.getLogger(__name__)
 
@@ -186,7 +187,7 @@ class CloudTrailRecorder:
 
     def __init__(self, app: WSGIApp, *, clock: Clock | None = None) -> None:
         self.app = app
-        self.clock: Clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self._events: list[_Stored] = []
         self._pending: list[tuple[Any, str, dict[str, Any]]] = []  # (trail, region, record)
         self._deliveries: dict[str, _Delivery] = {}  # trail ARN -> state
@@ -249,7 +250,7 @@ class CloudTrailRecorder:
         if target == _GET_TRAIL_STATUS:
             return self._get_trail_status(environ, start_response)
         if target.startswith(_COGNITO_PREFIX):
-            return self._record_call(environ, start_response, target[len(_COGNITO_PREFIX):])
+            return self._record_call(environ, start_response, target[len(_COGNITO_PREFIX) :])
         action = _ec2_action(environ)
         if action in _EC2_ACTIONS:
             return self._record_ec2_call(environ, start_response, action)
@@ -280,14 +281,14 @@ class CloudTrailRecorder:
         context: _Context | None
         try:
             context = _resolve_context(environ, params, self._identities)
-        except Exception:  # never let the bookkeeping break the call
+        except Exception:  # noqa: BLE001 - never let the bookkeeping break the call
             _log.exception("could not place %s in an account and region", name)
             context = fallback(environ) if fallback else None
         status, headers, payload = _call(self.app, environ)
         if context is not None:
             try:
                 record(context, status, headers, payload)
-            except Exception:  # recording must never break the call it records
+            except Exception:  # noqa: BLE001 - recording must never break the call it records
                 _log.exception("could not record %s as a CloudTrail event", name)
         start_response(status, headers)
         return [payload]
@@ -328,7 +329,7 @@ class CloudTrailRecorder:
         self, environ: Mapping[str, Any], context: _Context, source: str, name: str
     ) -> tuple[datetime, dict[str, Any]]:
         """The event's time (now, in whole seconds) and the first members of its record."""
-        now = self.clock().astimezone(timezone.utc).replace(microsecond=0)
+        now = self.clock().astimezone(UTC).replace(microsecond=0)
         record: dict[str, Any] = {
             "eventVersion": EVENT_VERSION,
             "userIdentity": context.identity,
@@ -367,8 +368,15 @@ class CloudTrailRecorder:
             self._seq += 1
             self._events.append(
                 _Stored(
-                    self._seq, context.account, context.region, now, record, text, context.access_key,
-                    context.username, resources,
+                    self._seq,
+                    context.account,
+                    context.region,
+                    now,
+                    record,
+                    text,
+                    context.access_key,
+                    context.username,
+                    resources,
                 )
             )
             for trail in _logging_trails(context.account, context.region, record):
@@ -398,7 +406,9 @@ class CloudTrailRecorder:
             record["errorCode"], record["errorMessage"] = _ec2_error(payload, code)
         else:
             response_elements = {
-                "requestId": _header(headers, "x-amzn-requestid") or _xml_text(payload, "requestId") or str(uuid.uuid4()),
+                "requestId": _header(headers, "x-amzn-requestid")
+                or _xml_text(payload, "requestId")
+                or str(uuid.uuid4()),
                 "instancesSet": {"items": _instance_changes(payload)},
             }
         record["requestParameters"] = {"instancesSet": {"items": [{"instanceId": i} for i in instance_ids]}}
@@ -413,7 +423,7 @@ class CloudTrailRecorder:
     def _deliver(self, trail: Any, region: str, records: list[dict[str, Any]]) -> tuple[str, str] | None:
         from moto.s3.models import s3_backends
 
-        now = self.clock().astimezone(timezone.utc)
+        now = self.clock().astimezone(UTC)
         state = self._deliveries.setdefault(trail.arn, _Delivery())
         state.last_attempt = now
         bucket = trail.bucket_name
@@ -433,7 +443,7 @@ class CloudTrailRecorder:
                 encryption="aws:kms" if kms else "AES256",
                 kms_key_id=kms or None,
             )
-        except Exception as exc:  # the bucket vanished meanwhile, or moto refused the object
+        except Exception as exc:  # noqa: BLE001 - the bucket vanished meanwhile, or moto refused the object
             state.error = getattr(exc, "code", None) or type(exc).__name__
             return None
         state.last_success = now
@@ -460,9 +470,7 @@ class CloudTrailRecorder:
         if not isinstance(attributes, list):
             raise _LookupError("InvalidLookupAttributesException", "LookupAttributes must be a list.")
         if len(attributes) > 1:
-            raise _LookupError(
-                "InvalidLookupAttributesException", "You can specify only one lookup attribute."
-            )
+            raise _LookupError("InvalidLookupAttributesException", "You can specify only one lookup attribute.")
         attribute: tuple[str, str] | None = None
         if attributes:
             item = attributes[0] if isinstance(attributes[0], dict) else {}
@@ -476,7 +484,7 @@ class CloudTrailRecorder:
         max_results = params.get("MaxResults", MAX_RESULTS)
         if not isinstance(max_results, int) or isinstance(max_results, bool) or not 1 <= max_results <= MAX_RESULTS:
             raise _LookupError("InvalidMaxResultsException", "MaxResults must be between 1 and 50.")
-        now = self.clock().astimezone(timezone.utc)
+        now = self.clock().astimezone(UTC)
         start = _timestamp(params.get("StartTime"), "StartTime")
         end = _timestamp(params.get("EndTime"), "EndTime")
         if start is not None and end is not None and start > end:
@@ -771,7 +779,7 @@ def _user_sub(pool: Any, params: Mapping[str, Any]) -> str | None:
         return None
     try:
         user = pool._get_user(username)
-    except Exception:
+    except Exception:  # noqa: BLE001 - moto's own lookup: an unknown user is no attribute to read
         return None
     if user is None:
         return None
@@ -809,18 +817,18 @@ def _identity_of(access_key: str, account: str) -> tuple[dict[str, Any], str | N
                             "userName": role_name,
                         },
                         "attributes": {
-                            "creationDate": _iso(role.access_key.create_date.replace(tzinfo=timezone.utc)),
+                            "creationDate": _iso(role.access_key.create_date.replace(tzinfo=UTC)),
                             "mfaAuthenticated": "false",
                         },
                     },
                 },
                 role.session_name,
             )
-    for _acct, regional in list(iam_backends.items()):
-        for _partition, backend in list(regional.items()):
+    for _acct, iam_regional in list(iam_backends.items()):
+        for _partition, iam_backend in list(iam_regional.items()):
             try:
-                user = backend.get_user_from_access_key_id(access_key)
-            except Exception:
+                user = iam_backend.get_user_from_access_key_id(access_key)
+            except Exception:  # noqa: BLE001 - moto's own lookup: a key it cannot place is no IAM user
                 user = None
             if user is not None:
                 return (
@@ -954,7 +962,7 @@ def _selected(trail: Any, record: Mapping[str, Any]) -> bool:
             if not selector.get("IncludeManagementEvents", True):
                 continue
             kind = selector.get("ReadWriteType", "All")
-            if kind == "ReadOnly" and not read_only or kind == "WriteOnly" and read_only:
+            if (kind == "ReadOnly" and not read_only) or (kind == "WriteOnly" and read_only):
                 continue
             if record.get("eventSource") in (selector.get("ExcludeManagementEventSources") or []):
                 continue
@@ -1012,7 +1020,7 @@ def _account_trails(account: str) -> list[Any]:
 
 def log_file_key(account: str, region: str, delivered: datetime, prefix: str | None = None) -> str:
     """The S3 key CloudTrail gives a log file delivered at ``delivered`` (UTC)."""
-    moment = delivered.astimezone(timezone.utc)
+    moment = delivered.astimezone(UTC)
     unique = "".join(secrets.choice(_UNIQUE_ALPHABET) for _ in range(16))
     name = f"{account}_CloudTrail_{region}_{moment:%Y%m%dT%H%MZ}_{unique}.json.gz"
     key = f"AWSLogs/{account}/CloudTrail/{region}/{moment:%Y/%m/%d}/{name}"
@@ -1021,7 +1029,7 @@ def log_file_key(account: str, region: str, delivered: datetime, prefix: str | N
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ---------------------------------------------------------------------- helpers: LookupEvents
@@ -1032,13 +1040,13 @@ def _timestamp(value: Any, name: str) -> datetime | None:
         return None
     try:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return datetime.fromtimestamp(float(value), timezone.utc)
+            return datetime.fromtimestamp(float(value), UTC)
         if isinstance(value, str):
             try:
-                return datetime.fromtimestamp(float(value), timezone.utc)
+                return datetime.fromtimestamp(float(value), UTC)
             except ValueError:
                 parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-                return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+                return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     except (ValueError, OverflowError, OSError):
         pass
     raise _LookupError("InvalidTimeRangeException", f"Invalid {name}: {value!r}.")

@@ -137,9 +137,7 @@ class CognitoFidelity:
             else:
                 result = self._respond_to_auth_challenge(environ, params)
         except JsonRESTError as err:
-            return self._send(
-                environ, start_response, err.code, err.get_body(), err.get_headers()
-            )
+            return self._send(environ, start_response, err.code, err.get_body(), err.get_headers())
         if result is None:
             return self.app(environ, start_response)
         return self._send(
@@ -194,9 +192,7 @@ class CognitoFidelity:
             return _after_password(found, user)
         return self._srp_challenge(found, username, user, _required(auth, "SRP_A"))
 
-    def _srp_challenge(
-        self, found: _Target, username: str, user: CognitoIdpUser | None, srp_a: str
-    ) -> dict[str, Any]:
+    def _srp_challenge(self, found: _Target, username: str, user: CognitoIdpUser | None, srp_a: str) -> dict[str, Any]:
         pool, client = found.pool, found.client
         if user is None:
             _unknown_user(client)  # raises unless user-existence errors are prevented
@@ -235,9 +231,7 @@ class CognitoFidelity:
 
     # ------------------------------------------------------------------ RespondToAuthChallenge
 
-    def _respond_to_auth_challenge(
-        self, environ: Mapping[str, Any], params: dict[str, Any]
-    ) -> dict[str, Any] | None:
+    def _respond_to_auth_challenge(self, environ: Mapping[str, Any], params: dict[str, Any]) -> dict[str, Any] | None:
         name = params.get("ChallengeName")
         if name not in ("PASSWORD_VERIFIER", "NEW_PASSWORD_REQUIRED"):
             return None
@@ -302,8 +296,7 @@ def _after_password(found: _Target, user: CognitoIdpUser) -> dict[str, Any]:
     if result.get("ChallengeName") == "NEW_PASSWORD_REQUIRED":
         challenge_parameters.update(_new_password_parameters(found.pool, user))
     result["ChallengeParameters"] = {
-        key: value if isinstance(value, str) else json.dumps(value)
-        for key, value in challenge_parameters.items()
+        key: value if isinstance(value, str) else json.dumps(value) for key, value in challenge_parameters.items()
     }
     return result
 
@@ -323,9 +316,7 @@ def _check_secret_hash(client: CognitoIdpUserPoolClient, username: str, given: s
     if not client.generate_secret:
         return
     if not given:
-        raise NotAuthorizedError(
-            f"Client {client.id} is configured with secret but SECRET_HASH was not received"
-        )
+        raise NotAuthorizedError(f"Client {client.id} is configured with secret but SECRET_HASH was not received")
     expected = srp.secret_hash(client.id, str(client.secret), username)
     if not hmac.compare_digest(expected.encode(), given.encode()):
         raise NotAuthorizedError(f"Unable to verify secret hash for client {client.id}")

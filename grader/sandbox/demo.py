@@ -66,7 +66,7 @@ def student_browser(sandbox: Sandbox) -> StudentBrowser:
     browser = getattr(sandbox, "_student_browser", None)
     if browser is None:
         browser = StudentBrowser(sandbox)
-        sandbox._student_browser = browser  # type: ignore[attr-defined]
+        sandbox._student_browser = browser  # type: ignore[attr-defined]  # the sandbox carries it until it stops
         sandbox.on_stop(browser.close)
     return browser
 
@@ -86,8 +86,13 @@ def confirm_on_hosted_ui(sandbox: Sandbox, made: ProvisionedLab, username: str, 
     callbacks = client.get("CallbackURLs") or []
     if not callbacks:
         return False
-    query = urlencode({"client_id": made.client_id, "response_type": "token" if "implicit" in flows else "code",
-                       "redirect_uri": callbacks[0]})
+    query = urlencode(
+        {
+            "client_id": made.client_id,
+            "response_type": "token" if "implicit" in flows else "code",
+            "redirect_uri": callbacks[0],
+        }
+    )
     authorize = f"https://{made.domain}.auth.us-east-1.amazoncognito.com/oauth2/authorize?{query}"
     if not probe(Fetcher(lambda url: sandbox_url(sandbox.url, url)), authorize).ok:
         return False  # the student could not use the hosted UI either
@@ -113,7 +118,9 @@ def _change_password(session: Any, authorize_url: str, callback: str, username: 
         page.click("[name=changePasswordSubmitButton]")
         while not any(same_endpoint(location, callback) for location in recorder.redirects):
             if time.monotonic() > deadline:
-                raise RuntimeError(f"The hosted UI did not confirm {username}: the change-password form did not lead to the callback.")
+                raise RuntimeError(
+                    f"The hosted UI did not confirm {username}: the change-password form did not lead to the callback."
+                )
             page.wait_for_timeout(50)
 
 
@@ -122,7 +129,7 @@ def close_student_browser(sandbox: Sandbox) -> None:
     browser = getattr(sandbox, "_student_browser", None)
     if browser is not None:
         browser.close()
-        del sandbox._student_browser  # type: ignore[attr-defined]
+        del sandbox._student_browser  # type: ignore[attr-defined]  # set by student_browser()
 
 
 def log_in_on_the_website(sandbox: Sandbox, scenario: Scenario, made: ProvisionedLab) -> None:
@@ -147,7 +154,7 @@ def grader_browser(sandbox: Sandbox) -> BrowserSession:
     browser = getattr(sandbox, "_grader_browser", None)
     if browser is None:
         browser = BrowserSession(find_browser(), None, "us-east-1", own_thread=True)
-        sandbox._grader_browser = browser  # type: ignore[attr-defined]
+        sandbox._grader_browser = browser  # type: ignore[attr-defined]  # the sandbox carries it until it stops
         sandbox.on_stop(browser.close)
     return browser
 

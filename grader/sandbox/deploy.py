@@ -19,13 +19,16 @@ DEFAULT_PAGE = "<html><body><h1>It works!</h1><p>The web server is running.</p><
 
 def _rebuild_module() -> ModuleType:
     spec = importlib.util.spec_from_file_location("reference_site_rebuild", SITE_FIXTURE / "rebuild.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def deploy_site(sandbox: Sandbox, site: dict[str, Any] | None, made: ProvisionedLab, region: str = "us-east-1") -> Path | None:
+def deploy_site(
+    sandbox: Sandbox, site: dict[str, Any] | None, made: ProvisionedLab, region: str = "us-east-1"
+) -> Path | None:
     """Render and serve the website for a running instance; returns its folder."""
     if not site or not made.instance_dns or not made.instance_running:
         return None

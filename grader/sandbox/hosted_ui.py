@@ -200,8 +200,13 @@ class HostedUI:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if not self.handles(path):
-            return _page(start_response, "404 Not Found", "Not found", "<p>Not a hosted UI path.</p>",
-                         reason="not a hosted UI path")
+            return _page(
+                start_response,
+                "404 Not Found",
+                "Not found",
+                "<p>Not a hosted UI path.</p>",
+                reason="not a hosted UI path",
+            )
         host, _, rest = path[len(HOSTEDUI_PATH) + 1 :].partition("/")
         host = host.lower()
         endpoint = "/" + rest
@@ -209,8 +214,13 @@ class HostedUI:
         query = environ.get("QUERY_STRING", "")
         site = self._site(environ, host)
         if site is None:
-            return _page(start_response, "404 Not Found", "Not found",
-                         f"<p>No user pool has the domain {_e(host)}.</p>", reason="unknown domain")
+            return _page(
+                start_response,
+                "404 Not Found",
+                "Not found",
+                f"<p>No user pool has the domain {_e(host)}.</p>",
+                reason="unknown domain",
+            )
         routes: dict[tuple[str, str], Callable[..., Iterable[bytes]]] = {
             ("GET", "/oauth2/authorize"): self._authorize,
             ("GET", "/login"): self._login_get,
@@ -221,8 +231,13 @@ class HostedUI:
         handler = routes.get((method, endpoint))
         if handler is None:
             if any(path_ == endpoint for _, path_ in routes):
-                return _page(start_response, "405 Method Not Allowed", "Method not allowed",
-                             "<p>Method not allowed.</p>", reason="method not allowed")
+                return _page(
+                    start_response,
+                    "405 Method Not Allowed",
+                    "Method not allowed",
+                    "<p>Method not allowed.</p>",
+                    reason="method not allowed",
+                )
             return _page(start_response, "404 Not Found", "Not found", "<p>Not found.</p>", reason="not found")
         try:
             return handler(environ, start_response, site, query)
@@ -231,18 +246,24 @@ class HostedUI:
 
     # ------------------------------------------------------------------ endpoints
 
-    def _authorize(self, environ: dict[str, Any], start_response: StartResponse, site: _Site, query: str) -> Iterable[bytes]:
+    def _authorize(
+        self, environ: dict[str, Any], start_response: StartResponse, site: _Site, query: str
+    ) -> Iterable[bytes]:
         # "The redirect and authorization endpoint": without identity_provider/idp_identifier it
         # redirects to the login endpoint with the same URL parameters.
         self._validate(site, _params(query))
         return _redirect(start_response, f"https://{site.host}/login?{query}")
 
-    def _login_get(self, environ: dict[str, Any], start_response: StartResponse, site: _Site, query: str) -> Iterable[bytes]:
+    def _login_get(
+        self, environ: dict[str, Any], start_response: StartResponse, site: _Site, query: str
+    ) -> Iterable[bytes]:
         # "The login endpoint" supports all the request parameters of the authorize endpoint.
         self._validate(site, _params(query))
         return self._form(start_response, site, query, _Form("signin"))
 
-    def _login_post(self, environ: dict[str, Any], start_response: StartResponse, site: _Site, query: str) -> Iterable[bytes]:
+    def _login_post(
+        self, environ: dict[str, Any], start_response: StartResponse, site: _Site, query: str
+    ) -> Iterable[bytes]:
         grant = self._validate(site, _params(query))
         form = _params(read_body(environ).decode("utf-8", "replace"))
         if form.get("session"):
@@ -263,8 +284,12 @@ class HostedUI:
         if user.status == UserStatus.FORCE_CHANGE_PASSWORD:
             session = self._start_change(site, grant.client, username)
             missing = missing_required_attributes(site.pool, user)
-            return self._form(start_response, site, query, _Form(
-                "change", username=username, session=session, missing_attributes=missing))
+            return self._form(
+                start_response,
+                site,
+                query,
+                _Form("change", username=username, session=session, missing_attributes=missing),
+            )
         return self._finish(start_response, site, grant, user, username)
 
     def _change_password(
@@ -306,7 +331,9 @@ class HostedUI:
         self._pending.pop(token)
         return self._finish(start_response, site, grant, user, pending.login_name)
 
-    def _logout(self, environ: dict[str, Any], start_response: StartResponse, site: _Site, query: str) -> Iterable[bytes]:
+    def _logout(
+        self, environ: dict[str, Any], start_response: StartResponse, site: _Site, query: str
+    ) -> Iterable[bytes]:
         # "The logout endpoint": it signs the user out and redirects either to an allowed sign-out
         # URL of the app client (logout_uri + client_id), or to the /login endpoint (with the
         # parameters, e.g. redirect_uri/response_type/scope, for the next sign-in).
@@ -318,7 +345,9 @@ class HostedUI:
         reason = "logout_uri is not an allowed sign-out URL" if logout_uri else "no logout_uri"
         return _redirect(start_response, f"https://{site.host}/login?{query}", reason=reason)
 
-    def _error_page(self, environ: dict[str, Any], start_response: StartResponse, site: _Site, query: str) -> Iterable[bytes]:
+    def _error_page(
+        self, environ: dict[str, Any], start_response: StartResponse, site: _Site, query: str
+    ) -> Iterable[bytes]:
         error = _params(query).get("error", "")
         body = f'<p id="errorMessage">{_e(_ERROR_PAGE_TEXT)}</p><p>Error: <code id="errorCode">{_e(error)}</code></p>'
         return _page(start_response, "400 Bad Request", "Error", body, reason=error or "error")
@@ -361,8 +390,9 @@ class HostedUI:
         client_id = params.get("client_id", "")
         client = site.pool.clients.get(client_id) if client_id else None
         if client is None:
-            raise _Reject("invalid_request", "client_id is missing" if not client_id else "unknown client_id",
-                          client_id=client_id)
+            raise _Reject(
+                "invalid_request", "client_id is missing" if not client_id else "unknown client_id", client_id=client_id
+            )
         redirect_uri = params.get("redirect_uri", "")
         callbacks = client.extended_config.get("CallbackURLs") or []
         if not redirect_uri:
@@ -370,25 +400,27 @@ class HostedUI:
         parts = urlsplit(redirect_uri)
         web = parts.scheme in ("http", "https")
         if not parts.scheme or (web and not parts.netloc) or "#" in redirect_uri:
-            raise _Reject("redirect_mismatch", "redirect_uri is not an absolute URI without fragment",
-                          client_id=client_id)
+            raise _Reject(
+                "redirect_mismatch", "redirect_uri is not an absolute URI without fragment", client_id=client_id
+            )
         if redirect_uri not in callbacks:
-            raise _Reject("redirect_mismatch", "redirect_uri is not a registered callback URL",
-                          client_id=client_id)
+            raise _Reject("redirect_mismatch", "redirect_uri is not a registered callback URL", client_id=client_id)
         providers = client.extended_config.get("SupportedIdentityProviders") or []
         provider = params.get("identity_provider")
         if params.get("idp_identifier") or (provider and provider != "COGNITO"):
             raise _Reject("invalid_request", "identity provider not supported by the client", client_id=client_id)
         if "COGNITO" not in providers:
-            raise _Reject("invalid_request", "COGNITO is not a supported identity provider of the client",
-                          client_id=client_id)
+            raise _Reject(
+                "invalid_request", "COGNITO is not a supported identity provider of the client", client_id=client_id
+            )
         if not client.extended_config.get("AllowedOAuthFlowsUserPoolClient"):
             raise _Reject("invalid_request", "OAuth is not enabled for the client", client_id=client_id)
         state = params.get("state")
 
         def back(error: str, reason: str, description: str = "") -> _Reject:
-            return _Reject(error, reason, client_id=client_id, redirect_uri=redirect_uri, state=state,
-                           description=description)
+            return _Reject(
+                error, reason, client_id=client_id, redirect_uri=redirect_uri, state=state, description=description
+            )
 
         response_type = params.get("response_type", "")
         if not response_type:
@@ -411,8 +443,7 @@ class HostedUI:
             raise back("invalid_request", "a requested scope is not allowed for the client", "invalid_scope")
         if _ID_SCOPES & set(requested) and "openid" not in requested:
             raise back("invalid_request", "email, phone and profile need the openid scope", "invalid_scope")
-        return _Grant(client, response_type, redirect_uri, tuple(dict.fromkeys(requested)), state,
-                      params.get("nonce"))
+        return _Grant(client, response_type, redirect_uri, tuple(dict.fromkeys(requested)), state, params.get("nonce"))
 
     def _reject(self, start_response: StartResponse, site: _Site, reject: _Reject, *, as_page: bool) -> Iterable[bytes]:
         if reject.redirect_uri:
@@ -424,8 +455,10 @@ class HostedUI:
             return _redirect(start_response, _append(reject.redirect_uri, "?", extra), reason=reject.reason)
         if as_page:
             # /login shows the error itself (AWS answers 400 on the login page).
-            body = (f'<p id="errorMessage">{_e(_ERROR_PAGE_TEXT)}</p>'
-                    f'<p>Error: <code id="errorCode">{_e(reject.error)}</code></p>')
+            body = (
+                f'<p id="errorMessage">{_e(_ERROR_PAGE_TEXT)}</p>'
+                f'<p>Error: <code id="errorCode">{_e(reject.error)}</code></p>'
+            )
             return _page(start_response, "400 Bad Request", "Error", body, reason=reject.reason)
         target = {"error": reject.error}
         if reject.client_id:
@@ -445,8 +478,17 @@ class HostedUI:
     ) -> Iterable[bytes]:
         if grant.response_type == "code":
             code = str(uuid.uuid4())
-            self.codes.put(code, IssuedCode(site.pool.id, grant.client.id, user.username, grant.redirect_uri,
-                                            grant.scopes, time.monotonic() + 300))
+            self.codes.put(
+                code,
+                IssuedCode(
+                    site.pool.id,
+                    grant.client.id,
+                    user.username,
+                    grant.redirect_uri,
+                    grant.scopes,
+                    time.monotonic() + 300,
+                ),
+            )
             values = {"code": code}
             if grant.state is not None:
                 values["state"] = grant.state
@@ -465,9 +507,12 @@ class HostedUI:
     def _form(self, start_response: StartResponse, site: _Site, query: str, form: _Form) -> Iterable[bytes]:
         action = _e(f"https://{site.host}/login?{query}")
         if form.kind == "change":
-            return _page(start_response, "200 OK", "Change password", _change_html(action, form),
-                         reason=form.error or "")
-        error = f'<p id="loginErrorMessage" class="errorMessage" role="alert">{_e(form.error)}</p>' if form.error else ""
+            return _page(
+                start_response, "200 OK", "Change password", _change_html(action, form), reason=form.error or ""
+            )
+        error = (
+            f'<p id="loginErrorMessage" class="errorMessage" role="alert">{_e(form.error)}</p>' if form.error else ""
+        )
         body = f"""<h1>Sign in with your username and password</h1>
 {error}<form name="cognitoSignInForm" method="post" action="{action}">
 <label for="signInFormUsername">Username</label>
@@ -475,7 +520,7 @@ class HostedUI:
 <label for="signInFormPassword">Password</label>
 <input id="signInFormPassword" name="password" type="password" autocomplete="current-password" required>
 <input type="submit" name="signInSubmitButton" value="Sign in">
-</form>"""
+</form>"""  # noqa: E501 - the form as Cognito's classic hosted UI serves it
         return _page(start_response, "200 OK", "Signin", body, reason=form.error or "")
 
     # ------------------------------------------------------------------ moto lookups
@@ -630,8 +675,11 @@ _STYLE = (
 
 
 def _change_html(action: str, form: _Form) -> str:
-    error = (f'<p id="changePasswordErrorMessage" class="errorMessage" role="alert">{_e(form.error)}</p>'
-             if form.error else "")
+    error = (
+        f'<p id="changePasswordErrorMessage" class="errorMessage" role="alert">{_e(form.error)}</p>'
+        if form.error
+        else ""
+    )
     required = "".join(
         f'<label for="required_{_e(name)}">{_e(name)}</label>'
         f'<input id="required_{_e(name)}" name="requiredAttributes[{_e(name)}]" type="text" required>\n'
@@ -667,7 +715,7 @@ def _page(start_response: StartResponse, status: str, title: str, body: str, *, 
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)}</title><style>{_STYLE}</style></head>\n<body><main>\n{body}\n</main></body></html>\n"
-    ).encode("utf-8")
+    ).encode()
     start_response(status, _headers("text/html; charset=utf-8", len(document), reason))
     return [document]
 

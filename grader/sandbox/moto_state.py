@@ -91,7 +91,7 @@ def find_user_pool(
     """
     if not (pool_id or client_id or domain or custom_domain):
         return None
-    accounts = sorted(list(cognitoidp_backends.items()), key=lambda item: item[0] != preferred_account)
+    accounts = sorted(cognitoidp_backends.items(), key=lambda item: item[0] != preferred_account)
     for account, regional in accounts:
         for name, backend in list(regional.items()):
             if name in _NOT_REGIONS or (region and name != region):

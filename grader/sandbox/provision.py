@@ -36,7 +36,7 @@ def sandbox_client(endpoint_url: str, service: str, region: str = "us-east-1") -
     host = urlsplit(endpoint_url).hostname or ""
     if host not in LOCAL_HOSTS:
         raise ValueError(f"provisioning only writes to a local sandbox, not {endpoint_url}")
-    return boto3.client(
+    return boto3.client(  # type: ignore[call-overload]  # boto3-stubs types only literal service names
         service,
         endpoint_url=endpoint_url,
         region_name=region,
@@ -47,7 +47,12 @@ def sandbox_client(endpoint_url: str, service: str, region: str = "us-east-1") -
 
 def typo_of(dns: str) -> str:
     """The same name with one digit dropped, as a hurried copy would have it."""
-    return re.sub(r"(ec2-\d+-\d+-\d+-)(\d)(\d*)", lambda m: m.group(1) + m.group(3) if m.group(3) else m.group(1) + "9" + m.group(2), dns, count=1)
+    return re.sub(
+        r"(ec2-\d+-\d+-\d+-)(\d)(\d*)",
+        lambda m: m.group(1) + m.group(3) if m.group(3) else m.group(1) + "9" + m.group(2),
+        dns,
+        count=1,
+    )
 
 
 # Confirms a new user as the student does, by changing the temporary password (on the hosted UI):
@@ -73,7 +78,11 @@ def provision(
     pool_spec = lab.get("pool")
     if not pool_spec:
         return ProvisionedLab(instance_dns=instance_dns, instance_running=running)
-    values = {"instance_dns": instance_dns, "instance_dns_typo": typo_of(instance_dns), "former_instance_dns": former_dns}
+    values = {
+        "instance_dns": instance_dns,
+        "instance_dns_typo": typo_of(instance_dns),
+        "former_instance_dns": former_dns,
+    }
 
     pool_id = _pool(idp, pool_spec)
     for _ in range(int(pool_spec.get("copies", 1)) - 1):
@@ -156,8 +165,10 @@ def _users(idp: Any, made: ProvisionedLab, spec: dict[str, Any], confirm_user: C
         MessageAction="SUPPRESS",
         UserAttributes=attributes,
     )
-    confirmed = bool(spec["password"]) and confirm_user is not None and confirm_user(
-        made, spec["name"], spec["temporary_password"], spec["password"]
+    confirmed = (
+        bool(spec["password"])
+        and confirm_user is not None
+        and confirm_user(made, spec["name"], spec["temporary_password"], spec["password"])
     )
     if spec["password"] and not confirmed:
         # Stands for the student's first hosted-UI sign-in, where the password is changed.

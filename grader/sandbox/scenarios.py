@@ -51,8 +51,7 @@ def _load(name: str) -> dict[str, Any]:
     path = FIXTURES / name
     if not path.is_file():
         raise ScenarioError(
-            f"The scenario data {path} is missing: the sandbox runs from a clone of the project "
-            "(pip install -e .)."
+            f"The scenario data {path} is missing: the sandbox runs from a clone of the project (pip install -e .)."
         )
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
@@ -64,9 +63,7 @@ def scenario_names() -> list[str]:
 def load_scenario(name: str) -> Scenario:
     scenarios = _load("scenarios.toml")
     if name not in scenarios:
-        raise ScenarioError(
-            f"There is no scenario {name!r}. `grader demo --list` shows them all."
-        )
+        raise ScenarioError(f"There is no scenario {name!r}. `grader demo --list` shows them all.")
     entry = scenarios[name]
     unknown = set(entry) - SCENARIO_KEYS
     if unknown:

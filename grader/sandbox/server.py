@@ -12,9 +12,10 @@ import json
 import tempfile
 import threading
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qs
 
 import requests
@@ -102,7 +103,7 @@ def fault_response(call: Call, code: str, start_response: Callable[..., Any]) ->
         ).encode()
         headers = [("Content-Type", "text/xml")]
     headers += [("x-amzn-RequestId", request_id), ("Access-Control-Allow-Origin", "*")]
-    start_response(status, headers + [("Content-Length", str(len(body)))])
+    start_response(status, [*headers, ("Content-Length", str(len(body)))])
     return [body]
 
 
@@ -187,9 +188,7 @@ class Sandbox:
 
     def start(self) -> str:
         moto_api_backend.reset()  # what an earlier sandbox of this process left behind
-        self._server = make_server(
-            self.host, self.port, self.gateway, threaded=True, request_handler=QuietHandler
-        )
+        self._server = make_server(self.host, self.port, self.gateway, threaded=True, request_handler=QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox", daemon=True)
         self._thread.start()
         return self.url

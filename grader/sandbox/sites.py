@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import mimetypes
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from grader.browser.routing import SITES_PATH
 
@@ -41,8 +42,10 @@ def site_folder_problem(folder: Path) -> str:
     if not folder.is_dir():
         return f"{folder} is not a folder."
     if not (folder / "login.html").is_file():
-        return (f"{folder} has no login.html: give the folder of the course website "
-                "(the one that holds login.html and scripts/settings.js).")
+        return (
+            f"{folder} has no login.html: give the folder of the course website "
+            "(the one that holds login.html and scripts/settings.js)."
+        )
     return ""
 
 

@@ -24,13 +24,13 @@ import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 __all__ = [
+    "N_HEX",
     "G",
     "K",
     "N",
-    "N_HEX",
     "ServerChallenge",
     "SrpClient",
     "SrpError",
@@ -110,9 +110,7 @@ def compute_u(big_a: int, big_b: int) -> int:
 
 def compute_x(pool_id: str, user_id_for_srp: str, password: str, salt: int) -> int:
     """``x = H(pad(salt) | H(poolName | userIdForSrp | ":" | password))``."""
-    inner = hashlib.sha256(
-        f"{pool_name_of(pool_id)}{user_id_for_srp}:{password}".encode()
-    ).hexdigest()
+    inner = hashlib.sha256(f"{pool_name_of(pool_id)}{user_id_for_srp}:{password}".encode()).hexdigest()
     return int(_hash_hex(pad_hex(salt) + inner), 16)
 
 
@@ -129,11 +127,8 @@ def derive_key(shared_secret: int, u: int) -> bytes:
 
 def format_timestamp(moment: datetime | None = None) -> str:
     """Cognito's TIMESTAMP, e.g. ``Tue Nov 3 06:13:42 UTC 2026`` (day of month not padded)."""
-    moment = (moment or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    return (
-        f"{_DAYS[moment.weekday()]} {_MONTHS[moment.month - 1]} {moment.day} "
-        f"{moment:%H:%M:%S} UTC {moment.year}"
-    )
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    return f"{_DAYS[moment.weekday()]} {_MONTHS[moment.month - 1]} {moment.day} {moment:%H:%M:%S} UTC {moment.year}"
 
 
 def _b64decode(text: str, what: str) -> bytes:
@@ -143,9 +138,7 @@ def _b64decode(text: str, what: str) -> bytes:
         raise SrpError(f"{what} is not valid base64") from exc
 
 
-def password_claim_signature(
-    key: bytes, pool_id: str, user_id_for_srp: str, secret_block: str, timestamp: str
-) -> str:
+def password_claim_signature(key: bytes, pool_id: str, user_id_for_srp: str, secret_block: str, timestamp: str) -> str:
     """``base64(HMAC-SHA256(key, poolName | userIdForSrp | b64decode(secretBlock) | timestamp))``."""
     message = (
         pool_name_of(pool_id).encode()
@@ -205,9 +198,7 @@ class ServerChallenge:
 
     def expected_signature(self, secret_block: str, timestamp: str) -> str:
         """The ``PASSWORD_CLAIM_SIGNATURE`` a client that knows the password sends."""
-        return password_claim_signature(
-            self.session_key(), self.pool_id, self.user_id_for_srp, secret_block, timestamp
-        )
+        return password_claim_signature(self.session_key(), self.pool_id, self.user_id_for_srp, secret_block, timestamp)
 
     def verify_claim(self, secret_block: str, timestamp: str, signature: str) -> bool:
         """True when ``signature`` proves knowledge of the password (constant-time compare)."""
@@ -269,9 +260,7 @@ class SrpClient:
         """``SRP_A`` for InitiateAuth's AuthParameters."""
         return format(self.big_a, "x")
 
-    def session_key(
-        self, user_id_for_srp: str, password: str, salt_hex: str, srp_b_hex: str
-    ) -> bytes:
+    def session_key(self, user_id_for_srp: str, password: str, salt_hex: str, srp_b_hex: str) -> bytes:
         """``S = (B - k*g^x)^(a + u*x) mod N`` through HKDF, from the challenge values."""
         big_b = _parse_hex(srp_b_hex, "SRP_B")
         if big_b % N == 0:
@@ -294,9 +283,7 @@ class SrpClient:
     ) -> str:
         """``PASSWORD_CLAIM_SIGNATURE`` for the given challenge values."""
         key = self.session_key(user_id_for_srp, password, salt_hex, srp_b_hex)
-        return password_claim_signature(
-            key, self.pool_id, user_id_for_srp, secret_block, timestamp
-        )
+        return password_claim_signature(key, self.pool_id, user_id_for_srp, secret_block, timestamp)
 
     def challenge_responses(
         self,
