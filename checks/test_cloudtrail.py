@@ -62,7 +62,7 @@ def test_logging(
     if started is not None and observed_at - started < delay:
         check.passes(
             f"The trail {lab_trail.name} is logging; it started {_when(started)}, less than "
-            f"{delay.seconds // 60} minutes ago, so no log file is due yet."
+            f"{int(delay.total_seconds() // 60)} minutes ago, so no log file is due yet."
         )
         return
     check.fail(
@@ -131,7 +131,8 @@ def test_auth_events(auth_events: AuthEvents, snapshot: Snapshot, spec: LabSpec,
         )
     if own:
         check.fail(
-            f"CloudTrail recorded no sign-in from the website, only the grader's own {own} (source: {found.source})."
+            f"CloudTrail recorded no sign-in from the website, only {own} event{'s' if own != 1 else ''} of the "
+            f"grader's own sign-ins (source: {found.source})."
         )
     check.fail(
         f"CloudTrail recorded no Cognito sign-in in the last {int(spec.expected.events_days)} days "

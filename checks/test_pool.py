@@ -34,9 +34,11 @@ def test_username_sign_in(pool: Pool, spec: LabSpec, check: Check) -> None:
     wanted = sorted(spec.expected.sign_in_attributes)
     check.record(username_attributes=list(pool.username_attributes))
     if sorted(pool.username_attributes) != wanted:
-        shown = listing(pool.username_attributes) or "none"
+        shown = (
+            f"{listing(pool.username_attributes)} as the user name" if pool.username_attributes else "a plain user name"
+        )
         check.fail(
-            f"The pool signs users in with {shown} as the user name; the lab asks for "
+            f"The pool signs users in with {shown}; the lab asks for "
             f"{listing(wanted) if wanted else 'a plain user name'}."
         )
     check.passes("Users sign in with a user name.")

@@ -9,6 +9,7 @@ import pytest
 
 from grader.authorize import AuthorizeProbe
 from grader.checking import Check, listing
+from grader.errors import GraderError
 from grader.login_causes import explain_login
 from grader.observe.evidence import SiteLogins
 from grader.registry import lab_check
@@ -81,6 +82,8 @@ def test_hosted_ui_link(
         pytest.skip("The website's settings.js could not be read (see site.configured).")
     link = parse_hosted_link(settings.hosted_link)
     check.record(hosted_link=settings.hosted_link, callback_urls=list(app_client.callback_urls))
+    if not settings.hosted_link:
+        check.fail("scripts/settings.js has no hosted-UI link (its HostedId setting is missing or empty).")
     if "REPLACE-WITH" in settings.hosted_link:
         check.fail("The hosted-UI link in scripts/settings.js still holds placeholders (HostedId).")
     problems = []
@@ -195,6 +198,12 @@ def test_wrong_password_rejected(
     if "private.html" not in right.final_url or not right.tokens:
         pytest.skip("The right password does not log in either (see site.login), so a refusal would prove nothing.")
     check.record(**attempt.evidence())
+    if attempt.error:  # the page could not be used this time: nothing is known about the refusal
+        raise GraderError(
+            f"The grader could not try a wrong password on the website: {attempt.error} "
+            "Run the grader again; if it keeps happening, check that the web server is up.",
+            kind="site",
+        )
     if attempt.tokens or "private.html" in attempt.final_url:
         check.fail(f"The website logged {expected.username} in with a wrong password and ended on {attempt.final_url}.")
     if "msg=0" not in attempt.final_url:

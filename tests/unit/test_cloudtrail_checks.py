@@ -20,6 +20,7 @@ from tests.unit.evidence import (
     POOL,
     REGION,
     SIGNED_IN_AT,
+    SPEC,
     TRAIL,
     TRAIL_STATUS,
     check_id,
@@ -235,7 +236,7 @@ AUTH_MISTAKES: list[tuple[str, dict[str, Any], str]] = [
     (
         "only-the-graders-own",
         {"auth_events": _events(*sign_in_events(agent=GRADER_BROWSER))},
-        f"CloudTrail recorded no sign-in from the website, only the grader's own 2 (source: {HISTORY}).",
+        f"CloudTrail recorded no sign-in from the website, only 2 events of the grader's own sign-ins (source: {HISTORY}).",
     ),
     (
         "none",
@@ -273,3 +274,11 @@ def test_auth_events_evidence_shows_the_rows_read() -> None:
     assert {row["app client"] for row in check.evidence["events"]} == {CLIENT.id}
     assert [row["event"] for row in check.evidence["events"]] == ["InitiateAuth", "RespondToAuthChallenge"]
     assert check.evidence["other_client_events"] == 0
+
+
+def test_logging_names_a_delivery_delay_longer_than_a_day_in_minutes() -> None:
+    """A spec's delay of 1500 minutes reads as 1500 minutes (not the 60 left over after whole days)."""
+    spec = replace(SPEC, expected=replace(SPEC.expected, delivery_delay_minutes=1500))
+    fresh = replace(TRAIL_STATUS, start_logging=OBSERVED_AT - timedelta(hours=3), latest_delivery=None)
+    check = passes(logging_check, trail_status=fresh, spec=spec)
+    assert "less than 1500 minutes ago" in check.message

@@ -13,6 +13,7 @@ from tests.unit.evidence import (
     DOMAIN,
     POOL,
     REGION,
+    SPEC,
     SPEC_2025,
     check_id,
     fails,
@@ -222,3 +223,10 @@ def test_domain_fails_when_not_active(status: str, shown: str) -> None:
     check = fails(pool_checks.test_domain, domain=Domain(DOMAIN.prefix, status, DOMAIN.host))
     assert check.message == f"The Cognito domain {DOMAIN.host} is {shown}, not ACTIVE."
     assert check.evidence["status"] == status
+
+
+def test_username_sign_in_names_a_plain_user_name_when_the_spec_asks_for_email() -> None:
+    """A spec that asks for email sign-in, graded on a pool with plain user names, says 'a plain user name'."""
+    spec = replace(SPEC, expected=replace(SPEC.expected, sign_in_attributes=["email"]))
+    check = fails(pool_checks.test_username_sign_in, spec=spec)
+    assert check.message == "The pool signs users in with a plain user name; the lab asks for email."

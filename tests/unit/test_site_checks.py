@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 import checks.test_site as site_checks
+from grader.checking import Check
+from grader.errors import GraderError
 from grader.browser.recorder import CognitoCall
 from grader.site import Probe
 from tests.unit.evidence import (
@@ -26,6 +28,7 @@ from tests.unit.evidence import (
     RIGHT_LOGIN,
     SETTINGS,
     SITE,
+    SPEC,
     UNREACHABLE_SITE,
     check_id,
     fails,
@@ -462,3 +465,18 @@ def test_wrong_password_fails_when_not_refused(changes: dict[str, Any], message:
     check = fails(wrong_password, site_logins=wrong_login(**changes))
     assert check.message == message
     assert check.evidence["final_url"] == changes["final_url"]
+
+
+def test_wrong_password_try_that_could_not_use_the_page_is_the_graders_error() -> None:
+    """A wrong-password try whose page could not be used (HTTP 502, refused) is the grader's error, not a fail."""
+    check = Check("site.wrong_password_rejected")
+    broken = wrong_login(error="The login page answered HTTP 502.", final_url="")
+    with pytest.raises(GraderError, match="could not try a wrong password on the website: The login page answered"):
+        wrong_password(reachable_site=SITE, pool=POOL, site_logins=broken, spec=SPEC, check=check)
+    assert check.verdict == ""
+
+
+def test_hosted_ui_link_fails_when_settings_js_has_none() -> None:
+    """A settings.js without a HostedId link fails saying the link is missing, not naming empty parts."""
+    check = fails(link, reachable_site=replace(SITE, settings=replace(SETTINGS, hosted_link="")))
+    assert check.message == "scripts/settings.js has no hosted-UI link (its HostedId setting is missing or empty)."
