@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -215,17 +216,71 @@ def sign_in(
     timeout_s: float | None = None,
 ) -> HostedSignIn:
     """Sign in as `username` through the hosted UI at `authorize_url`; see the module docstring."""
-    from playwright.sync_api import Error as PlaywrightError
+    with contextlib.ExitStack() as stack:
+        flight = open_sign_in(session, authorize_url, redirect_uri, stack, password=password, timeout_s=timeout_s)
+        return finish_sign_in(flight, username, password)
 
+
+@dataclass
+class InFlightSignIn:
+    """A hosted-UI sign-in whose page is open and loading (:func:`open_sign_in`), not yet driven."""
+
+    result: HostedSignIn
+    recorder: Recorder
+    page: Any
+    started: float
+    deadline: float
+    budget: float
+    loading: bool
+    """Whether the authorize page started loading (`result.error` says why not)."""
+
+
+def open_sign_in(
+    session: BrowserSession,
+    authorize_url: str,
+    redirect_uri: str,
+    stack: contextlib.ExitStack,
+    *,
+    password: str = "",
+    timeout_s: float | None = None,
+) -> InFlightSignIn:
+    """Open a page in a fresh context and start loading `authorize_url` in it, without waiting for it.
+
+    The page stays open on `stack`; :func:`finish_sign_in` signs in on it. Another flow can run
+    while the hosted UI loads.
+    """
     budget = session.timeout_s if timeout_s is None else timeout_s
     started = time.monotonic()
     deadline = started + budget
     result = HostedSignIn(authorize_url=authorize_url, redirect_uri=redirect_uri)
     recorder = Recorder(session.routes, deadline)
+    with _browser_failure(password):
+        page = stack.enter_context(session.open_page(recorder, budget))
+        page.context.route(lambda url: same_endpoint(url, redirect_uri), answer_callback)
+        loading = _start_loading(page, recorder, result, deadline, budget)
+    return InFlightSignIn(result, recorder, page, started, deadline, budget, loading)
+
+
+def finish_sign_in(flight: InFlightSignIn, username: str, password: str) -> HostedSignIn:
+    """Sign in on the page :func:`open_sign_in` opened, and report what happened (nothing secret kept)."""
+    result, recorder = flight.result, flight.recorder
+    with _browser_failure(password):
+        if flight.loading:
+            _drive(flight.page, recorder, result, username, password, flight.deadline, flight.budget)
+    result.blocked = list(recorder.blocked)
+    result.sign_in_message = scrub(result.sign_in_message, password)
+    result.error = scrub(result.error, password)
+    result.seconds = time.monotonic() - flight.started
+    return result
+
+
+@contextlib.contextmanager
+def _browser_failure(password: str) -> Iterator[None]:
+    """A browser that breaks down during the sign-in: a GraderError, without the password."""
+    from playwright.sync_api import Error as PlaywrightError
+
     try:
-        with session.open_page(recorder, budget) as page:
-            page.context.route(lambda url: same_endpoint(url, redirect_uri), answer_callback)
-            _drive(page, recorder, result, username, password, deadline, budget)
+        yield
     except PlaywrightError as exc:
         raise GraderError(
             f"The browser failed while the grader signed in through the hosted UI "
@@ -233,11 +288,6 @@ def sign_in(
             "Run the grader again; if it keeps happening, show this message to your instructor.",
             kind="browser",
         ) from None
-    result.blocked = list(recorder.blocked)
-    result.sign_in_message = scrub(result.sign_in_message, password)
-    result.error = scrub(result.error, password)
-    result.seconds = time.monotonic() - started
-    return result
 
 
 def answer_callback(route: Any) -> None:
@@ -246,23 +296,32 @@ def answer_callback(route: Any) -> None:
         route.fulfill(status=200, content_type="text/html; charset=utf-8", body=_STUB_PAGE)
 
 
-def _drive(
-    page: Any, recorder: Recorder, result: HostedSignIn, username: str, password: str, deadline: float, budget: float
-) -> None:
+def _start_loading(page: Any, recorder: Recorder, result: HostedSignIn, deadline: float, budget: float) -> bool:
+    """Navigate to the authorize URL, waiting only until the answer starts; False (`error` set) if none came."""
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     try:
-        page.goto(result.authorize_url, wait_until="domcontentloaded", timeout=remaining_ms(deadline))
+        page.goto(result.authorize_url, wait_until="commit", timeout=remaining_ms(deadline))
     except PlaywrightTimeout:
         result.timed_out = True
         result.error = f"The hosted UI did not load within {budget:g} s."
-        return
+        return False
     except PlaywrightError as exc:
         if _take_callback(recorder, result):
-            return
+            return False
         result.error = load_failure(result.authorize_url, exc)
-        return
+        return False
+    return True
+
+
+def _drive(
+    page: Any, recorder: Recorder, result: HostedSignIn, username: str, password: str, deadline: float, budget: float
+) -> None:
+    """Fill in the hosted UI's forms as they come, until the redirect to the callback (or the deadline)."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     submitted_username = submitted_password = False
     chose_at: float | None = None
     while time.monotonic() < deadline:

@@ -237,6 +237,8 @@ class InFlightLogin:
     budget: float
     clicked: float | None
     """When Login was clicked; None when the page could not be used (`attempt.error` says why)."""
+    loading: bool = True
+    """Whether the login page started loading (`attempt.error` says why not)."""
 
 
 def submit_logins(
@@ -248,24 +250,50 @@ def submit_logins(
     *,
     timeout_s: float | None = None,
 ) -> list[InFlightLogin]:
-    """Load `login_url` and submit the form once per password, in turn, each page in a fresh context.
+    """Load `login_url` and submit the form once per password, each page in a fresh context.
 
     The pages stay open on `stack` (closing it ends them) and each login goes on in its page
     while the caller does something else; :func:`finish_logins` awaits them. Each login has
-    `timeout_s` (default: the session's) from the moment its page is opened.
+    `timeout_s` (default: the session's) from the moment its page is opened. This is
+    :func:`open_logins` then :func:`submit_opened`; a caller may run another flow in between.
+    """
+    runs = open_logins(session, login_url, passwords, stack, timeout_s=timeout_s)
+    submit_opened(runs, username, passwords)
+    return runs
+
+
+def open_logins(
+    session: BrowserSession,
+    login_url: str,
+    passwords: list[str],
+    stack: contextlib.ExitStack,
+    *,
+    timeout_s: float | None = None,
+) -> list[InFlightLogin]:
+    """Open one page per password, each in a fresh context, and start loading `login_url` in each.
+
+    Waits only until each answer starts: the pages load side by side while the grader goes on.
     """
     budget = session.timeout_s if timeout_s is None else timeout_s
     runs: list[InFlightLogin] = []
     with _browser_failure(login_url, passwords):
-        for password in passwords:
+        for _ in passwords:
             started = time.monotonic()
             deadline = started + budget
             attempt = LoginAttempt(login_url=login_url)
             recorder = Recorder(session.routes, deadline)
             page = stack.enter_context(session.open_page(recorder, budget))
-            clicked = _submit(page, attempt, username, password, deadline, budget)
-            runs.append(InFlightLogin(attempt, recorder, page, started, deadline, budget, clicked))
+            loading = _start_loading(page, attempt, deadline, budget)
+            runs.append(InFlightLogin(attempt, recorder, page, started, deadline, budget, None, loading))
     return runs
+
+
+def submit_opened(runs: list[InFlightLogin], username: str, passwords: list[str]) -> None:
+    """Fill in and submit the login form on each page :func:`open_logins` opened, in turn."""
+    with _browser_failure(runs[0].attempt.login_url if runs else "", passwords):
+        for run, password in zip(runs, passwords, strict=True):
+            if run.loading:
+                run.clicked = _fill_and_click(run.page, run.attempt, username, password, run.deadline)
 
 
 def finish_logins(session: BrowserSession, runs: list[InFlightLogin], passwords: list[str]) -> list[LoginAttempt]:
@@ -323,32 +351,40 @@ def _finish(
     return attempt
 
 
-def _submit(
-    page: Page, attempt: LoginAttempt, username: str, password: str, deadline: float, budget: float
-) -> float | None:
-    """Load the login page and submit the form: when Login was clicked, or None (`error` says why)."""
+def _start_loading(page: Page, attempt: LoginAttempt, deadline: float, budget: float) -> bool:
+    """Navigate to the login page, waiting only until its answer starts; False (`error` set) if it failed."""
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     url = attempt.login_url
     try:
-        response = page.goto(url, wait_until="domcontentloaded", timeout=remaining_ms(deadline))
+        response = page.goto(url, wait_until="commit", timeout=remaining_ms(deadline))
     except PlaywrightTimeout:
         attempt.timed_out = True
         attempt.error = (
             f"The browser waited {budget:g} s for {url} and the page did not load: "
             "the web server did not answer in time."
         )
-        return None
+        return False
     except PlaywrightError as exc:
         attempt.error = load_failure(url, exc)
-        return None
+        return False
     if response is not None and response.status >= 400:
         attempt.error = (
             f"{url} answered HTTP {response.status} {response.status_text}".rstrip() + " instead of the login page."
         )
-        return None
+        return False
+    return True
+
+
+def _fill_and_click(page: Page, attempt: LoginAttempt, username: str, password: str, deadline: float) -> float | None:
+    """Type the credentials into the loaded login form and click Login: when, or None (`error` says why)."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    url = attempt.login_url
     try:
+        page.wait_for_load_state("domcontentloaded", timeout=remaining_ms(deadline))
         form_wait = min(remaining_ms(deadline), _READ_TIMEOUT_S * 1000)
         _type_into(page, "#username", username, form_wait)
         _type_into(page, "#passwd", password, form_wait)

@@ -35,24 +35,39 @@ class HostedRequest:
 
 
 def run_flows(session: Any, login: LoginRequest | None, hosted: HostedRequest | None) -> dict[str, Read[Any]]:
-    """Both flows in `session` (a BrowserSession, in its thread): {"site_logins": ..., "hosted_sign_in": ...}."""
-    from grader.browser.hosted_signin import sign_in
-    from grader.browser.site_login import finish_logins, submit_logins
+    """Both flows in `session` (a BrowserSession, in its thread): {"site_logins": ..., "hosted_sign_in": ...}.
+
+    All pages are opened and start loading first; then the two login forms are submitted (each
+    page then runs its sign-in on its own), the hosted UI is signed in on, and the logins' end
+    pages are read last.
+    """
+    from grader.browser.hosted_signin import finish_sign_in, open_sign_in
+    from grader.browser.site_login import finish_logins, open_logins, submit_opened
     from grader.observe.evidence import SiteLogins
 
     out: dict[str, Read[Any]] = {}
     with contextlib.ExitStack() as stack:
         runs: Any = None
+        flight: Any = None
         if login is not None:
             try:
-                runs = submit_logins(session, login.login_url, login.username, list(login.passwords), stack)
+                runs = open_logins(session, login.login_url, list(login.passwords), stack)
             except GraderError as exc:
                 out["site_logins"] = Read(error=exc)
         if hosted is not None:
             try:
-                out["hosted_sign_in"] = Read(
-                    sign_in(session, hosted.authorize_url, hosted.callback, hosted.username, hosted.password)
-                )
+                flight = open_sign_in(session, hosted.authorize_url, hosted.callback, stack, password=hosted.password)
+            except GraderError as exc:
+                out["hosted_sign_in"] = Read(error=exc)
+        if runs is not None and login is not None:
+            try:
+                submit_opened(runs, login.username, list(login.passwords))
+            except GraderError as exc:
+                out["site_logins"] = Read(error=exc)
+                runs = None
+        if flight is not None and hosted is not None:
+            try:
+                out["hosted_sign_in"] = Read(finish_sign_in(flight, hosted.username, hosted.password))
             except GraderError as exc:
                 out["hosted_sign_in"] = Read(error=exc)
         if runs is not None and login is not None:
