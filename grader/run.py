@@ -25,6 +25,25 @@ from grader.target import Target
 CHECKS_DIR = Path(checks.__file__).parent
 
 
+def checks_args(spec: LabSpec, *, quiet: bool = True) -> list[str]:
+    """The pytest arguments that run the lab's checks (checks/) for `spec`, as a grade does."""
+    args = [
+        str(CHECKS_DIR),
+        "-p",
+        "no:cacheprovider",
+        # Its end-of-run garbage collection costs more than the whole grade in a big process.
+        "-p",
+        "no:unraisableexception",
+        "--rootdir",
+        str(CHECKS_DIR.parent),
+        "-o",
+        "addopts=",
+        "--spec",
+        str(spec.source),
+    ]
+    return [*args, "-p", "no:terminal"] if quiet else args
+
+
 def grade(
     target: Target,
     spec: LabSpec,
@@ -44,23 +63,7 @@ def grade(
     known = registered()
     observer.start_browser(need for cid in spec.checks if cid in known for need in known[cid].needs)
     plugin = GraderPlugin(observer=observer)
-    args = [
-        str(CHECKS_DIR),
-        "-p",
-        "no:cacheprovider",
-        # Its end-of-run garbage collection costs more than the whole grade in a big process.
-        "-p",
-        "no:unraisableexception",
-        "--rootdir",
-        str(CHECKS_DIR.parent),
-        "-o",
-        "addopts=",
-        "--spec",
-        str(spec.source),
-    ]
-    if quiet:
-        args += ["-p", "no:terminal"]
-    code = pytest.main(args, plugins=[plugin])
+    code = pytest.main(checks_args(spec, quiet=quiet), plugins=[plugin])
     if plugin.result is None:
         observer.close()
         raise GraderError(

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
+from werkzeug.exceptions import NotFound
+from werkzeug.middleware.shared_data import SharedDataMiddleware
 
 from grader.browser import SandboxRoutes, local_url
 from grader.errors import GraderError
@@ -23,25 +21,14 @@ from grader.sandbox.scenarios import load_scenario
 from grader.site import origin_of
 from grader.spec import load_spec
 from grader.target import Target
+from tests.sandbox.serving import serving
 
 SITE_CHECKS = ("site.reachable", "site.configured", "site.hosted_ui_link", "site.login", "site.wrong_password_rejected")
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@contextmanager
-def serving_folder(root: Path) -> Iterator[str]:
+def serving_folder(root: Path) -> AbstractContextManager[str]:
     """The folder `root` served by a plain web server on a loopback port; yields its URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return serving(SharedDataMiddleware(NotFound(), {"/": str(root)}))
 
 
 def _statuses(result: GradeResult) -> dict[str, str]:

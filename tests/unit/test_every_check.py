@@ -18,7 +18,7 @@ from grader.browser.recorder import CognitoCall
 from grader.observe.evidence import Evidence
 from grader.plugin import GraderPlugin
 from grader.registry import registered
-from grader.run import CHECKS_DIR
+from grader.run import checks_args
 from grader.target import Target
 from grader.trail import AuthEvents
 from tests.unit import (
@@ -227,19 +227,7 @@ def test_checks_run_through_pytest_skip_where_their_narrowing_fixture_says(
     observer = FakeObserver(build())
     plugin = GraderPlugin(observer=observer)  # type: ignore[arg-type]
     pytester.runpytest_inprocess(
-        str(CHECKS_DIR),
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "no:unraisableexception",
-        "--rootdir",
-        str(CHECKS_DIR.parent),
-        "-o",
-        "addopts=",
-        "--spec",
-        str(SPEC.source),
-        "-p",
-        "no:terminal",
+        *checks_args(SPEC),
         plugins=[plugin],
     )
     assert plugin.result is not None, "the checks did not run"
