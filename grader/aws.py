@@ -1,7 +1,7 @@
 """Read-only AWS access: the one place that makes boto3 clients for grading.
 
 Every client it makes carries a hook that refuses, before anything is sent, any operation that
-is not a read. The grader never writes to a student's account.
+is not one of the reads listed in READS. The grader never writes to a student's account.
 """
 
 from __future__ import annotations
@@ -18,26 +18,32 @@ from grader.errors import GraderError, WriteRefused, explain
 from grader.snapshot import Identity
 from grader.target import Target
 
-READ_PREFIXES = ("Describe", "Get", "List", "Lookup", "Head")
-# Named like reads, but they mint tokens, send a message to a user or reveal a secret.
-NOT_READS = frozenset(
-    {
-        "GetUserAttributeVerificationCode",
-        "GetTokensFromRefreshToken",
-        "GetClientToken",
-        "GetDerivedToken",
-        "ListUserPoolClientSecrets",
-        "GetSessionToken",
-        "GetFederationToken",
-        "GetPasswordData",
-    }
-)
-SERVICES = frozenset({"cognito-idp", "ec2", "sts", "cloudtrail", "s3"})
+READS: dict[tuple[str, str], str] = {
+    ("sts", "GetCallerIdentity"): "sts:GetCallerIdentity",
+    ("cognito-idp", "ListUserPools"): "cognito-idp:ListUserPools",
+    ("cognito-idp", "DescribeUserPool"): "cognito-idp:DescribeUserPool",
+    ("cognito-idp", "ListUserPoolClients"): "cognito-idp:ListUserPoolClients",
+    ("cognito-idp", "DescribeUserPoolClient"): "cognito-idp:DescribeUserPoolClient",
+    ("cognito-idp", "DescribeUserPoolDomain"): "cognito-idp:DescribeUserPoolDomain",
+    ("cognito-idp", "ListUsers"): "cognito-idp:ListUsers",
+    ("ec2", "DescribeInstances"): "ec2:DescribeInstances",
+    ("cloudtrail", "DescribeTrails"): "cloudtrail:DescribeTrails",
+    ("cloudtrail", "GetTrailStatus"): "cloudtrail:GetTrailStatus",
+    ("cloudtrail", "LookupEvents"): "cloudtrail:LookupEvents",
+    ("s3", "ListObjectsV2"): "s3:ListBucket",
+    ("s3", "HeadBucket"): "s3:ListBucket",
+    ("s3", "GetObject"): "s3:GetObject",
+}
+"""Every AWS operation the grader may send, as (service, botocore operation name), with the IAM
+action that authorises it: exactly the reads of the README's permission policy. Anything else,
+even an operation named like a read (sts:GetWebIdentityToken mints credentials,
+ec2:GetConsoleOutput shows an instance's console), is refused before it is sent."""
+SERVICES = frozenset(service for service, _ in READS)
 
 
 def is_read(service: str, operation: str) -> bool:
-    """True for an operation the grader may send: a read on a service it grades."""
-    return service in SERVICES and operation.startswith(READ_PREFIXES) and operation not in NOT_READS
+    """True for an operation the grader may send: one of the reads in READS."""
+    return (service, operation) in READS
 
 
 @dataclass
@@ -69,13 +75,18 @@ class ReadOnlyAWS:
                     made = self.session.client(service, endpoint_url=self.target.endpoint_url, config=config)  # type: ignore[call-overload]
                 except Exception as exc:  # noqa: BLE001 - unknown region, broken profile, ...: said as a GraderError
                     raise explain(exc, f"set up the {service} client") from None
-                made.meta.events.register("before-call", self._refuse_writes)
+                # Refused at the first event of every API call (before its parameters are even
+                # built) and again at the last one before the request is sent.
+                made.meta.events.register_first("provide-client-params", self._refuse_writes)
+                made.meta.events.register_first("before-call", self._refuse_writes)
                 self._clients[service] = made
             return self._clients[service]
 
-    def _refuse_writes(self, model: Any, **_: Any) -> None:
-        service = model.service_model.signing_name or model.service_model.service_name
-        self.calls.append((service, model.name))
+    def _refuse_writes(self, model: Any, event_name: str = "", **_: Any) -> None:
+        # The client's own service name (not the signing name: s3control signs as "s3").
+        service = model.service_model.service_name
+        if event_name.startswith("provide-client-params"):
+            self.calls.append((service, model.name))
         if not is_read(service, model.name):
             raise WriteRefused(service, model.name)
 

@@ -3,10 +3,16 @@
 Exit codes: 0 every check passed (advisory checks may warn); 1 some check failed or was
 skipped; 2 the grader could not grade (bad input, credentials, unreachable endpoint) or some
 check could not be looked at.
+
+Every string the grader did not write itself (check messages and hints, which quote a student's
+pool, client and website; names, paths and options the user typed; scenario text) is printed
+through `safe`: Rich markup in it is shown as text, and control characters and terminal escape
+sequences are removed, so nothing a student controls can restyle, rewrite or break the output.
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 from typing import Annotated
@@ -22,14 +28,15 @@ from grader.observe import DEFAULT_DEADLINE_S
 from grader.results import GradeResult
 from grader.spec import DEFAULT_SPEC, LabSpec, SpecError, load_spec
 from grader.target import OPTION_HELP, target_from_options
+from grader.text import plain
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Grades the Cognito lab (module 03) in a student's AWS account, into an HTML report.",
 )
-console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
+console = Console(highlight=False, emoji=False)
+errors = Console(stderr=True, highlight=False, emoji=False)
 
 STATUS_STYLE = {
     "pass": ("PASS", "green"),
@@ -43,6 +50,11 @@ SpecOption = Annotated[str, typer.Option(help="Lab spec: a built-in id or the pa
 OutOption = Annotated[Path, typer.Option(help="Folder for <student>/report.html and results.json.")]
 
 
+def safe(text: object, *, newlines: bool = True) -> str:
+    """`text` fit to put in Rich markup: printed as it reads, never as markup or terminal control."""
+    return escape(plain(text, newlines=newlines))
+
+
 def exit_code(result: GradeResult) -> int:
     if result.count("error"):
         return 2
@@ -52,11 +64,15 @@ def exit_code(result: GradeResult) -> int:
 
 
 def stop(message: str) -> typer.Exit:
-    errors.print(f"[bold red]grader:[/] {escape(message)}")
+    errors.print(f"[bold red]grader:[/] {safe(message)}")
     return typer.Exit(2)
 
 
-def show(result: GradeResult, out: Path | None) -> None:
+def show(result: GradeResult, out: Path | None, *, named: bool) -> None:
+    """The grade as a table, the section scores, the total, and where the report is.
+
+    `named`: the student's name was given (--student, a scenario), so it alone names the report's folder.
+    """
     table = Table(show_header=True, header_style="bold", expand=True, show_lines=False)
     table.add_column("", width=5, no_wrap=True)
     table.add_column("check", no_wrap=True)
@@ -64,22 +80,56 @@ def show(result: GradeResult, out: Path | None) -> None:
     table.add_column("what the grader found", ratio=1, overflow="fold")
     for check in result.checks:
         label, style = STATUS_STYLE[check.status]
-        text = check.message
+        text = safe(check.message)
         if check.hint and check.status != "pass":
-            text += f"\n[dim]→ {check.hint}[/]"
+            text += f"\n[dim]→ {safe(check.hint)}[/]"
         points = "advisory" if check.advisory else f"{check.points:g}/{check.max_points:g}"
-        table.add_row(f"[{style}]{label}[/]", check.id, points, text)
+        table.add_row(f"[{style}]{label}[/]", safe(check.id, newlines=False), points, text)
     console.print(table, markup=True)
     for section in result.sections:
-        console.print(f"  {section.name}: {section.score:g}/{section.max_score:g}")
+        console.print(f"  {safe(section.name, newlines=False)}: {section.score:g}/{section.max_score:g}")
     console.print(
-        f"[bold]Score {result.score:g}/{result.max_score:g}[/] for {result.student} "
+        f"[bold]Score {result.score:g}/{result.max_score:g}[/] for {safe(result.student, newlines=False)} "
         f"({result.count('pass')} passed, {result.count('warn')} warned, {result.count('fail')} failed, "
         f"{result.count('error')} could not be checked, {result.count('skip')} skipped) "
         f"in {result.duration_seconds:.1f} s"
     )
     if out is not None:
-        console.print(f"Report: {out / result.student / 'report.html'}")
+        from grader.plugin import report_dir
+
+        console.print(f"Report: {safe(report_dir(result, out, named=named) / 'report.html', newlines=False)}")
+
+
+def out_problem(out: Path) -> str | None:
+    """Why `--out` cannot hold the reports (a file, or a folder that cannot be written), or None.
+
+    Checked before any work, without making anything: the nearest folder that exists must take a file.
+    """
+    nearest = out
+    try:
+        while not nearest.exists() and nearest.parent != nearest:
+            nearest = nearest.parent
+        if nearest.exists() and not nearest.is_dir():
+            if nearest == out:
+                return f"--out {out} is a file, not a folder. Name a folder for the reports (it is made if missing)."
+            return (
+                f"--out {out} cannot be made: {nearest} is a file, not a folder. Name another folder for the reports."
+            )
+        with tempfile.TemporaryFile(dir=nearest):
+            pass
+    except OSError as exc:  # not writable, or a folder on the way cannot even be looked into
+        return (
+            f"--out {out} cannot be written ({exc.strerror or type(exc).__name__} in {nearest}). "
+            "Name a folder you can write to."
+        )
+    return None
+
+
+def usable_out(out: Path) -> Path:
+    problem = out_problem(out)
+    if problem:
+        raise stop(problem)
+    return out
 
 
 def load(spec: str) -> LabSpec:
@@ -108,6 +158,7 @@ def check(
     from grader.run import grade
 
     lab = load(spec)
+    usable_out(out)
     target = target_from_options(
         {
             "profile": profile,
@@ -124,7 +175,7 @@ def check(
             result = grade(target, lab, out, deadline_s=deadline)
         except GraderError as exc:
             raise stop(exc.message) from None
-    show(result, out)
+    show(result, out, named=bool(student))
     raise typer.Exit(exit_code(result))
 
 
@@ -139,8 +190,9 @@ def demo(
 
     if list_:
         for name in scenario_names():
-            console.print(f"[bold]{name:28}[/] {load_scenario(name).summary}")
+            console.print(f"[bold]{safe(f'{name:28}', newlines=False)}[/] {safe(load_scenario(name).summary)}")
         return
+    usable_out(out)
     from grader.sandbox import Sandbox
     from grader.sandbox.demo import grade_scenario
 
@@ -148,13 +200,13 @@ def demo(
         load_scenario(scenario)
     except ScenarioError as exc:
         raise stop(str(exc)) from None
-    with console.status(f"Starting the sandbox and doing the lab ({scenario})…"), Sandbox() as sandbox:
+    with console.status(f"Starting the sandbox and doing the lab ({safe(scenario)})…"), Sandbox() as sandbox:
         try:
             chosen, result = grade_scenario(sandbox, scenario, out)
         except GraderError as exc:
             raise stop(exc.message) from None
-    console.print(f"[bold]Scenario {chosen.name}:[/] {chosen.summary}")
-    show(result, out)
+    console.print(f"[bold]Scenario {safe(chosen.name)}:[/] {safe(chosen.summary)}")
+    show(result, out, named=True)
     raise typer.Exit(exit_code(result))
 
 
@@ -187,16 +239,16 @@ def sandbox(
     try:
         if chosen is not None:
             made = set_up(box, chosen)
-            console.print(f"Provisioned scenario {chosen.name}: {chosen.summary}")
+            console.print(f"Provisioned scenario {safe(chosen.name)}: {safe(chosen.summary)}")
             for key, value in vars(made).items():
                 if value:
-                    console.print(f"  {key}: {value}")
+                    console.print(f"  {safe(key)}: {safe(value)}")
         if site is not None:
             host = box.serve_folder(site)
             where = f"https://{host}/ and http://{host}/" if host else "the first EC2 instance that starts"
-            console.print(f"Serving the website in {escape(str(site))} for {where} (files are read at each request).")
-        console.print(f"Sandbox listening at [bold]{url}[/] (any access key works; region us-east-1).")
-        console.print(f"Grade it with: grader check --endpoint-url {url}")
+            console.print(f"Serving the website in {safe(site)} for {safe(where)} (files are read at each request).")
+        console.print(f"Sandbox listening at [bold]{safe(url)}[/] (any access key works; region us-east-1).")
+        console.print(f"Grade it with: grader check --endpoint-url {safe(url)}")
         console.print("Press Ctrl-C to stop.")
         while True:
             time.sleep(3600)
@@ -206,13 +258,21 @@ def sandbox(
         box.stop()
 
 
-@app.callback(invoke_without_command=False)
-def _root(
-    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
-) -> None:
-    if version:
+def _show_version(value: bool) -> None:
+    # Eager: runs while the options are parsed, before Click asks for a command.
+    if value:
         console.print(f"grader {__version__}")
         raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Show the version and exit.", is_eager=True, callback=_show_version),
+    ] = False,
+) -> None:
+    pass
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ Verdicts: `check.fail(...)` is the student's failure; `pytest.skip(...)` a skip;
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime
@@ -28,9 +29,10 @@ from grader.observe.evidence import Evidence
 from grader.observe.observer import Connection, Observer, connect
 from grader.observe.parts import PARTS
 from grader.registry import info_of
-from grader.results import CheckResult, GradeResult, Status
+from grader.results import CheckResult, GradeResult, Status, stage_text
 from grader.spec import DEFAULT_SPEC, LabSpec, SpecError, load_spec
-from grader.target import OPTION_HELP, target_from_options
+from grader.target import OPTION_HELP, slug, target_from_options
+from grader.text import plain
 
 
 def check_id(item: pytest.Item) -> str | None:
@@ -115,6 +117,9 @@ class GraderPlugin:
         self.needs: frozenset[str] = frozenset()
         self.results: dict[str, CheckResult] = {}
         self.result: GradeResult | None = None
+        self.folder: Path | None = None  # where results.json and report.html were written
+        self._output_error: GraderError | None = None
+        self._lent_observer = observer is not None
         self.started = datetime.now(UTC)
         self._clock = time.monotonic()
 
@@ -262,21 +267,29 @@ class GraderPlugin:
             target=connection.target.kind if connection else "aws",
         )
         if connection is not None and connection.out is not None:
-            write_outputs(self.result, connection.out)
+            try:
+                self.folder = write_outputs(self.result, connection.out, named=bool(connection.target.student))
+            except GraderError as exc:
+                if self._lent_observer:
+                    # grade() passes it on to its caller: the command line says the sentence, exit 2.
+                    raise
+                self._output_error = exc
+                session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.result is None:
             if self._setup_error is not None:
-                terminalreporter.write_line(f"grader: {self._setup_error.message}")
+                terminalreporter.write_line(f"grader: {plain(self._setup_error.message)}")
             return
         result = self.result
         terminalreporter.section("grade")
         for check in result.checks:
-            terminalreporter.write_line(f"{check.status.upper():5} {check.id}: {check.message}")
+            terminalreporter.write_line(f"{check.status.upper():5} {plain(check.id)}: {plain(check.message)}")
         terminalreporter.write_line(f"score {result.score:g}/{result.max_score:g}")
-        connection = self.connection
-        if connection is not None and connection.out is not None:
-            terminalreporter.write_line(f"report: {report_dir(result, connection.out) / 'report.html'}")
+        if self._output_error is not None:
+            terminalreporter.write_line(f"grader: {plain(self._output_error.message)}")
+        elif self.folder is not None:
+            terminalreporter.write_line(f"report: {plain(self.folder / 'report.html')}")
 
 
 def _bug(cid: str, item: pytest.Item, what: str) -> str:
@@ -294,16 +307,91 @@ def _skip_reason(report: pytest.TestReport) -> str:
     return reason.removeprefix("Skipped: ")
 
 
-def report_dir(result: GradeResult, out: Path) -> Path:
-    return out / result.student
+def report_folder_name(student: str, account_id: str, *, named: bool) -> str:
+    """The name of a student's folder under --out: one that no other account's grade can take.
+
+    `named` (the name was given: --student, a roster id): that name. Otherwise the name comes from
+    the caller identity, which two accounts can share (two Academy sessions `user123=Jane_Doe` and
+    `user456=Jane_Doe`), so the account id is added: `Jane_Doe-123456789012`.
+    """
+    name = slug(student) or "student"
+    account = slug(account_id)
+    if named or not account or account == name:
+        return name
+    return f"{name}-{account}"
 
 
-def write_outputs(result: GradeResult, out: Path) -> Path:
-    """Write results.json and report.html under <out>/<student>/; returns that folder."""
-    from grader.report import write_report
+def report_dir(result: GradeResult, out: Path, *, named: bool) -> Path:
+    """The folder of `result`'s report.html and results.json under `out` (see report_folder_name)."""
+    return out / report_folder_name(result.student, result.account_id, named=named)
 
-    folder = report_dir(result, out)
-    folder.mkdir(parents=True, exist_ok=True)
-    result.write_json(folder / "results.json")
-    write_report(result, folder / "report.html")
+
+def refuse_other_account(folder: Path, account_id: str) -> None:
+    """Raise a GraderError if `folder` holds the results of an account other than `account_id`.
+
+    The same account graded again overwrites its report; a folder without results.json is free.
+    """
+    try:
+        data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError):  # ValueError: not JSON, or not UTF-8
+        data = None
+    owner = data.get("account_id") if isinstance(data, dict) else None
+    if owner == account_id:
+        return
+    if isinstance(owner, str):
+        raise GraderError(
+            f"The folder {folder} already holds the report of the AWS account {owner}, and this grade is of "
+            f"the account {account_id}: the grader does not overwrite another account's report. Grade again "
+            "with --student NAME (a name for this student's folder) or with another --out folder.",
+            kind="usage",
+        )
+    raise GraderError(
+        f"The folder {folder} holds a results.json the grader cannot read, so it cannot tell whose report it "
+        "is and does not overwrite it. Remove that folder if the report in it is this account's, or grade "
+        "again with --student NAME or with another --out folder.",
+        kind="usage",
+    )
+
+
+def write_outputs(result: GradeResult, out: Path, *, named: bool) -> Path:
+    """Write report.html and results.json into the student's folder under `out`; returns that folder.
+
+    Refuses (a GraderError) a folder that holds another account's results. Both files are rendered
+    first, then written to temporary files beside them, then renamed into place: the old
+    results.json is removed, report.html is renamed, and results.json comes last. results.json is
+    the mark of a finished grade (batch tools and the check above read it), so whenever one is in
+    the folder, the report.html beside it is its own. A failure before the renames (the renderer, a
+    full disk) leaves the folder as it was, and no temporary file stays behind.
+    """
+    from grader.report import render_html
+
+    folder = report_dir(result, out, named=named)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unwritable(folder, exc) from None
+    refuse_other_account(folder, result.account_id)
+    texts = {"report.html": render_html(result), "results.json": result.to_json()}
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for name, text in texts.items():
+            staged.append((stage_text(folder / name, text), folder / name))
+        (folder / "results.json").unlink(missing_ok=True)
+        for temp, final in staged:
+            temp.replace(final)
+    except OSError as exc:
+        raise _unwritable(folder, exc) from None
+    finally:
+        for temp, _ in staged:
+            temp.unlink(missing_ok=True)  # already renamed, unless something failed
     return folder
+
+
+def _unwritable(folder: Path, exc: OSError) -> GraderError:
+    reason = exc.strerror or type(exc).__name__
+    return GraderError(
+        f"The grader could not write the report into {folder} ({reason}). Choose a folder it can write to with --out.",
+        kind="usage",
+    )

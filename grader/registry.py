@@ -68,15 +68,23 @@ def info_of(function: Any) -> CheckInfo | None:
 
 
 def registered() -> dict[str, CheckInfo]:
-    """Every check of the `checks` package, by id (its modules are imported on first call)."""
+    """Every check of the `checks` package, by id (its modules are imported on first call).
+
+    Checks registered from elsewhere (a test's own) are not among them.
+    """
     package = importlib.import_module(CHECKS_PACKAGE)
     for module in pkgutil.iter_modules(package.__path__):
         if module.name.startswith("test_"):
             importlib.import_module(f"{CHECKS_PACKAGE}.{module.name}")
-    return dict(_REGISTRY)
+    return {cid: info for cid, info in _REGISTRY.items() if info.module.startswith(f"{CHECKS_PACKAGE}.")}
+
+
+def known_ids() -> set[str]:
+    """Every registered check id: the `checks` package's, and any a test registered of its own."""
+    return set(registered()) | set(_REGISTRY)
 
 
 def nearest(check_id: str) -> str | None:
     """The registered id closest to `check_id` (for a message about a typo), or None."""
-    close = difflib.get_close_matches(check_id, list(registered()), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(check_id, sorted(known_ids()), n=1, cutoff=0.6)
     return close[0] if close else None

@@ -7,6 +7,8 @@ Everything the grader shows (terminal summary, HTML report, exports) is rendered
 from __future__ import annotations
 
 import json
+import os
+import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -110,9 +112,42 @@ class GradeResult:
         fields["checks"] = tuple(CheckResult(**c) for c in data["checks"])
         return cls(**fields)
 
+    def to_json(self) -> str:
+        """The text of results.json."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
+
     def write_json(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        """Write results.json to `path` atomically: a reader sees the old file or the whole new one."""
+        write_text_atomic(Path(path), self.to_json())
 
     @classmethod
     def read_json(cls, path: Path) -> GradeResult:
         return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def stage_text(path: Path, text: str) -> Path:
+    """Write `text` (UTF-8) to a new temporary file beside `path` and return it; renaming it puts it in place.
+
+    The file is in `path`'s folder, so the rename is atomic; it is made with the usual permissions
+    (0666 less the umask), as a plain write would. If writing fails, no temporary file is left.
+    """
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return temp
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file and a rename: never a half-written file."""
+    temp = stage_text(path, text)
+    try:
+        temp.replace(path)
+    finally:
+        temp.unlink(missing_ok=True)

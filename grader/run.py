@@ -16,7 +16,7 @@ import checks
 from grader.errors import GraderError
 from grader.observe import DEFAULT_DEADLINE_S
 from grader.observe.observer import Observer, connect
-from grader.plugin import GraderPlugin
+from grader.plugin import GraderPlugin, refuse_other_account, report_folder_name
 from grader.registry import registered
 from grader.results import GradeResult
 from grader.spec import LabSpec
@@ -59,7 +59,11 @@ def grade(
     (launching Chromium costs about a second). Raises GraderError when the grader cannot grade
     at all (credentials, endpoint).
     """
-    observer = Observer(connect(target, spec, out), browser=browser, deadline_s=deadline_s)
+    connection = connect(target, spec, out)
+    if out is not None:  # before any work: a folder that holds another account's report is refused
+        account = connection.identity.account_id
+        refuse_other_account(out / report_folder_name(connection.student, account, named=bool(target.student)), account)
+    observer = Observer(connection, browser=browser, deadline_s=deadline_s)
     known = registered()
     observer.start_browser(need for cid in spec.checks if cid in known for need in known[cid].needs)
     plugin = GraderPlugin(observer=observer)

@@ -1,11 +1,13 @@
 """The lab spec: what a finished lab looks like, and every check's title, points, hint and advisory flag.
 
 Specs are data (`grader/labs/<id>.toml`, or an instructor's own file). Loading validates them:
-an unknown key or a value of the wrong type is a `SpecError` naming the file and the key.
+an unreadable or non-UTF-8 file, an unknown key, a value of the wrong type or a number that is
+not finite (nan, inf) is a `SpecError` naming the file (and the key).
 """
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
@@ -87,13 +89,32 @@ def load_spec(name_or_path: str | Path = DEFAULT_SPEC) -> LabSpec:
                 f"There is no built-in lab spec {str(name_or_path)!r}; "
                 f"choose one of {', '.join(available_specs())} or give the path of a .toml file."
             )
-    if not path.is_file():
+    if not path.exists():
         raise SpecError(f"The lab spec file {path} does not exist.")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: not UTF-8 text (byte {exc.start} cannot be read); save the spec as UTF-8.") from None
+    except OSError as exc:
+        raise SpecError(f"The lab spec file {path} cannot be read ({exc.strerror or type(exc).__name__}).") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: not valid TOML ({exc}).") from None
+    _only_finite(data, str(path), "")
     return _parse(data, path)
+
+
+def _only_finite(value: Any, where: str, key: str) -> None:
+    """Refuse nan and inf (TOML allows them): a score of nan would reach results.json and the report."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SpecError(f"{where}: {key} must be a finite number, not {value}.")
+    if isinstance(value, dict):
+        for name, item in value.items():
+            _only_finite(item, where, f"{key}.{name}" if key else str(name))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _only_finite(item, where, f"{key}[{index}]")
 
 
 def _parse(data: dict[str, Any], path: Path) -> LabSpec:
@@ -116,9 +137,9 @@ def _parse(data: dict[str, Any], path: Path) -> LabSpec:
 
 def _only_known_checks(checks: dict[str, CheckSpec], where: str) -> None:
     """Refuse a check id the grader does not have (a typo would silently drop the real check)."""
-    from grader.registry import nearest, registered
+    from grader.registry import known_ids, nearest
 
-    known = registered()
+    known = known_ids()
     for check_id in checks:
         if check_id not in known:
             close = nearest(check_id)

@@ -14,9 +14,12 @@ from pathlib import Path
 
 import boto3
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
+from grader import __version__
 from grader.cli import app
+from grader.results import CheckResult, GradeResult
 from grader.sandbox import Sandbox
 from grader.sandbox.demo import set_up
 from grader.sandbox.scenarios import load_scenario, scenario_names
@@ -292,3 +295,157 @@ def _no_aws_env(tmp_path: Path) -> dict[str, str | None]:
         AWS_EC2_METADATA_DISABLED="true",
     )
     return env
+
+
+# --- Hostile strings, bad input before any work, --version (issue 11, rows 3 and 8) -------------------------
+
+HOSTILE = "[/] [bold]x[/bold] \x1b[31mred\x1b[0m \x1b]0;owned\x07[link=file:///etc/passwd]y[/link] end\\"
+
+
+@pytest.fixture
+def wide_plain_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The grader's consoles, wide and without colour, so the output is compared as the text it is."""
+    import grader.cli as cli
+
+    for name, stderr in (("console", False), ("errors", True)):
+        plain = Console(stderr=stderr, highlight=False, emoji=False, width=400, color_system=None, force_terminal=False)
+        monkeypatch.setattr(cli, name, plain)
+
+
+def _hostile_result() -> GradeResult:
+    def made(status: str, message: str, hint: str) -> CheckResult:
+        return CheckResult(id=f"pool.{status}", title="t", section="User [bold]pool[/]", status=status,  # type: ignore[arg-type]
+                           points=0, max_points=1, message=message, hint=hint)
+
+    return GradeResult(
+        student="s1", account_id="123456789012", caller_arn="arn:aws:sts::123456789012:assumed-role/x/s1",
+        region="us-east-1", spec_id="itm300-m03", spec_title="t", grader_version="0", started="", finished="",
+        duration_seconds=1.0, target="aws",
+        checks=(
+            made("fail", f"The app client {HOSTILE} has callback https://x/[/]\nsecond line", f"Rename {HOSTILE}"),
+            made("error", "\x1b[2J\x1b[Hcleared?\r\x07 [dim]not dim[/dim]", "[/]\x9b31m"),
+        ),
+    )
+
+
+def test_student_strings_print_as_text_not_markup_or_terminal_codes(
+    monkeypatch: pytest.MonkeyPatch, wide_plain_output: None, tmp_path: Path
+) -> None:
+    """A check message and hint holding Rich markup ([/], [bold]x[/bold]) and escape sequences print literally:
+    no MarkupError, no ESC or other control byte reaches the terminal, and the layout's newlines stay."""
+    import grader.run
+
+    monkeypatch.setattr(grader.run, "grade", lambda *_, **__: _hostile_result())
+    result = run("check", "--endpoint-url", "http://127.0.0.1:1", "--out", str(tmp_path))
+    assert result.exit_code == 2, result.output
+    out = result.output
+    assert "[/] [bold]x[/bold] red [link=file:///etc/passwd]y[/link] end\\" in out
+    assert "[dim]not dim[/dim]" in out and "User [bold]pool[/]: 0/2" in out
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", out), repr(out)
+    assert "second line" in out.split("callback https://x/[/]")[1].splitlines()[1], "the message's newline is kept"
+
+
+@pytest.mark.parametrize("content", ["aws_access_key_id=x\n", None])
+def test_a_credentials_file_path_with_markup_and_a_malformed_file_are_said_as_they_are(
+    tmp_path: Path, content: str | None, wide_plain_output: None
+) -> None:
+    """`--credentials-file` with `[/]` (and an escape sequence) in its path, missing or malformed, is one sentence
+    and exit 2 that shows the path as it is and keeps the text `[default]`."""
+    folder = tmp_path / "[/]lab[bold]"  # the folders "[" and "]lab[bold]"
+    folder.mkdir(parents=True)
+    creds = folder / "creds\x1b[2Jfile"
+    if content is not None:
+        creds.write_text(content)
+    result = run("check", "--credentials-file", str(creds), "--out", str(tmp_path / "out"), env=_no_aws_env(tmp_path))
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())
+    assert f"{folder}/credsfile" in said and "\x1b" not in result.output  # the escape sequence is dropped
+    if content is None:
+        assert "does not exist" in said
+    else:
+        assert "is not in the [default] key = value form" in said
+
+
+def _refuse_to_grade(monkeypatch: pytest.MonkeyPatch) -> None:
+    import grader.run
+    import grader.sandbox
+
+    def started(*_: object, **__: object) -> None:
+        raise AssertionError("grading started despite a bad --out")
+
+    monkeypatch.setattr(grader.run, "grade", started)
+    monkeypatch.setattr(grader.sandbox, "Sandbox", started)
+
+
+def _unwritable_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        (folder / "probe").write_text("")
+    except OSError:
+        return folder / "reports"
+    # root writes anywhere but on a read-only file system such as /sys
+    for candidate in (Path("/sys"), Path("/proc/sys")):
+        try:
+            (candidate / "grader-probe").write_text("")
+        except OSError:
+            return candidate / "grader-reports"
+    pytest.skip("no folder here refuses a write")
+
+
+@pytest.mark.parametrize("command", [("check", "--endpoint-url", "http://127.0.0.1:1"), ("demo",)])
+@pytest.mark.parametrize("kind", ["file", "under-a-file", "unwritable"])
+def test_an_unusable_out_is_refused_before_grading(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: tuple[str, ...], kind: str
+) -> None:
+    """`--out` naming a file, a folder under a file, or a folder that cannot be written is a sentence and exit 2
+    before any grading starts (for `check` and `demo`)."""
+    _refuse_to_grade(monkeypatch)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    out = {"file": a_file, "under-a-file": a_file / "reports", "unwritable": None}[kind] or _unwritable_folder(tmp_path)
+    result = run(*command, "--out", str(out))
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert f"--out {out}" in said
+    assert {"file": "is a file, not a folder", "under-a-file": f"{a_file} is a file", "unwritable": "cannot be written"}[
+        kind
+    ] in said
+
+
+def test_a_missing_out_folder_is_fine_and_not_made_before_grading(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A --out that does not exist yet passes the check (the grade makes it) and the check itself makes nothing."""
+    _refuse_to_grade(monkeypatch)
+    out = tmp_path / "new" / "reports"
+    result = runner.invoke(app, ["check", "--endpoint-url", "http://127.0.0.1:1", "--out", str(out)])
+    assert isinstance(result.exception, AssertionError) and "grading started" in str(result.exception)
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize(
+    ("spec_bytes", "phrase"),
+    [
+        (lambda base: base.replace('title = "', 'title = "Café ', 1).encode("latin-1"), "not UTF-8"),
+        (lambda base: base.replace("points = 2", "points = nan", 1).encode(), "checks.pool.exists.points must be a finite number"),
+    ],
+)
+def test_a_bad_spec_file_is_a_sentence_before_grading(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, spec_bytes: object, phrase: str
+) -> None:
+    """A spec that is not UTF-8, or holds nan, exits 2 naming the file (and key) before any grading."""
+    _refuse_to_grade(monkeypatch)
+    spec = tmp_path / "course.toml"
+    spec.write_bytes(spec_bytes((ROOT / "grader/labs/itm300-m03.toml").read_text(encoding="utf-8")))  # type: ignore[operator]
+    result = run("check", "--spec", str(spec), "--endpoint-url", "http://127.0.0.1:1", "--out", str(tmp_path))
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())
+    assert str(spec) in said and phrase in said
+
+
+def test_version_prints_the_version() -> None:
+    """`grader --version` prints the version and exits 0; `grader` alone still shows the usage."""
+    result = run("--version")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"grader {__version__}"
+    assert "Usage" in run().output

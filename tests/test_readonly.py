@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.session
 import pytest
 
-from grader.aws import ReadOnlyAWS, is_read
-from grader.errors import WriteRefused
+from grader.aws import READS, SERVICES, ReadOnlyAWS, is_read
+from grader.errors import GraderError, WriteRefused
 from grader.run import grade
 from grader.sandbox import Sandbox
 from grader.sandbox.demo import grade_scenario, set_up
@@ -13,6 +20,9 @@ from grader.sandbox.provision import sandbox_client
 from grader.sandbox.scenarios import load_scenario
 from grader.spec import load_spec
 from grader.target import Target
+from tests.recording_endpoint import recording_endpoint
+
+ROOT = Path(__file__).parents[1]
 
 
 @pytest.mark.browser
@@ -70,6 +80,7 @@ def test_a_write_is_refused_before_it_is_sent(sandbox: Sandbox) -> None:
         ("cognito-idp", "ListUsers", True),
         ("cloudtrail", "LookupEvents", True),
         ("s3", "HeadBucket", True),
+        ("s3", "ListObjectsV2", True),
         ("sts", "GetCallerIdentity", True),
         ("cognito-idp", "AdminSetUserPassword", False),
         ("cognito-idp", "UpdateUserPoolClient", False),
@@ -77,11 +88,112 @@ def test_a_write_is_refused_before_it_is_sent(sandbox: Sandbox) -> None:
         ("cognito-idp", "GetUserAttributeVerificationCode", False),
         ("cognito-idp", "ListUserPoolClientSecrets", False),
         ("cognito-idp", "GetTokensFromRefreshToken", False),
+        ("cognito-idp", "AdminGetUser", False),
         ("ec2", "GetPasswordData", False),
+        ("ec2", "GetConsoleOutput", False),
+        ("ec2", "GetConsoleScreenshot", False),
+        ("sts", "GetWebIdentityToken", False),
+        ("sts", "GetDelegatedAccessToken", False),
+        ("sts", "GetSessionToken", False),
+        ("s3", "ListBuckets", False),
         ("iam", "ListUsers", False),
+        ("s3control", "GetBucket", False),
         ("s3", "PutObject", False),
     ],
 )
 def test_read_rule(service: str, operation: str, allowed: bool) -> None:
-    """Only reads (Describe/Get/List/Lookup/Head) on graded services pass, minus token minting and secrets."""
+    """Only the listed reads pass: a name like a read (Get..., List...) is not enough."""
     assert is_read(service, operation) is allowed
+
+
+def _readme_policy_actions() -> set[str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Permissions it needs") :]
+    block = re.search(r"```json\n(.*?)```", section, re.DOTALL)
+    assert block, "the README's permission policy is a ```json block under 'Permissions it needs'"
+    policy = json.loads(block.group(1))
+    return {action for statement in policy["Statement"] for action in statement["Action"]}
+
+
+def test_the_allowlist_is_the_readmes_permission_policy() -> None:
+    """Every allowed operation is authorised by an action of the README's policy, and every action there is used."""
+    assert set(READS.values()) == _readme_policy_actions()
+    session = botocore.session.get_session()
+    for service, operation in READS:
+        assert operation in session.get_service_model(service).operation_names, (service, operation)
+
+
+_CALL = re.compile(r'(?:aws|self)\.(?:call|paginate)\(\s*"([a-z0-9-]+)",\s*"([a-z0-9_]+)"')
+_DIRECT = re.compile(r'(?:aws|self)\.client\("([a-z0-9-]+)"\)\.([a-z0-9_]+)\(')
+
+
+def test_the_allowlist_is_exactly_what_the_grader_calls() -> None:
+    """Every AWS call in grader/ (outside the sandbox) is in the allowlist, and the allowlist holds nothing else."""
+    used: set[tuple[str, str]] = set()
+    for path in (ROOT / "grader").rglob("*.py"):
+        if "sandbox" in path.relative_to(ROOT / "grader").parts:
+            continue
+        text = path.read_text(encoding="utf-8")
+        used |= {(m.group(1), m.group(2)) for m in _CALL.finditer(text)}
+        used |= {(m.group(1), m.group(2)) for m in _DIRECT.finditer(text)}
+    keys = {"region_name": "us-east-1", "aws_access_key_id": "k", "aws_secret_access_key": "s"}
+    mapping = {s: boto3.client(s, **keys).meta.method_to_api_mapping for s in SERVICES}
+    assert {(service, mapping[service][method]) for service, method in used} == set(READS)
+
+
+def _operations() -> list[tuple[str, str]]:
+    session = botocore.session.get_session()
+    return [(s, op) for s in sorted(SERVICES) for op in session.get_service_model(s).operation_names]
+
+
+def test_every_other_operation_of_the_graded_services_is_refused_before_sending() -> None:
+    """botocore's models list every operation of the five services: on the grader's own clients each one not
+    allowed raises WriteRefused at the first event of an API call (provide-client-params) and at the last one
+    before sending (before-call), each allowed read passes both, and nothing reaches the endpoint."""
+    operations = _operations()
+    assert len(operations) > 1000, "botocore's service models were not read"
+    refused: dict[str, set[tuple[str, str]]] = {"provide-client-params": set(), "before-call": set()}
+    stumbled: set[tuple[str, str]] = set()
+    with recording_endpoint() as endpoint:
+        aws = ReadOnlyAWS.for_target(Target(endpoint_url=endpoint.url))
+        for service, operation in operations:
+            client = aws.client(service)
+            model = client.meta.service_model.operation_model(operation)
+            for stage, seen in refused.items():
+                event = f"{stage}.{client.meta.service_model.service_id.hyphenize()}.{operation}"
+                try:
+                    client.meta.events.emit(event, model=model, params={}, request_signer=None, context={})
+                except WriteRefused as exc:
+                    assert exc.message.startswith(f"The grader refused to call {service}:{operation} because it only reads")
+                    seen.add((service, operation))
+                except Exception:  # noqa: BLE001 - a botocore handler of this very operation wanted real params
+                    stumbled.add((service, operation))
+        assert endpoint.requests == []
+    every = set(operations)
+    assert refused["provide-client-params"] == every - set(READS)
+    assert stumbled.isdisjoint(refused["before-call"]) and len(stumbled - set(READS)) < 10
+    assert refused["before-call"] == every - set(READS) - stumbled
+
+
+@pytest.mark.parametrize(
+    ("service", "method", "params"),
+    [
+        ("sts", "get_web_identity_token", {"Audience": ["a"], "SigningAlgorithm": "RS256"}),
+        ("sts", "get_delegated_access_token", {"TradeInToken": "t"}),
+        ("ec2", "get_console_output", {"InstanceId": "i-1"}),
+        ("ec2", "get_console_screenshot", {"InstanceId": "i-1"}),
+        ("cognito-idp", "admin_get_user", {"UserPoolId": "us-east-1_x", "Username": "janedoe"}),
+        ("s3", "get_bucket_policy", {"Bucket": "b"}),
+    ],
+)
+def test_reads_that_mint_or_reveal_are_refused_before_sending(service: str, method: str, params: Any) -> None:
+    """Operations named like reads that mint credentials or show an instance's console never leave the grader;
+    an allowed read against the same endpoint does (so the endpoint would have seen them)."""
+    with recording_endpoint() as endpoint:
+        aws = ReadOnlyAWS.for_target(Target(endpoint_url=endpoint.url))
+        with pytest.raises(WriteRefused, match="only reads"):
+            aws.call(service, method, "try a refused call", **params)
+        assert endpoint.requests == []
+        with pytest.raises(GraderError, match="denied the grader permission"):
+            aws.identity()
+        assert len(endpoint.requests) == 1

@@ -336,6 +336,25 @@ def test_write_report_writes_a_file(tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 
+def test_write_report_replaces_the_file_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A renderer that fails leaves the old report as it was; a write leaves no temporary file behind."""
+    import grader.report
+
+    path = tmp_path / "report.html"
+    old = make_result((make_check("pass"),))
+    write_report(old, path)
+    before = path.read_bytes()
+
+    def broken(result: GradeResult) -> str:
+        raise RuntimeError("the renderer broke")
+
+    monkeypatch.setattr(grader.report, "render_html", broken)
+    with pytest.raises(RuntimeError):
+        write_report(make_result((make_check("fail"),)), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
 def test_advisory_warning_has_its_badge_counter_and_no_points() -> None:
     """A warned advisory check has its own badge and counter, reads 'advisory, no points' and needs attention."""
     checks = (

@@ -106,3 +106,43 @@ def test_an_instructor_can_turn_a_check_advisory_or_back(tmp_path: Path) -> None
     bad = _write(tmp_path, BASE.replace('[checks."pool.mfa_off"]', '[checks."pool.mfa_off"]\nadvisory = "yes"', 1))
     with pytest.raises(SpecError, match="checks.pool.mfa_off.advisory must be true or false"):
         load_spec(bad)
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (("points = 2", "points = nan"), "checks.pool.exists.points"),
+        (("points = 2", "points = inf"), "checks.pool.exists.points"),
+        (("points = 2", "points = -inf"), "checks.pool.exists.points"),
+        (("events_days = 90", "events_days = nan"), "expected.events_days"),
+        (("[expected.password_policy]", "[expected.password_policy]\nMaximumLength = +inf"),
+         "expected.password_policy.MaximumLength"),
+    ],
+)
+def test_a_number_that_is_not_finite_is_refused_naming_the_key(
+    tmp_path: Path, change: tuple[str, str], key: str
+) -> None:
+    """TOML allows nan and inf; a spec may not (a score of nan would reach results.json and the report)."""
+    assert change[0] in BASE
+    path = _write(tmp_path, BASE.replace(change[0], change[1], 1))
+    with pytest.raises(SpecError) as raised:
+        load_spec(path)
+    assert str(path) in str(raised.value)
+    assert f"{key} must be a finite number" in str(raised.value)
+
+
+def test_a_spec_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    """A spec saved in another encoding (here Latin-1, with an é) is a SpecError naming the file, not a traceback."""
+    path = tmp_path / "latin.toml"
+    path.write_bytes(BASE.replace('title = "', 'title = "Café ', 1).encode("latin-1"))
+    with pytest.raises(SpecError) as raised:
+        load_spec(path)
+    assert str(path) in str(raised.value) and "not UTF-8" in str(raised.value)
+
+
+def test_a_spec_that_cannot_be_read_is_named(tmp_path: Path) -> None:
+    """A spec path that is a folder (or otherwise unreadable) is a SpecError naming it."""
+    folder = tmp_path / "folder.toml"
+    folder.mkdir()
+    with pytest.raises(SpecError, match=r"folder\.toml cannot be read"):
+        load_spec(folder)

@@ -57,6 +57,11 @@ def test_undeclared(site, check):
     check.passes("unreachable")
 
 
+@lab_check("verdict.hostile_text", needs=("snapshot",))
+def test_hostile_text(check):
+    check.fail("The pool is named \x1b[31mred\x1b[0m\x07.")
+
+
 @lab_check("verdict.skips", needs=("snapshot",))
 def test_skips(check):
     pytest.skip("There is no pool, so this cannot be checked yet.")
@@ -94,11 +99,11 @@ def test_only_an_explicit_fail_is_the_students(pytester: pytest.Pytester) -> Non
     pytester.makeconftest('pytest_plugins = ["grader.plugin"]')
     pytester.makepyfile(test_verdicts_fixture=CHECKS)
     ids = ["verdict.fails", "verdict.passes", "verdict.internal_assert", "verdict.no_verdict", "verdict.type_error",
-           "verdict.could_not_look", "verdict.undeclared", "verdict.skips"]
+           "verdict.could_not_look", "verdict.undeclared", "verdict.skips", "verdict.hostile_text"]
     connection = SimpleNamespace(spec=_spec(ids), target=Target(), identity=Identity("1", "arn"), student="s", out=None)
     observer = FakeObserver(connection)
     plugin = GraderPlugin(observer=observer)  # type: ignore[arg-type]
-    pytester.runpytest_inprocess("-p", "no:cacheprovider", plugins=[plugin])
+    run = pytester.runpytest_inprocess("-p", "no:cacheprovider", plugins=[plugin])
     assert plugin.result is not None
     got = {c.id: (c.status, c.message) for c in plugin.result.checks}
     assert got["verdict.fails"] == ("fail", "The pool is named wrong.")
@@ -112,5 +117,8 @@ def test_only_an_explicit_fail_is_the_students(pytester: pytest.Pytester) -> Non
         status, message = got[cid]
         assert status == "error" and phrase in message and "bug in the grader" in message, (cid, message)
     assert "-k test_internal_assert" in got["verdict.internal_assert"][1]  # what to run to see it
+    # The grade summary prints a student's text without terminal escape sequences or control characters.
+    line = next(line for line in run.stdout.lines if line.startswith("FAIL  verdict.hostile_text"))
+    assert line == "FAIL  verdict.hostile_text: The pool is named red."
     # Only what the selected checks declare is observed.
     assert observer.needs == [frozenset({"snapshot", "trails"})]

@@ -44,7 +44,6 @@ SYSTEM_BROWSERS = (
     "google-chrome-stable",
 )
 LAUNCH_ARGS = (
-    "--no-sandbox",
     "--disable-gpu",
     "--disable-dev-shm-usage",
     "--disable-background-networking",
@@ -52,6 +51,8 @@ LAUNCH_ARGS = (
     "--disable-sync",
     "--no-first-run",
 )
+NO_SANDBOX_ENV = "GRADER_CHROMIUM_NO_SANDBOX"
+"""Set to 1 to run Chromium without its own sandbox, where it cannot start (a container without user namespaces)."""
 # Chromium features the grader's browser turns off on top of Playwright's own list. A headless
 # Chromium (156) still builds each window's address-bar popup as a WebUI page with a renderer of
 # its own, and every context is a new window: measured, about 0.9 s of CPU per login on a
@@ -105,15 +106,31 @@ def playwright_disabled_features() -> tuple[str, ...]:
     return ()
 
 
+def chromium_sandbox() -> bool:
+    """Whether Chromium runs in its own sandbox: yes, unless the grader runs as root or NO_SANDBOX_ENV asks.
+
+    A student's website is hostile until proven otherwise, and Chromium's sandbox is what keeps a
+    page that breaks the renderer out of the grader's machine. Chromium refuses its sandbox to
+    root, so as root (`os.geteuid() == 0`) it runs without one: the README says to grade as an
+    unprivileged user.
+    """
+    if os.environ.get(NO_SANDBOX_ENV, "").strip().lower() not in ("", "0", "false", "no"):
+        return False
+    geteuid = getattr(os, "geteuid", None)  # Windows has none: its Chromium keeps the sandbox
+    return geteuid is None or geteuid() != 0
+
+
 def session_launch_args() -> list[str]:
-    """LAUNCH_ARGS plus one --disable-features switch: Playwright's features, then the grader's.
+    """LAUNCH_ARGS, `--no-sandbox` without Chromium's sandbox, and one --disable-features switch.
 
     Chromium keeps only the last --disable-features switch (measured: passing just the grader's
     features turned Playwright's HttpsUpgrades back on, and http pages were upgraded to https),
-    so the switch repeats Playwright's list (read from the driver, else Playwright 1.65's).
+    so the switch repeats Playwright's list (read from the driver, else Playwright 1.65's), then
+    the grader's.
     """
     features = dict.fromkeys(playwright_disabled_features() + PLAYWRIGHT_DISABLED_FEATURES + EXTRA_DISABLED_FEATURES)
-    return [*LAUNCH_ARGS, "--disable-features=" + ",".join(features)]
+    sandbox = [] if chromium_sandbox() else ["--no-sandbox"]
+    return [*LAUNCH_ARGS, *sandbox, "--disable-features=" + ",".join(features)]
 
 
 @dataclass(frozen=True)
@@ -270,12 +287,15 @@ class BrowserSession:
                 "Debian/Ubuntu `sudo apt-get install chromium`).",
                 kind="no-browser",
             ) from None
+        args = session_launch_args()
         try:
             self._playwright = sync_playwright().start()
             self._browser = self._playwright.chromium.launch(
                 executable_path=self.choice.executable,
                 headless=True,
-                args=session_launch_args(),
+                args=args,
+                # Playwright adds --no-sandbox itself unless told otherwise: the two agree.
+                chromium_sandbox="--no-sandbox" not in args,
                 timeout=30_000,
             )
         except Exception as exc:  # noqa: BLE001 - any launch failure is the same advice
@@ -287,6 +307,13 @@ class BrowserSession:
                     "thread (another BrowserSession, or an asyncio loop). Use one BrowserSession per "
                     "grading run. This is a bug in the grader: please report it.",
                     kind="bug",
+                ) from None
+            if "--no-sandbox" not in args and "sandbox" in str(exc).lower():
+                raise GraderError(
+                    f"The grader could not start the browser ({self.choice.source}) in Chromium's own "
+                    f"sandbox: {reason}. Allow unprivileged user namespaces on this machine, or, where the "
+                    f"grader runs in a container of its own, set {NO_SANDBOX_ENV}=1 to run Chromium without it.",
+                    kind="no-browser",
                 ) from None
             raise GraderError(
                 f"The grader could not start the browser ({self.choice.source}): {reason}. "
