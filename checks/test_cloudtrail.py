@@ -89,6 +89,17 @@ def test_auth_events(auth_events: AuthEvents, snapshot: Snapshot, spec: LabSpec,
         other_client_events=len(elsewhere),
         events=[e.row() for e in sorted(mine, key=lambda e: e.time, reverse=True)[:MAX_ROWS]],
     )
+    if len(mine) > MAX_ROWS:
+        check.record(events_not_listed=len(mine) - MAX_ROWS)
+    skipped = _skipped(found)
+    if found.events_left_out:
+        check.record(events_left_out=found.events_left_out)
+    if found.skipped_files:
+        check.record(skipped_log_files=found.skipped_files)
+    if found.skipped_events:
+        check.record(skipped_history_entries=found.skipped_events)
+    if found.skipped_why:
+        check.record(skipped_why=found.skipped_why)
     succeeded = successful_sign_ins(ours)
     if succeeded:
         latest = max(succeeded, key=lambda e: e.time)
@@ -96,7 +107,7 @@ def test_auth_events(auth_events: AuthEvents, snapshot: Snapshot, spec: LabSpec,
         anyone = "; the lab's user pool was not found, so a sign-in to any app client counts" if lab is None else ""
         check.passes(
             f"CloudTrail recorded {len(succeeded)} successful sign-in{'s' if len(succeeded) != 1 else ''} from the "
-            f"website, the latest {_when(latest.time)}{extra}{anyone} (source: {found.source})."
+            f"website, the latest {_when(latest.time)}{extra}{anyone} (source: {found.source}).{skipped}"
         )
         return
     others = successful_sign_ins(elsewhere)
@@ -107,7 +118,7 @@ def test_auth_events(auth_events: AuthEvents, snapshot: Snapshot, spec: LabSpec,
         assert pool is not None  # lab is not None: _lab_clients found the pool
         check.fail(
             f"The user pool {pool.name} has no app client, so CloudTrail cannot show a sign-in "
-            f"to the lab's app client{seen} (source: {found.source})."
+            f"to the lab's app client{seen} (source: {found.source}).{skipped}"
         )
     lab_named = listing(f"{c.name} (id {c.id})" for c in (lab or {}).values())
     if others:
@@ -116,27 +127,27 @@ def test_auth_events(auth_events: AuthEvents, snapshot: Snapshot, spec: LabSpec,
         check.fail(
             f"CloudTrail recorded {len(others)} successful sign-in{'s' if len(others) != 1 else ''} only to other "
             f"app clients ({listing(clients)}), none to the lab's app client {lab_named}{more} "
-            f"(source: {found.source})."
+            f"(source: {found.source}).{skipped}"
         )
     if failed:
         codes = sorted({e.error_code for e in failed})
         check.fail(
             f"CloudTrail recorded only failed sign-ins from the website ({len(failed)}, {listing(codes)}), "
-            f"no successful one (source: {found.source})."
+            f"no successful one (source: {found.source}).{skipped}"
         )
     if elsewhere:
         check.fail(
             f"CloudTrail recorded sign-in attempts only to other app clients ({listing(tried)}), none to the lab's "
-            f"app client {lab_named} (source: {found.source})."
+            f"app client {lab_named} (source: {found.source}).{skipped}"
         )
     if own:
         check.fail(
             f"CloudTrail recorded no sign-in from the website, only {own} event{'s' if own != 1 else ''} of the "
-            f"grader's own sign-ins (source: {found.source})."
+            f"grader's own sign-ins (source: {found.source}).{skipped}"
         )
     check.fail(
         f"CloudTrail recorded no Cognito sign-in in the last {int(spec.expected.events_days)} days "
-        f"(source: {found.source})."
+        f"(source: {found.source}).{skipped}"
     )
 
 
@@ -145,6 +156,19 @@ def _lab_clients(snapshot: Snapshot) -> dict[str, AppClient] | None:
     if snapshot.pool.get() is None:
         return None
     return {c.id: c for c in snapshot.clients.get()}
+
+
+def _skipped(found: AuthEvents) -> str:
+    """What reading the events left out or skipped, as sentences after a space; '' for nothing."""
+    said = []
+    if found.events_left_out:
+        said.append(
+            f"Only the newest {len(found.events):,} sign-in events were kept; "
+            f"{found.events_left_out:,} older ones were left out."
+        )
+    if found.skipped_why:
+        said.append(found.skipped_why)
+    return "".join(f" {sentence}" for sentence in said)
 
 
 def _when(moment: datetime | None) -> str:

@@ -6,11 +6,16 @@ a second) usually share a time and come answer-first. Sign-ins are paired in the
 protocol makes them, never by time alone. The same records also tell when an EC2 instance was
 started again (`StartInstances`): a restarted instance has a new public DNS name.
 
+A record is whatever JSON a log file in the student's bucket holds: every field read from it is
+type-checked and kept short, so no record shape can make the grader raise. How many events are
+kept is capped (:class:`NewestEvents`), newest first, never splitting one second.
+
 Reading CloudTrail lives in grader/observe/cloudtrail.py; nothing here does I/O.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +30,10 @@ PROTOCOL_ORDER = {"InitiateAuth": 0, "RespondToAuthChallenge": 1}
 EC2_SOURCE = "ec2.amazonaws.com"
 START_EVENT = "StartInstances"
 GRADER_MARK = USER_AGENT.split("/", 1)[0]
+# The longest value kept of any one field of a record (a user agent is a few hundred characters).
+MAX_FIELD_CHARS = 500
+# How many sign-in events a grade keeps, newest first (see NewestEvents).
+MAX_EVENTS = 5000
 
 
 @dataclass(frozen=True)
@@ -77,8 +86,21 @@ class AuthEvent:
 
 @dataclass(frozen=True)
 class AuthEvents:
+    """The sign-in events found, where they came from, and what was left aside.
+
+    `events` holds the newest :data:`MAX_EVENTS` at most; `events_left_out` counts the older
+    ones dropped. `skipped_files` counts the trail's files that were not read as CloudTrail logs
+    (not gzip, not a CloudTrail JSON document, too large), `skipped_events` the event-history
+    entries that were not CloudTrail records; `skipped_why` says all of it in a sentence ('' when
+    nothing was skipped).
+    """
+
     source: str
     events: tuple[AuthEvent, ...]
+    events_left_out: int = 0
+    skipped_files: int = 0
+    skipped_events: int = 0
+    skipped_why: str = ""
 
 
 def trail_from(raw: dict[str, Any]) -> Trail:
@@ -98,25 +120,45 @@ def logs_prefix(trail: Trail, account_id: str, region: str) -> str:
     return f"{trail.prefix.rstrip('/')}/{base}" if trail.prefix else base
 
 
-def event_time(record: dict[str, Any]) -> datetime:
+def text_of(value: object, limit: int = MAX_FIELD_CHARS) -> str:
+    """`value` when it is a string (at most `limit` characters), else ''."""
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _fields(value: object) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def event_time(record: object) -> datetime:
+    """The record's `eventTime` (CloudTrail's whole-second UTC form); the epoch when it has none."""
+    stamp = text_of(_fields(record).get("eventTime"), 40)
     try:
-        return datetime.strptime(str(record.get("eventTime") or ""), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
         return datetime.fromtimestamp(0, UTC)
 
 
-def auth_event_from(record: dict[str, Any]) -> AuthEvent:
-    params = record.get("requestParameters") or {}
+def is_sign_in(record: object, source: str = EVENT_SOURCE) -> bool:
+    """Whether `record` is a Cognito sign-in call (InitiateAuth or RespondToAuthChallenge), whatever its shape."""
+    fields = _fields(record)
+    return text_of(fields.get("eventSource")) == source and text_of(fields.get("eventName")) in SIGN_IN_EVENTS
+
+
+def auth_event_from(record: object) -> AuthEvent:
+    """The AuthEvent of a CloudTrail record; any field missing or of another type is ''."""
+    fields = _fields(record)
+    params = _fields(fields.get("requestParameters"))
     return AuthEvent(
-        time=event_time(record),
-        name=record.get("eventName", ""),
-        error_code=record.get("errorCode", "") or "",
-        error_message=record.get("errorMessage", "") or "",
-        user_agent=record.get("userAgent", "") or "",
-        source_ip=record.get("sourceIPAddress", "") or "",
-        auth_flow=str(params.get("authFlow", "")),
-        challenge=str(params.get("challengeName", "")),
-        client_id=str(params.get("clientId", "") or ""),
+        time=event_time(fields),
+        name=text_of(fields.get("eventName")),
+        error_code=text_of(fields.get("errorCode")),
+        error_message=text_of(fields.get("errorMessage")),
+        user_agent=text_of(fields.get("userAgent")),
+        source_ip=text_of(fields.get("sourceIPAddress")),
+        auth_flow=text_of(params.get("authFlow")),
+        challenge=text_of(params.get("challengeName")),
+        client_id=text_of(params.get("clientId")),
     )
 
 
@@ -138,8 +180,56 @@ def successful_sign_ins(events: Iterable[AuthEvent]) -> list[AuthEvent]:
     return done
 
 
-def started_instances(record: dict[str, Any]) -> list[str]:
-    """The instance ids a StartInstances record names (requestParameters.instancesSet.items)."""
-    params = record.get("requestParameters") or {}
-    items = ((params.get("instancesSet") or {}).get("items")) or []
-    return [str(i["instanceId"]) for i in items if isinstance(i, dict) and i.get("instanceId")]
+def started_instances(record: object) -> list[str]:
+    """The instance ids a StartInstances record names (requestParameters.instancesSet.items), strings only."""
+    params = _fields(_fields(record).get("requestParameters"))
+    items = _fields(params.get("instancesSet")).get("items")
+    if not isinstance(items, list):
+        return []
+    ids = (text_of(_fields(item).get("instanceId"), 100) for item in items)
+    return [i for i in ids if i]
+
+
+class NewestEvents:
+    """At most `limit` AuthEvents, the newest, and how many older ones were left out.
+
+    Newest means latest in time, and within one second later in the protocol (an answer after its
+    InitiateAuth). When events had to be left out, the kept ones of the second of the newest event
+    left out go too: a cut never keeps half of a sign-in made within one second (its answer without
+    its InitiateAuth), so pairing (:func:`successful_sign_ins`) works on what is kept.
+    """
+
+    def __init__(self, limit: int = MAX_EVENTS) -> None:
+        self.limit = limit
+        self._heap: list[tuple[datetime, int, int, AuthEvent]] = []
+        self._seen = 0
+        self._dropped = 0
+        self._newest_dropped: datetime | None = None
+
+    def add(self, event: AuthEvent) -> None:
+        self._seen += 1
+        entry = (event.time, PROTOCOL_ORDER.get(event.name, len(PROTOCOL_ORDER)), self._seen, event)
+        if len(self._heap) < self.limit:
+            heapq.heappush(self._heap, entry)
+            return
+        dropped = heapq.heappushpop(self._heap, entry)
+        self._dropped += 1
+        if self._newest_dropped is None or dropped[0] > self._newest_dropped:
+            self._newest_dropped = dropped[0]
+
+    def merge(self, other: NewestEvents) -> None:
+        """Take in what `other` kept and what it left out."""
+        for entry in sorted(other._heap):
+            self.add(entry[3])
+        self._dropped += other._dropped
+        if other._newest_dropped is not None and (
+            self._newest_dropped is None or other._newest_dropped > self._newest_dropped
+        ):
+            self._newest_dropped = other._newest_dropped
+
+    def result(self) -> tuple[tuple[AuthEvent, ...], int]:
+        """The events kept, newest first (as event history lists them), and how many were left out."""
+        cut = self._newest_dropped
+        entries = sorted(self._heap, reverse=True)
+        kept = [e[3] for e in entries if cut is None or e[0] > cut]
+        return tuple(kept), self._dropped + len(entries) - len(kept)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -129,9 +130,11 @@ class FakeAWS:
             if self.history is None:
                 raise GraderError(f"AWS denied the grader permission to {action}.", kind="access-denied")
             return {"Events": [{"EventName": r["eventName"], "CloudTrailEvent": json.dumps(r)} for r in self.history]}
+        if operation == "list_objects_v2":
+            return {"Contents": self.paginate(service, operation, "Contents", action, **params), "IsTruncated": False}
         if operation == "get_object":
             body = gzip.compress(json.dumps({"Records": self.files[params["Key"]]}).encode())
-            return {"Body": SimpleNamespace(read=lambda: body)}
+            return {"Body": io.BytesIO(body)}
         raise AssertionError(operation)
 
     def paginate(self, service: str, operation: str, key: str, action: str, **params: Any) -> list[Any]:

@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from grader.browser.launch import BrowserSession, first_line, remaining_ms
-from grader.browser.recorder import Recorder
+from grader.browser.recorder import Recorder, left_out_sentence
 from grader.browser.site_login import load_failure, scrub
 from grader.errors import GraderError
 
@@ -117,6 +117,9 @@ _STUB_PAGE = (
     "<p>The grader stopped at the redirect to the callback URL.</p>"
 )
 _POLL_MS = 50
+# The hosted-UI pages kept: the first and the latest, each path at most PATH_CHARS long.
+PAGES_HEAD, PAGES_TAIL = 25, 25
+PATH_CHARS = 300
 # After choosing "password" on a sign-in method chooser, how long the chooser may still show before
 # the grader reports that the choice did not take (bounded further by the sign-in's own deadline).
 _CHOICE_SETTLE_S = 5.0
@@ -153,7 +156,10 @@ class HostedSignIn:
     sign_in_message: str = ""
     """What the sign-in form said after the grader submitted it (e.g. "Incorrect username or password.")."""
     pages: list[str] = field(default_factory=list)
+    """The paths the hosted UI went through: the first PAGES_HEAD and the latest PAGES_TAIL."""
     blocked: list[str] = field(default_factory=list)
+    pages_left_out: int = 0
+    blocked_left_out: int = 0
     screenshot_png: bytes | None = field(default=None, repr=False)
     error: str = ""
     timed_out: bool = False
@@ -182,6 +188,16 @@ class HostedSignIn:
             "timed_out": self.timed_out,
             "seconds": round(self.seconds, 2),
         }
+        left_out = left_out_sentence(
+            [
+                (self.pages_left_out, "hosted-UI page", "hosted-UI pages"),
+                (self.blocked_left_out, "blocked request", "blocked requests"),
+            ]
+        )
+        if left_out:
+            counts = {"hosted_ui_pages_left_out": self.pages_left_out, "blocked_left_out": self.blocked_left_out}
+            out.update({key: n for key, n in counts.items() if n})
+            out["left_out"] = left_out
         if self.screenshot_png:
             out["screenshot"] = "data:image/png;base64," + base64.b64encode(self.screenshot_png).decode("ascii")
         return out
@@ -268,6 +284,7 @@ def finish_sign_in(flight: InFlightSignIn, username: str, password: str) -> Host
         if flight.loading:
             _drive(flight.page, recorder, result, username, password, flight.deadline, flight.budget)
     result.blocked = list(recorder.blocked)
+    result.blocked_left_out = recorder.left_out()["blocked requests"]
     result.sign_in_message = scrub(result.sign_in_message, password)
     result.error = scrub(result.error, password)
     result.seconds = time.monotonic() - flight.started
@@ -329,9 +346,9 @@ def _drive(
             return
         state = _state(page)
         if state is not None:
-            path = str(state.get("path") or "")
+            path = str(state.get("path") or "")[:PATH_CHARS]
             if path and path not in result.pages[-1:]:
-                result.pages.append(path)
+                _keep_page(result, path)
             if state.get("unavailable") and not state.get("username") and not state.get("password"):
                 result.login_pages_unavailable = True
                 result.error = UNAVAILABLE_SENTENCE
@@ -382,6 +399,14 @@ def _drive(
         result.screenshot_png = page.screenshot(full_page=False, timeout=2000)
     except Exception:  # noqa: BLE001 - a screenshot is nice to have
         result.screenshot_png = None
+
+
+def _keep_page(result: HostedSignIn, path: str) -> None:
+    """Add `path` to the pages, keeping the first PAGES_HEAD and the latest PAGES_TAIL; count the rest."""
+    result.pages.append(path)
+    if len(result.pages) > PAGES_HEAD + PAGES_TAIL:
+        del result.pages[PAGES_HEAD]
+        result.pages_left_out += 1
 
 
 def _choose_password(

@@ -5,6 +5,11 @@ What the page says to Cognito is observed from the context's `request`/`response
 each call is kept as a :class:`CognitoCall`, without anything secret. In sandbox mode the same
 :class:`Recorder` routes the page's requests as :class:`~grader.browser.routing.SandboxRoutes`
 decides.
+
+Everything a page can grow is capped (:class:`Capped`): console errors, blocked requests,
+redirects and Cognito calls keep their first entries and their latest, each message kept short,
+and the number left out is counted (:meth:`Recorder.left_out`) and said in the evidence
+(:func:`left_out_sentence`).
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from grader.browser.launch import remaining_ms
@@ -23,6 +30,86 @@ if TYPE_CHECKING:
     from playwright.sync_api import Request, Response, Route
 
     from grader.browser.routing import SandboxRoutes
+
+
+T = TypeVar("T")
+
+# How much of what a page can grow is kept: the first entries (head) and the latest (tail).
+CONSOLE_HEAD, CONSOLE_TAIL = 40, 10
+BLOCKED_KEPT = 50
+REDIRECTS_HEAD, REDIRECTS_TAIL = 25, 25
+CALLS_HEAD, CALLS_TAIL = 25, 25
+# A console message is kept at most this long until it is scrubbed (then it is cut to 500).
+MESSAGE_CHARS = 2000
+OPERATION_CHARS = 100
+# How many blocked URLs are remembered to tell Chromium's console errors about them from the site's.
+BLOCKED_REMEMBERED = 1000
+
+
+class Capped(Generic[T]):
+    """A list that a page can grow, kept short: its first `head` items and its latest `tail`.
+
+    `left_out` counts the items dropped between the two. Iterating gives the items kept, in order.
+    """
+
+    def __init__(self, head: int, tail: int = 0) -> None:
+        self.head = head
+        self._first: list[T] = []
+        self._latest: deque[T] = deque(maxlen=tail)
+        self.left_out = 0
+
+    def append(self, item: T) -> T | None:
+        """Keep `item`; returns the item this pushed out (or `item` itself when nothing more is kept), else None."""
+        if len(self._first) < self.head:
+            self._first.append(item)
+            return None
+        if self._latest.maxlen == 0:
+            self.left_out += 1
+            return item
+        pushed = self._latest[0] if len(self._latest) == self._latest.maxlen else None
+        if pushed is not None:
+            self.left_out += 1
+        self._latest.append(item)
+        return pushed
+
+    def last(self) -> T | None:
+        if self._latest:
+            return self._latest[-1]
+        return self._first[-1] if self._first else None
+
+    def __iter__(self) -> Iterator[T]:
+        yield from self._first
+        yield from self._latest
+
+    def __len__(self) -> int:
+        return len(self._first) + len(self._latest)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+
+def clip_message(text: str, limit: int = MESSAGE_CHARS) -> str:
+    """`text`, at most about `limit` characters: a longer one loses its cut last word too (which may be part
+    of a token or a password that scrubbing would no longer recognise) and ends with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    if not text[limit].isspace():  # the last word goes on past the cut: what is left of it goes too
+        cut = cut[: max(0, *(cut.rfind(blank) for blank in " \t\n\r"))]
+    kept = cut.rstrip()
+    return f"{kept} \u2026" if kept else f"(a message of {len(text):,} characters, not kept)"
+
+
+def left_out_sentence(counts: list[tuple[int, str, str]]) -> str:
+    """`49,950 more console errors and 1 more redirect were left out.` from (number, singular, plural)
+    triples; '' when nothing was left out."""
+    present = [(n, one, many) for n, one, many in counts if n]
+    if not present:
+        return ""
+    parts = [f"{n:,} more {one if n == 1 else many}" for n, one, many in present]
+    joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    verb = "was" if len(present) == 1 and present[0][0] == 1 else "were"
+    return f"{joined} {verb} left out."
 
 
 @dataclass(frozen=True)
@@ -45,7 +132,7 @@ def cognito_outcome(status: int, body: bytes | str | None) -> str:
         return f"HTTP {status}, not a JSON answer" if status >= 400 or body else f"HTTP {status}, empty answer"
     kind = data.get("__type") or data.get("code")
     if kind:
-        kind = str(kind).rpartition("#")[2]
+        kind = str(kind).rpartition("#")[2][:OPERATION_CHARS]
         message = str(data.get("message") or data.get("Message") or "").strip()[:300]
         return f"{kind}: {message}" if message else kind
     if status >= 400:
@@ -86,22 +173,34 @@ class Recorder:
     def __init__(self, routes: SandboxRoutes | None, deadline: float) -> None:
         self.routes = routes
         self.deadline = deadline
+        # The Cognito calls kept (their keys in order), and each one's request and what is known of it.
+        self._calls: Capped[int] = Capped(CALLS_HEAD, CALLS_TAIL)
         self._pending: dict[int, tuple[Request, _PendingCall]] = {}
         self._routed: dict[int, tuple[Request, str]] = {}
-        self.blocked: list[str] = []
-        self._blocked_urls: set[str] = set()
-        # Every redirect's Location, in order: from the routes in sandbox mode, from the
-        # response events against real AWS (where a redirect chain is followed unrouted).
-        self.redirects: list[str] = []
-        self.console_errors: list[str] = []
-        self._page_error_times: list[float] = []
+        self.blocked: Capped[str] = Capped(BLOCKED_KEPT)
+        self._blocked_listed: set[str] = set()
+        self._blocked_urls: dict[str, None] = {}  # the latest BLOCKED_REMEMBERED, oldest first
+        # Redirects' Locations, in order: from the routes in sandbox mode, from the response
+        # events against real AWS (where a redirect chain is followed unrouted).
+        self.redirects: Capped[str] = Capped(REDIRECTS_HEAD, REDIRECTS_TAIL)
+        self.console_errors: Capped[str] = Capped(CONSOLE_HEAD, CONSOLE_TAIL)
+        self._last_page_error: float | None = None
         self._last_activity = time.monotonic()
+
+    def left_out(self) -> dict[str, int]:
+        """How many of each list were left out: console errors, blocked requests, redirects, Cognito calls."""
+        return {
+            "console errors": self.console_errors.left_out,
+            "blocked requests": self.blocked.left_out,
+            "redirects": self.redirects.left_out,
+            "Cognito calls": self._calls.left_out,
+        }
 
     def stalled_since(self, since: float, quiet_s: float) -> bool:
         """Whether the page threw an uncaught error after `since`, has no Cognito call in flight,
         and has been quiet (no error, request or answer) for `quiet_s` seconds."""
         now = time.monotonic()
-        if not any(t >= since for t in self._page_error_times):
+        if self._last_page_error is None or self._last_page_error < since:
             return False
         in_flight = any(call.status == 0 and not call.failure for _, call in self._pending.values())
         return not in_flight and now - self._last_activity >= quiet_s
@@ -119,10 +218,7 @@ class Recorder:
             if action == "pass":
                 route.continue_()
             elif action == "block":
-                self._blocked_urls.add(request.url)
-                short = _without_query(request.url)
-                if short not in self.blocked:
-                    self.blocked.append(short)
+                self._remember_blocked(request.url)
                 route.abort("blockedbyclient")
             elif action == "refuse":
                 route.abort("connectionrefused")
@@ -136,7 +232,7 @@ class Recorder:
                     route.abort("connectionfailed")
                     return
                 if request.method == "POST" and cognito_region(request.url):
-                    self._routed[id(request)] = (request, cognito_outcome(answer.status, answer.body()))
+                    self._keep_routed(request, cognito_outcome(answer.status, answer.body()))
                 location = answer.headers.get("location", "")
                 if 300 <= answer.status < 400 and location:
                     self.redirects.append(location)
@@ -150,6 +246,25 @@ class Recorder:
         except Exception:  # noqa: BLE001 - the context closed while the request was in flight
             pass
 
+    def _remember_blocked(self, url: str) -> None:
+        """List a blocked request (once per URL without its query) and remember its URL for on_console."""
+        self._blocked_urls.pop(url, None)
+        self._blocked_urls[url] = None
+        if len(self._blocked_urls) > BLOCKED_REMEMBERED:
+            del self._blocked_urls[next(iter(self._blocked_urls))]
+        short = _without_query(url)
+        if short in self._blocked_listed:
+            return
+        if self.blocked.append(short) is None:
+            self._blocked_listed.add(short)
+
+    def _keep_routed(self, request: Request, outcome: str) -> None:
+        """The outcome of a Cognito answer the router forwarded; only as many are kept as calls are."""
+        self._routed[id(request)] = (request, outcome)
+        if len(self._routed) > 2 * (CALLS_HEAD + CALLS_TAIL):
+            for key in [k for k in self._routed if k not in self._pending][: len(self._routed) // 2]:
+                del self._routed[key]
+
     # -- observation (both modes)
 
     def on_request(self, request: Request) -> None:
@@ -158,14 +273,21 @@ class Recorder:
         if not region or request.method != "POST":
             return
         target = request.headers.get("x-amz-target", "")
-        operation = target.rpartition(".")[2] if target else "(no X-Amz-Target)"
-        self._pending[id(request)] = (request, _PendingCall(operation, region))
+        operation = target.rpartition(".")[2][:OPERATION_CHARS] if target else "(no X-Amz-Target)"
+        key = id(request)
+        if key in self._pending:
+            return
+        self._pending[key] = (request, _PendingCall(operation, region))
+        pushed = self._calls.append(key)
+        if pushed is not None:
+            del self._pending[pushed]
+            self._routed.pop(pushed, None)
 
     def on_response(self, response: Response) -> None:
         self._last_activity = time.monotonic()
         if 300 <= response.status < 400:
             location = response.headers.get("location", "")
-            if location and location not in self.redirects[-1:]:
+            if location and location != self.redirects.last():
                 self.redirects.append(location)
             return
         entry = self._pending.get(id(response.request))
@@ -188,22 +310,22 @@ class Recorder:
         location = (message.location or {}).get("url", "")
         if location in self._blocked_urls:
             return  # the abort of a blocked request, not the site's doing
-        text = message.text
+        text = clip_message(str(message.text))
         if text.startswith("Failed to load resource") and location:
-            text += f" ({_without_query(location)})"  # Chromium does not say which resource
+            text += f" ({_without_query(location)[:MESSAGE_CHARS]})"  # Chromium does not say which resource
         self.console_errors.append(text)
 
     def on_page_error(self, error: Any) -> None:
-        self._page_error_times.append(time.monotonic())
-        self._last_activity = self._page_error_times[-1]
-        text = getattr(error, "message", "") or str(error)
-        name = getattr(error, "name", "") or "Error"
+        self._last_page_error = self._last_activity = time.monotonic()
+        text = clip_message(str(getattr(error, "message", "") or error))
+        name = clip_message(str(getattr(error, "name", "") or "Error"), OPERATION_CHARS)
         self.console_errors.append(text if text.startswith(name) else f"{name}: {text}")
 
     def cognito_calls(self) -> list[CognitoCall]:
         """The calls in the order the page made them, with their outcomes."""
         out: list[CognitoCall] = []
-        for key, (_, call) in self._pending.items():
+        for key in self._calls:
+            call = self._pending[key][1]
             routed = self._routed.get(key)
             if routed is not None:
                 outcome = routed[1]

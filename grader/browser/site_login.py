@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from grader.browser.launch import BrowserSession, first_line, remaining_ms
-from grader.browser.recorder import CognitoCall, Recorder
+from grader.browser.recorder import CognitoCall, Recorder, left_out_sentence
 from grader.errors import GraderError
 
 if TYPE_CHECKING:
@@ -42,6 +42,9 @@ class LoginAttempt:
     `error` is a sentence when the login page could not be used at all (connection refused,
     no answer in time, an HTTP error, no login form); `note` says what was seen when the page
     did not reach an end page (`private.html` or `login.html?msg=`) in time.
+
+    The lists are capped as the :class:`~grader.browser.recorder.Recorder` keeps them (the first
+    entries and the latest); the `*_left_out` counts say how many more there were.
     """
 
     login_url: str
@@ -56,6 +59,9 @@ class LoginAttempt:
     error: str = ""
     note: str = ""
     seconds: float = 0.0
+    console_errors_left_out: int = 0
+    blocked_left_out: int = 0
+    cognito_calls_left_out: int = 0
 
     @property
     def landed(self) -> str:
@@ -87,6 +93,21 @@ class LoginAttempt:
             "note": self.note,
             "seconds": round(self.seconds, 2),
         }
+        left_out = left_out_sentence(
+            [
+                (self.console_errors_left_out, "console error", "console errors"),
+                (self.blocked_left_out, "blocked request", "blocked requests"),
+                (self.cognito_calls_left_out, "Cognito call", "Cognito calls"),
+            ]
+        )
+        if left_out:
+            counts = {
+                "console_errors_left_out": self.console_errors_left_out,
+                "blocked_left_out": self.blocked_left_out,
+                "cognito_calls_left_out": self.cognito_calls_left_out,
+            }
+            out.update({key: n for key, n in counts.items() if n})
+            out["left_out"] = left_out
         if screenshot and self.screenshot_png:
             out["screenshot"] = "data:image/png;base64," + base64.b64encode(self.screenshot_png).decode("ascii")
         return out
@@ -337,6 +358,10 @@ def _finish(
     """What is kept of a login: nothing secret, the notes completed."""
     attempt.blocked = list(recorder.blocked)
     attempt.console_errors = [scrub(text, password)[:500] for text in recorder.console_errors]
+    left_out = recorder.left_out()
+    attempt.console_errors_left_out = left_out["console errors"]
+    attempt.blocked_left_out = left_out["blocked requests"]
+    attempt.cognito_calls_left_out = left_out["Cognito calls"]
     other_regions = sorted({c.region for c in attempt.cognito_calls if c.region and c.region != session.region})
     if other_regions and not attempt.note:
         attempt.note = (

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from grader.browser import BrowserSession, discover_routes, find_browser, log_in
 from grader.browser.routing import sandbox_url
+from grader.observe.observer import WRONG_PASSWORD_SUFFIX
 from grader.observe.website import Fetcher, probe
 from grader.results import GradeResult
 from grader.run import grade
@@ -20,7 +21,6 @@ from grader.sandbox.server import Sandbox
 from grader.spec import load_spec
 from grader.target import Target
 
-WRONG_PASSWORD_SUFFIX = "?"
 CHANGE_PASSWORD_TIMEOUT_S = 15.0
 
 

@@ -27,7 +27,7 @@ from grader.sandbox.cloudtrail import CloudTrailRecorder
 from grader.sandbox.cognito_fidelity import CognitoFidelity
 from grader.sandbox.hosted_ui import HostedUI
 from grader.sandbox.sites import DeployedSite, SiteHost
-from grader.sandbox.wsgi import read_body
+from grader.sandbox.wsgi import read_body, sigv4_credential
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -61,11 +61,8 @@ class Call:
 def identify(environ: dict[str, Any], body: bytes) -> Call:
     """Which service and operation a request is, from its headers and body."""
     method = environ.get("REQUEST_METHOD", "GET")
-    auth = environ.get("HTTP_AUTHORIZATION", "")
-    scope_service = ""
-    if "Credential=" in auth:
-        parts = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
-        scope_service = parts[3] if len(parts) > 3 else ""
+    credential = sigv4_credential(environ)
+    scope_service = (credential.service or "") if credential else ""
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if target:
         prefix, _, operation = target.rpartition(".")

@@ -592,3 +592,58 @@ def test_log_file_key_format() -> None:
     key = log_file_key("111122223333", "us-east-2", moment, "logs/")
     assert key.startswith("logs/AWSLogs/111122223333/CloudTrail/us-east-2/2015/08/01/111122223333_CloudTrail_us-east-2_20150801T0210Z_")
     assert KEY_LAYOUT.match(key)
+
+
+# ---------------------------------------------------------------------- the grader reading hostile log files
+
+
+class _HistoryRefused:
+    """The grader's read-only AWS layer with CloudTrail event history refused, as the lab's policy may do."""
+
+    def __init__(self, aws: Any) -> None:
+        self.aws = aws
+        self.target = aws.target
+
+    def call(self, service: str, operation: str, action: str, **params: Any) -> Any:
+        if operation == "lookup_events":
+            from grader.errors import GraderError
+
+            raise GraderError(f"AWS denied the grader permission to {action}.", kind="access-denied")
+        return self.aws.call(service, operation, action, **params)
+
+    def paginate(self, service: str, operation: str, key: str, action: str, **params: Any) -> Any:
+        return self.aws.paginate(service, operation, key, action, **params)
+
+
+def test_the_graders_log_reader_skips_junk_beside_the_real_log_files(
+    url: str, idp: Any, ct: Any, s3: Any, recorder: CloudTrailRecorder
+) -> None:
+    """Through the real S3 API (a listing from the first day wanted, bodies streamed a chunk at a time), junk put
+    beside the trail's real log files (a JSON list, plain text, a gzip bomb of 300 MiB) is skipped and counted, and
+    the browser's sign-in in the real files is found."""
+    import zlib
+
+    from grader.aws import ReadOnlyAWS
+    from grader.observe.cloudtrail import read_auth_events
+    from grader.target import Target
+    from grader.trail import Trail, successful_sign_ins
+
+    _trail(s3, ct)
+    pool_id, client_id = _setup(idp)
+    _browser_login(url, pool_id, client_id, PASSWORD)
+    real = sorted(_log_objects(s3, "vehicleapp-trail-logs"))
+    folder = real[-1].rsplit("/", 1)[0]
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    bomb = b"".join(packer.compress(b"\0" * 1024 * 1024) for _ in range(300)) + packer.flush()
+    junk = {"JUNKLIST": gzip.compress(b'["not", "a", "dict"]'), "JUNKTEXT": b"plain text", "JUNKBOMB": bomb}
+    for name, body in junk.items():
+        key = f"{folder}/{ACCOUNT}_CloudTrail_{REGION}_20991231T2359Z_{name:Z<16}.json.gz"
+        s3.put_object(Bucket="vehicleapp-trail-logs", Key=key, Body=body)
+    trail = Trail("VehicleApp-Trail", "arn", REGION, False, "vehicleapp-trail-logs", "")
+    aws = _HistoryRefused(ReadOnlyAWS.for_target(Target(endpoint_url=url)))
+    found = read_auth_events(aws, [trail], 90, ACCOUNT)  # type: ignore[arg-type]
+    assert found.source.startswith("the trail's log files")
+    (signed_in,) = successful_sign_ins(found.events)
+    assert signed_in.client_id == client_id
+    assert found.skipped_files == 3
+    assert found.skipped_why == "3 files were not CloudTrail logs, so the grader skipped them."

@@ -282,3 +282,52 @@ def test_logging_names_a_delivery_delay_longer_than_a_day_in_minutes() -> None:
     fresh = replace(TRAIL_STATUS, start_logging=OBSERVED_AT - timedelta(hours=3), latest_delivery=None)
     check = passes(logging_check, trail_status=fresh, spec=spec)
     assert "less than 1500 minutes ago" in check.message
+
+
+# -- what reading CloudTrail skipped or left out (issue 11, rows 4 and 6) --------------------------
+
+LOGS = f"the trail's log files (s3://{TRAIL.bucket}/AWSLogs/), because event history was refused"
+SKIPPED = "2 files were not CloudTrail logs, so the grader skipped them."
+
+
+def test_auth_events_pass_says_the_files_that_were_not_logs() -> None:
+    """Log files that were not CloudTrail logs are counted in the evidence and said after the verdict."""
+    found = AuthEvents(LOGS, sign_in_events(), skipped_files=2, skipped_why=SKIPPED)
+    check = passes(auth_check, auth_events=found)
+    assert check.message == (
+        f"CloudTrail recorded 1 successful sign-in from the website, the latest 2026-03-02 14:00 UTC "
+        f"(source: {LOGS}). {SKIPPED}"
+    )
+    assert check.evidence["skipped_log_files"] == 2
+    assert check.evidence["skipped_why"] == SKIPPED
+
+
+def test_auth_events_fail_still_the_students_when_files_were_skipped() -> None:
+    """Only junk in the logs: the check fails for the student's reason and says what was skipped."""
+    found = AuthEvents(LOGS, (), skipped_files=2, skipped_why=SKIPPED)
+    check = fails(auth_check, auth_events=found)
+    assert check.message == f"CloudTrail recorded no Cognito sign-in in the last 90 days (source: {LOGS}). {SKIPPED}"
+
+
+def test_auth_events_say_how_many_older_events_were_left_out() -> None:
+    """Events left out past the cap are counted in the evidence and said in the message."""
+    found = AuthEvents(HISTORY, sign_in_events(), events_left_out=12_345)
+    check = passes(auth_check, auth_events=found)
+    assert check.message.endswith(
+        f"(source: {HISTORY}). Only the newest 2 sign-in events were kept; 12,345 older ones were left out."
+    )
+    assert check.evidence["events_left_out"] == 12_345
+
+
+def test_auth_events_evidence_says_how_many_rows_are_not_listed() -> None:
+    """More events than the table's 25 rows: the evidence says how many are not listed."""
+    many = tuple(e for n in range(20) for e in sign_in_events(when=EARLIER - timedelta(minutes=n)))
+    check = passes(auth_check, auth_events=AuthEvents(HISTORY, many))
+    assert len(check.evidence["events"]) == 25
+    assert check.evidence["events_not_listed"] == 15
+
+
+def test_auth_events_add_nothing_when_nothing_was_skipped() -> None:
+    """A grade that skipped and left out nothing has none of those keys in its evidence."""
+    check = passes(auth_check)
+    assert not {"skipped_log_files", "skipped_why", "events_left_out", "events_not_listed"} & set(check.evidence)
