@@ -12,7 +12,7 @@ from grader.checking import Check, listing
 from grader.registry import lab_check
 from grader.snapshot import AppClient, Domain, Instance, Pool, Snapshot
 from grader.spec import LabSpec
-from grader.tokens import verify_callback_tokens
+from grader.tokens import LoginWindow, verify_callback_tokens
 
 if TYPE_CHECKING:
     from grader.browser.hosted_signin import HostedSignIn
@@ -84,7 +84,7 @@ def test_implicit_callback(
     check: Check,
 ) -> None:
     """Passes when janedoe signs in on the hosted UI and is sent to the instance's callback with id and
-    access tokens of this pool and client."""
+    access tokens of this pool and client, issued during this sign-in."""
     expected = spec.expected
     if domain is None:
         pytest.skip("The user pool has no Cognito domain (see hostedui.authorize).")
@@ -151,6 +151,7 @@ def test_implicit_callback(
         region=lab_region,
         username=who,
         jwks=signing_keys or {},
+        window=LoginWindow(result.started_at, result.ended_at),
         scopes=tuple(expected.oauth_scopes),
     )
     check.record(token_claims=tokens.claims)

@@ -16,7 +16,7 @@ from grader.registry import lab_check
 from grader.site import Site, parse_hosted_link
 from grader.snapshot import AppClient, Domain, Pool
 from grader.spec import LabSpec
-from grader.tokens import verify_tokens
+from grader.tokens import LoginWindow, verify_tokens
 
 
 @lab_check("site.reachable", needs=("site",))
@@ -147,7 +147,7 @@ def test_login(
     check: Check,
 ) -> None:
     """Passes when janedoe signs in on login.html, lands on private.html?msg=1, and the stored tokens are
-    this pool's and client's."""
+    this pool's and client's, issued during this login by a Cognito call the browser saw."""
     expected = spec.expected
     attempt = site_logins.right
     check.record(**attempt.evidence())
@@ -176,6 +176,8 @@ def test_login(
         region=lab_region,
         username=expected.username,
         jwks=signing_keys or {},
+        window=LoginWindow(attempt.started_at, attempt.ended_at),
+        cognito_calls=attempt.cognito_calls,
     )
     check.record(token_claims=verdict.claims)
     if not verdict.ok:

@@ -5,6 +5,12 @@ localStorage do. :func:`verify_tokens` finds janedoe's id and access tokens unde
 app client, checks their RS256 signature against the pool's published keys (fetched by grader/observe/account.py),
 the issuer (the student's pool), the audience / client id and the user. Nothing secret leaves
 this module: `TokenCheck.claims` holds a few public claims, never a token.
+
+Only fresh tokens count: each must have `exp` and `iat`, and its `iat` and `auth_time` (when it has
+one) must fall inside the grader's own login (:class:`LoginWindow`, with a leeway for clock skew), so
+a token from an earlier login that has not expired yet, planted in localStorage by a page, fails.
+Stored tokens must also come with a Cognito call the browser saw answer "tokens issued"; the
+hosted UI's tokens come in the redirect the grader caught itself, which proves that already.
 """
 
 from __future__ import annotations
@@ -12,13 +18,63 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import jwt
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from grader.browser.recorder import CognitoCall
 
 STORAGE_PREFIX = "CognitoIdentityServiceProvider."
 # Tokens are fresh from the login just made; the leeway only absorbs clock differences.
 LEEWAY_S = 300
+# A token issued this long before the grader's login started still counts (the clocks of the grader
+# and of Cognito may differ), and this long after it ended (the last answer arrives as it ends).
+SKEW_BEFORE_S = 300
+SKEW_AFTER_S = 60
+# The calls whose answer carries the tokens of a sign-in (the outcome the recorder gives that answer).
+ISSUING_OPERATIONS = frozenset({"InitiateAuth", "RespondToAuthChallenge"})
+TOKENS_ISSUED = "tokens issued"
+
+
+@dataclass(frozen=True)
+class LoginWindow:
+    """When the grader's own login ran, in epoch seconds: a token of that login was issued inside it."""
+
+    started: float
+    ended: float
+
+    def problem(self, name: str, claim: str, when: float) -> str:
+        """A sentence when `when` (a token's `iat` or `auth_time`) is outside the window, else ''."""
+        verb = "was issued" if claim == "iat" else "comes from a sign-in"
+        if when < self.started - SKEW_BEFORE_S:
+            return (
+                f"{name} {verb} at {_clock(when, self.started)} ({claim}), before this grade's login started at "
+                f"{_clock(self.started, when)}: it is not from this login."
+            )
+        if when > self.ended + SKEW_AFTER_S:
+            return (
+                f"{name} {verb} at {_clock(when, self.ended)} ({claim}), after this grade's login ended at "
+                f"{_clock(self.ended, when)}: it is not from this login."
+            )
+        return ""
+
+
+def _clock(when: float, other: float) -> str:
+    """`when` as a UTC time of day, with its date when `other` falls on another day (or either is odd)."""
+    try:
+        moment = datetime.fromtimestamp(when, tz=UTC)
+        same_day = moment.date() == datetime.fromtimestamp(other, tz=UTC).date()
+    except (OverflowError, OSError, ValueError):
+        return f"{when:.0f} (seconds since 1970)"
+    return moment.strftime("%H:%M:%S UTC" if same_day else "%Y-%m-%d %H:%M:%S UTC")
+
+
+def saw_tokens_issued(calls: Iterable[CognitoCall]) -> bool:
+    """Whether the browser saw a sign-in call to Cognito answered with tokens."""
+    return any(c.operation in ISSUING_OPERATIONS and c.outcome == TOKENS_ISSUED for c in calls)
 
 
 @dataclass(frozen=True)
@@ -49,8 +105,14 @@ def verify_tokens(
     region: str,
     username: str,
     jwks: dict[str, Any],
+    window: LoginWindow,
+    cognito_calls: Iterable[CognitoCall],
 ) -> TokenCheck:
-    """Check the `CognitoIdentityServiceProvider.*` entries a login stored (see module docstring)."""
+    """Check the `CognitoIdentityServiceProvider.*` entries a login stored (see module docstring).
+
+    `window` is when the grader's login ran; `cognito_calls` what the browser saw the page say to
+    Cognito during it: the tokens must have been issued by one of those calls, inside the window.
+    """
     prefix = f"{STORAGE_PREFIX}{client_id}."
     stored = {k: v for k, v in tokens.items() if k.startswith(STORAGE_PREFIX)}
     if not stored:
@@ -77,7 +139,13 @@ def verify_tokens(
         region=region,
         username=username,
         jwks=jwks,
+        window=window,
     )
+    if not saw_tokens_issued(cognito_calls):
+        problems.append(
+            "The page stored tokens but the browser saw no Cognito call that issued them (no InitiateAuth or "
+            "RespondToAuthChallenge answered with tokens): they are not from this login."
+        )
     return TokenCheck(not problems, tuple(problems), claims)
 
 
@@ -89,12 +157,14 @@ def verify_callback_tokens(
     region: str,
     username: str,
     jwks: dict[str, Any],
+    window: LoginWindow,
     scopes: tuple[str, ...] = (),
 ) -> TokenCheck:
     """Check the tokens an implicit-grant redirect carried in its fragment.
 
-    Both tokens must be there and pass the same checks as stored ones; the access token's
-    `scope` claim must hold every scope in `scopes`, and `token_type` must be Bearer.
+    Both tokens must be there and pass the same checks as stored ones, issued inside `window` (when
+    the grader's sign-in ran; the redirect the grader caught itself proves who issued them); the
+    access token's `scope` claim must hold every scope in `scopes`, and `token_type` must be Bearer.
     """
     raws = {kind: fragment.get(f"{kind}_token", "") for kind in ("id", "access")}
     problems, claims = _check_pair(
@@ -106,6 +176,7 @@ def verify_callback_tokens(
         region=region,
         username=username,
         jwks=jwks,
+        window=window,
     )
     if "access" in claims:
         granted = str(_payload(raws["access"]).get("scope", "")).split()
@@ -155,6 +226,7 @@ def _check_token(
     region: str,
     username: str,
     jwks: dict[str, Any],
+    window: LoginWindow,
     where: str = "in the browser's storage",
 ) -> tuple[dict[str, Any], list[str]]:
     """One token's public claims and the problems found with it."""
@@ -190,8 +262,36 @@ def _check_token(
     if user != username:
         problems.append(f"{name} belongs to user {user}, not {username}.")
 
+    problems.extend(_check_times(f"{name} {where}", payload, window))
     problems.extend(_check_signature(name, raw, header, jwks))
     return summary, problems
+
+
+def _is_time(value: object) -> TypeGuard[float]:
+    """Whether a claim is a time (seconds since 1970, as JWT has them)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def _check_times(name: str, payload: dict[str, Any], window: LoginWindow) -> list[str]:
+    """The token must say when it expires and when it was issued, and be issued inside `window`.
+
+    `auth_time` (when the user signed in) is checked too when the token has it: a token refreshed
+    later has a new `iat` but its sign-in's `auth_time`.
+    """
+    problems: list[str] = []
+    if not _is_time(payload.get("exp")):
+        problems.append(f"{name} has no exp (expiry time): Cognito's tokens always have one.")
+    iat, auth_time = payload.get("iat"), payload.get("auth_time")
+    if not _is_time(iat):
+        problems.append(f"{name} has no iat (issue time), so nothing shows it is from this login.")
+        return problems
+    outside = window.problem(name, "iat", iat)
+    if not outside and auth_time is not None:
+        if _is_time(auth_time):
+            outside = window.problem(name, "auth_time", auth_time)
+        else:
+            outside = f"{name} has an auth_time that is not a time, so nothing shows it is from this login."
+    return [*problems, outside] if outside else problems
 
 
 def _check_signature(name: str, raw: str, header: dict[str, Any], jwks: dict[str, Any]) -> list[str]:

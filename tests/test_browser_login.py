@@ -34,13 +34,14 @@ from grader.browser.launch import (
     playwright_disabled_features,
     session_launch_args,
 )
-from grader.browser.recorder import cognito_outcome
+from grader.browser.recorder import CognitoCall, cognito_outcome
 from grader.errors import GraderError
 from grader.observe.account import fetch_jwks
 from grader.sandbox import Sandbox
 from grader.sandbox.sites import DeployedSite
 from grader.target import Target
 from grader.tokens import (
+    LoginWindow,
     TokenCheck,
     expected_issuer,
     verify_callback_tokens,
@@ -135,6 +136,10 @@ def jwks(lab: Lab) -> dict[str, Any]:
     return fetch_jwks(lab.pool_id, REGION, lab.sandbox.url)
 
 
+def _window_of(attempt: LoginAttempt) -> LoginWindow:
+    return LoginWindow(attempt.started_at, attempt.ended_at)
+
+
 # ------------------------------------------------------------------ logging in (browser)
 
 
@@ -166,7 +171,7 @@ def test_stored_tokens_verify_for_the_students_pool_and_client(
     """verify_tokens accepts the tokens the login stored, and summarises public claims only."""
     check = verify_tokens(
         good_login.tokens, pool_id=lab.pool_id, client_id=lab.client_id, region=REGION,
-        username="janedoe", jwks=jwks,
+        username="janedoe", jwks=jwks, window=_window_of(good_login), cognito_calls=good_login.cognito_calls,
     )
     assert check == TokenCheck(True, (), check.claims)
     assert check.claims["id"]["aud"] == lab.client_id
@@ -177,11 +182,22 @@ def test_stored_tokens_verify_for_the_students_pool_and_client(
 
 
 @pytest.mark.browser
+def test_stored_tokens_are_from_this_login(good_login: LoginAttempt) -> None:
+    """The sandbox's tokens carry exp, iat and auth_time, issued between the login's recorded start and end."""
+    assert 0 < good_login.started_at <= good_login.ended_at
+    for key in (k for k in good_login.tokens if k.endswith(("idToken", "accessToken"))):
+        claims = jwt.decode(good_login.tokens[key], options={"verify_signature": False})
+        assert {"exp", "iat", "auth_time"} <= set(claims)
+        assert int(good_login.started_at) <= claims["iat"] <= good_login.ended_at
+        assert int(good_login.started_at) <= claims["auth_time"] <= good_login.ended_at
+
+
+@pytest.mark.browser
 def test_verify_tokens_names_another_client(lab: Lab, good_login: LoginAttempt, jwks: dict[str, Any]) -> None:
     """Given another client id, verify_tokens says the tokens belong to the site's client instead."""
     check = verify_tokens(
         good_login.tokens, pool_id=lab.pool_id, client_id="otherclient123", region=REGION,
-        username="janedoe", jwks=jwks,
+        username="janedoe", jwks=jwks, window=_window_of(good_login), cognito_calls=good_login.cognito_calls,
     )
     assert not check.ok
     assert check.problems == (
@@ -195,7 +211,7 @@ def test_verify_tokens_names_another_pool(lab: Lab, good_login: LoginAttempt, jw
     """Given another pool id, verify_tokens says which pool issued both tokens."""
     check = verify_tokens(
         good_login.tokens, pool_id="us-east-1_Other0000", client_id=lab.client_id, region=REGION,
-        username="janedoe", jwks=jwks,
+        username="janedoe", jwks=jwks, window=_window_of(good_login), cognito_calls=good_login.cognito_calls,
     )
     assert not check.ok
     assert check.problems == (
@@ -532,8 +548,19 @@ def _storage(key: rsa.RSAPrivateKey, id_claims: dict[str, Any] | None = None, **
     }
 
 
+# The tokens below are made now, as a login now would get them, with the call that issued them.
+ISSUED = [CognitoCall("RespondToAuthChallenge", 200, "tokens issued", REGION)]
+
+
+def _now_window() -> LoginWindow:
+    return LoginWindow(time.time() - 5, time.time() + 5)
+
+
 def _verify(tokens: dict[str, str], jwks: dict[str, Any]) -> TokenCheck:
-    return verify_tokens(tokens, pool_id=POOL, client_id=CLIENT, region=REGION, username="janedoe", jwks=jwks)
+    return verify_tokens(
+        tokens, pool_id=POOL, client_id=CLIENT, region=REGION, username="janedoe", jwks=jwks,
+        window=_now_window(), cognito_calls=ISSUED,
+    )
 
 
 def test_verify_tokens_accepts_good_tokens(signing_key: rsa.RSAPrivateKey, local_jwks: dict[str, Any]) -> None:
@@ -605,7 +632,8 @@ def _fragment(key: rsa.RSAPrivateKey, scope: str = "openid email", **values: str
 
 def _verify_callback(fragment: dict[str, str], jwks: dict[str, Any]) -> TokenCheck:
     return verify_callback_tokens(
-        fragment, pool_id=POOL, client_id=CLIENT, region=REGION, username="janedoe", jwks=jwks, scopes=("openid",)
+        fragment, pool_id=POOL, client_id=CLIENT, region=REGION, username="janedoe", jwks=jwks, scopes=("openid",),
+        window=_now_window(),
     )
 
 

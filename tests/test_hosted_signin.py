@@ -27,7 +27,7 @@ from grader.sandbox import Sandbox
 from grader.sandbox.sites import DeployedSite
 from grader.site import Probe
 from grader.target import Target
-from grader.tokens import verify_callback_tokens
+from grader.tokens import LoginWindow, verify_callback_tokens
 
 REGION = "us-east-1"
 PREFIX = "vehicleapp-signin-7"
@@ -238,8 +238,10 @@ def test_sign_in_stops_at_the_callback_with_verified_tokens(lab: Lab, session: B
     check = verify_callback_tokens(
         result.fragment, pool_id=lab.pool_id, client_id=lab.client_id, region=REGION, username="janedoe",
         jwks=fetch_jwks(lab.pool_id, REGION, lab.sandbox.url), scopes=("openid",),
+        window=LoginWindow(result.started_at, result.ended_at),
     )
     assert check.ok, check.problems
+    assert 0 < result.started_at <= result.ended_at
     assert "openid" in check.claims["access"]["scope"].split()
     text = json.dumps(result.evidence()) + repr(result)
     assert "eyJ" not in text and PASSWORD not in text

@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from grader.browser.launch import BrowserSession, first_line, remaining_ms
 from grader.browser.recorder import Recorder, left_out_sentence
-from grader.browser.site_login import load_failure, scrub
+from grader.browser.site_login import iso_time, load_failure, scrub
 from grader.errors import GraderError
 
 # What the page shows, read with one script call: forms are told apart by their visible fields,
@@ -164,6 +164,10 @@ class HostedSignIn:
     error: str = ""
     timed_out: bool = False
     seconds: float = 0.0
+    started_at: float = 0.0
+    """When the grader opened the authorize page (epoch seconds; 0 if it never did): its tokens are newer."""
+    ended_at: float = 0.0
+    """When the sign-in ended (epoch seconds)."""
 
     @property
     def reached_callback(self) -> bool:
@@ -187,6 +191,8 @@ class HostedSignIn:
             "error": self.error,
             "timed_out": self.timed_out,
             "seconds": round(self.seconds, 2),
+            "started_at": iso_time(self.started_at),
+            "ended_at": iso_time(self.ended_at),
         }
         left_out = left_out_sentence(
             [
@@ -268,7 +274,7 @@ def open_sign_in(
     budget = session.timeout_s if timeout_s is None else timeout_s
     started = time.monotonic()
     deadline = started + budget
-    result = HostedSignIn(authorize_url=authorize_url, redirect_uri=redirect_uri)
+    result = HostedSignIn(authorize_url=authorize_url, redirect_uri=redirect_uri, started_at=time.time())
     recorder = Recorder(session.routes, deadline)
     with _browser_failure(password):
         page = stack.enter_context(session.open_page(recorder, budget))
@@ -288,6 +294,7 @@ def finish_sign_in(flight: InFlightSignIn, username: str, password: str) -> Host
     result.sign_in_message = scrub(result.sign_in_message, password)
     result.error = scrub(result.error, password)
     result.seconds = time.monotonic() - flight.started
+    result.ended_at = time.time()
     return result
 
 

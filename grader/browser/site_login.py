@@ -19,6 +19,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -31,6 +32,11 @@ if TYPE_CHECKING:
 
 # The SDK keeps a user's tokens in localStorage under keys with this prefix.
 TOKEN_KEY_PREFIX = "CognitoIdentityServiceProvider."
+
+
+def iso_time(epoch: float) -> str:
+    """An epoch time as ISO 8601 in UTC for the evidence ('' when it was not recorded)."""
+    return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="milliseconds") if epoch > 0 else ""
 
 
 @dataclass
@@ -62,6 +68,10 @@ class LoginAttempt:
     console_errors_left_out: int = 0
     blocked_left_out: int = 0
     cognito_calls_left_out: int = 0
+    started_at: float = 0.0
+    """When the grader opened the login page (epoch seconds; 0 if it never did): tokens of this login are newer."""
+    ended_at: float = 0.0
+    """When the grader finished reading the end page (epoch seconds)."""
 
     @property
     def landed(self) -> str:
@@ -92,6 +102,8 @@ class LoginAttempt:
             "error": self.error,
             "note": self.note,
             "seconds": round(self.seconds, 2),
+            "started_at": iso_time(self.started_at),
+            "ended_at": iso_time(self.ended_at),
         }
         left_out = left_out_sentence(
             [
@@ -301,7 +313,7 @@ def open_logins(
         for _ in passwords:
             started = time.monotonic()
             deadline = started + budget
-            attempt = LoginAttempt(login_url=login_url)
+            attempt = LoginAttempt(login_url=login_url, started_at=time.time())
             recorder = Recorder(session.routes, deadline)
             page = stack.enter_context(session.open_page(recorder, budget))
             loading = _start_loading(page, attempt, deadline, budget)
@@ -373,6 +385,7 @@ def _finish(
     attempt.error = scrub(attempt.error, password)
     attempt.note = scrub(attempt.note, password)
     attempt.seconds = time.monotonic() - started
+    attempt.ended_at = time.time()
     return attempt
 
 

@@ -159,6 +159,14 @@ JWKS: dict[str, Any] = {
 }
 
 
+NOW = int(time.time())
+"""When these tokens are issued: the grader's logins below ran around this moment (epoch seconds)."""
+LOGIN_STARTED = NOW - 2.0
+LOGIN_ENDED = NOW + 1.0
+DROP: Any = object()
+"""Give a claim this value in :func:`token` (or the builders that call it) to leave it out of the token."""
+
+
 def token(
     kind: str,
     *,
@@ -171,8 +179,9 @@ def token(
     algorithm: str = "RS256",
     **claims: Any,
 ) -> str:
-    """A Cognito `kind` ('id' or 'access') token as the pool issues it; `claims` add or replace claims."""
-    now = int(time.time())
+    """A Cognito `kind` ('id' or 'access') token as the pool issues it, at :data:`NOW`; `claims` add or
+    replace claims (`iat`, `auth_time`, `exp` ...), and a claim given as :data:`DROP` is left out."""
+    now = NOW
     payload: dict[str, Any] = {
         "sub": "5f1c2a7e-0d4b-4c1e-9a3f-2b6d8e0c1a11",
         "iss": expected_issuer(pool_id, REGION),
@@ -186,6 +195,7 @@ def token(
     else:
         payload |= {"client_id": client_id, "username": username, "scope": scope}
     payload |= claims
+    payload = {name: value for name, value in payload.items() if value is not DROP}
     return jwt.encode(payload, key, algorithm=algorithm, headers={"kid": kid})
 
 
@@ -248,6 +258,8 @@ RIGHT_LOGIN = LoginAttempt(
         CognitoCall("RespondToAuthChallenge", 200, "tokens issued", REGION),
     ],
     seconds=1.4,
+    started_at=LOGIN_STARTED,
+    ended_at=LOGIN_ENDED,
 )
 WRONG_LOGIN = LoginAttempt(
     login_url=f"{CALLBACK}/login.html",
@@ -297,6 +309,8 @@ SIGNED_IN = HostedSignIn(
     fragment=callback_fragment(),
     pages=[f"https://{DOMAIN.host}/login"],
     seconds=2.3,
+    started_at=LOGIN_STARTED,
+    ended_at=LOGIN_ENDED,
 )
 
 # -- CloudTrail -----------------------------------------------------------------------------------
