@@ -178,7 +178,11 @@ class Observer:
         from grader.browser.routing import local_url
 
         routes = self.routes()
-        return Fetcher(lambda url: local_url(url, routes), offline=routes is not None)
+        return Fetcher(
+            lambda url: local_url(url, routes),
+            offline=routes is not None,
+            allowed_origins=(self.connection.target.site_url,),
+        )
 
     def _browser(self) -> Any:
         target = self.connection.target

@@ -3,37 +3,85 @@
 `Fetcher` GETs pages; in sandbox mode a sandbox-deployed host is fetched from the sandbox. The
 website is found where login.html answers, then settings.js is read as text. `probe` asks
 Cognito's /oauth2/authorize what it answers to a URL, without following the answer.
+
+Everything a student's server answers is hostile: every read has a total deadline (connect
+included) and a byte cap, the body is streamed, redirects are followed by hand (at most
+`MAX_REDIRECTS`), and every address, the first and each redirect's, must pass the address policy
+(grader/netpolicy.py) before it is fetched. What goes wrong is a Probe's error sentence.
 """
 
 from __future__ import annotations
 
+import socket
+import time
 import warnings
-from collections.abc import Callable
-from urllib.parse import parse_qs, urlsplit
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
-from urllib3.exceptions import InsecureRequestWarning
+from requests.utils import get_encoding_from_headers
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import InsecureRequestWarning, ReadTimeoutError
 
 from grader.authorize import HINTS, UNAVAILABLE_TEXT, AuthorizeProbe, cause_of
+from grader.netpolicy import AddressPolicy, Resolver, resolve
 from grader.site import Probe, Site, candidates, parse_settings
 from grader.snapshot import host_of
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 10.0
+DEADLINE_S = 15.0
+"""The most one read may take, every redirect, the connections and the whole body included."""
+MAX_BYTES = 2 * 1024 * 1024
+"""The largest body the reader takes (the course's pages are a few KiB)."""
+MAX_REDIRECTS = 5
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 64 * 1024
 REFUSED = "connection refused or host not found"
 HANGING = f"connected, but no answer within {READ_TIMEOUT:g} s"
+NOT_VISITED = "an address the grader does not visit"
+
+
+def _size(n: int) -> str:
+    return f"{n // (1024 * 1024)} MiB" if n % (1024 * 1024) == 0 else f"{n:,} bytes"
+
+
+def _socket_of(answer: requests.Response) -> socket.socket | None:
+    """The socket an answer is read from (to shorten its timeout to the deadline), if it can be found."""
+    sock = getattr(getattr(answer.raw, "connection", None), "sock", None)
+    return sock if isinstance(sock, socket.socket) else None
 
 
 class Fetcher:
     """GETs pages; a sandbox-deployed host is fetched from the sandbox instead of the network.
 
     `local_url(url)` names the URL to fetch instead (None: the URL itself). `offline` (sandbox
-    mode): a URL that `local_url` does not map is as dead as an unknown host.
+    mode): a URL that `local_url` does not map is as dead as an unknown host, and a mapped one is
+    fetched (the routes send it to the user's own sandbox, or to the site the user named).
+    Otherwise a URL that `local_url` maps elsewhere is fetched there, and any other URL must pass
+    the address policy: public addresses only, or an origin in `allowed_origins` (the website the
+    user named with --site-url, which may be local). `deadline_s` bounds each read (redirects
+    included), `max_bytes` each body; `resolver` resolves host names (tests pass their own).
     """
 
-    def __init__(self, local_url: Callable[[str], str | None] | None = None, *, offline: bool = False) -> None:
+    def __init__(
+        self,
+        local_url: Callable[[str], str | None] | None = None,
+        *,
+        offline: bool = False,
+        allowed_origins: Iterable[str | None] = (),
+        deadline_s: float = DEADLINE_S,
+        max_bytes: int = MAX_BYTES,
+        max_redirects: int = MAX_REDIRECTS,
+        resolver: Resolver = resolve,
+    ) -> None:
         self.local_url = local_url or (lambda url: None)
         self.offline = offline
+        self.policy = AddressPolicy(allowed_origins, resolver)
+        self.deadline_s = deadline_s
+        self.max_bytes = max_bytes
+        self.max_redirects = max_redirects
         self.http = requests.Session()
         self.http.headers["User-Agent"] = "vehicle-lab-grader"
 
@@ -46,29 +94,116 @@ class Fetcher:
         """Like get(), without following a redirect: also returns the Location it names."""
         return self._get(url, follow=False)
 
+    @property
+    def _late(self) -> str:
+        return f"no complete answer within {self.deadline_s:g} s"
+
     def _get(self, url: str, follow: bool) -> tuple[Probe, str | None, str]:
+        deadline = time.monotonic() + self.deadline_s
+        current = url
+        for hop in range(self.max_redirects + 1):
+            target, refused = self._route(current, deadline, hop > 0)
+            if refused:
+                said = f"the website redirected to {refused}, {NOT_VISITED}" if hop else f"{refused} is {NOT_VISITED}"
+                return Probe(url, None, said), None, ""
+            if target is None:
+                return Probe(url, None, REFUSED), None, ""
+            status, text, location, error = self._fetch(current, target, deadline, follow)
+            if error:
+                return Probe(url, None, error), None, ""
+            if not follow or status not in REDIRECTS or not location:
+                return Probe(url, status), text, location
+            current = urljoin(current, location)
+        return Probe(url, None, f"the website redirected more than {self.max_redirects} times"), None, ""
+
+    def _route(self, url: str, deadline: float, redirected: bool) -> tuple[str | None, str]:
+        """(the URL to fetch for `url` or None when nothing answers it, the refused address or '')."""
+        if urlsplit(url).scheme.lower() not in ("http", "https"):
+            return None, self.policy.refusal(url, 0.0)
         mapped = self.local_url(url)
-        if self.offline and mapped is None:
-            return Probe(url, None, REFUSED), None, ""
-        target = mapped or url
+        if self.offline:
+            # The sandbox's routes decide; a redirect to an unmapped local address is named as refused.
+            if mapped is not None or not redirected:
+                return mapped, ""
+            return None, self.policy.refusal(url, 0.0, resolve_names=False)
+        if mapped is not None and mapped != url:
+            return mapped, ""
+        try:
+            return url, self.policy.refusal(url, min(CONNECT_TIMEOUT, max(deadline - time.monotonic(), 0.0)))
+        except TimeoutError:
+            return None, ""
+
+    def _fetch(self, url: str, target: str, deadline: float, follow: bool) -> tuple[int | None, str | None, str, str]:
+        """One GET without following: (status, text, Location, error sentence or '')."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None, None, "", self._late
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", InsecureRequestWarning)
                 # The course's https certificate is self-signed: it is the site's, not a bank's.
                 answer = self.http.get(
-                    target, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), verify=False, allow_redirects=follow
+                    target,
+                    timeout=(min(CONNECT_TIMEOUT, remaining), min(READ_TIMEOUT, remaining)),
+                    verify=False,
+                    allow_redirects=False,
+                    stream=True,
                 )
         except requests.exceptions.ConnectTimeout:
-            return Probe(url, None, f"no connection within {CONNECT_TIMEOUT:g} s"), None, ""
+            return None, None, "", f"no connection within {min(CONNECT_TIMEOUT, remaining):g} s"
         except requests.exceptions.ReadTimeout:
-            return Probe(url, None, HANGING), None, ""
+            return None, None, "", HANGING if remaining > READ_TIMEOUT else self._late
         except requests.exceptions.ConnectionError:
-            return Probe(url, None, REFUSED), None, ""
+            return None, None, "", REFUSED
         except requests.exceptions.RequestException as exc:
-            return Probe(url, None, type(exc).__name__), None, ""
-        if target != url and answer.status_code == 502:  # the sandbox's "nothing listens there"
-            return Probe(url, None, REFUSED), None, ""
-        return Probe(url, answer.status_code), answer.text, answer.headers.get("Location", "")
+            return None, None, "", type(exc).__name__
+        with answer:
+            if target != url and answer.status_code == 502:  # the sandbox's "nothing listens there"
+                return None, None, "", REFUSED
+            location = answer.headers.get("Location", "")
+            if answer.status_code in REDIRECTS and location:
+                return answer.status_code, None, location, ""
+            body, error = self._read_body(answer, deadline)
+        if body is None:
+            return None, None, "", error
+        encoding = get_encoding_from_headers(answer.headers) or "utf-8"
+        try:
+            text = body.decode(encoding, errors="replace")
+        except LookupError:
+            text = body.decode("utf-8", errors="replace")
+        return answer.status_code, text, location, ""
+
+    def _read_body(self, answer: requests.Response, deadline: float) -> tuple[bytes | None, str]:
+        """The body, read a chunk at a time until the end, the cap or the deadline."""
+        too_large = f"the answer was larger than {_size(self.max_bytes)}"
+        length = answer.headers.get("Content-Length", "").strip()
+        if length.isdigit() and int(length) > self.max_bytes:
+            return None, too_large
+        raw: Any = answer.raw
+        sock = _socket_of(answer)
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None, f"the server kept sending for {self.deadline_s:g} s"
+            if sock is not None:
+                sock.settimeout(min(READ_TIMEOUT, remaining))
+            try:
+                # read1: at most one read from the socket, so a server dripping bytes meets the deadline.
+                chunk = raw.read1(_CHUNK, decode_content=True)
+            except (ReadTimeoutError, TimeoutError):
+                if deadline - time.monotonic() <= 0:
+                    return None, f"the server kept sending for {self.deadline_s:g} s"
+                return None, f"the answer stopped for {READ_TIMEOUT:g} s before its end"
+            except (Urllib3Error, OSError, ValueError) as exc:
+                return None, f"the answer broke off ({type(exc).__name__})"
+            if not chunk:
+                return b"".join(chunks), ""
+            size += len(chunk)
+            if size > self.max_bytes:
+                return None, too_large
+            chunks.append(chunk)
 
 
 def read_site(fetcher: Fetcher, host_or_url: str, source: str) -> Site:
@@ -82,8 +217,8 @@ def read_site(fetcher: Fetcher, host_or_url: str, source: str) -> Site:
         probes.append(probe)
         if probe.status == 200 and text and 'id="username"' in text.replace("'", '"'):
             return _with_settings(fetcher, Site(host, source, base, tuple(probes), None))
-        if probe.error == HANGING:
-            break  # a hanging server: don't wait for it twice
+        if probe.error == HANGING or probe.error.startswith(("no complete answer", "the server kept sending")):
+            break  # a hanging or dripping server: don't wait for it twice
     return Site(host, source, None, tuple(probes), None)
 
 
