@@ -21,6 +21,7 @@ from grader.browser import (
     BrowserChoice,
     BrowserSession,
     LoginAttempt,
+    RealRoutes,
     Recorder,
     SandboxRoutes,
     discover_routes,
@@ -410,9 +411,12 @@ def test_launch_args_repeat_playwrights_disabled_features() -> None:
     assert set(playwright_disabled_features()) | set(EXTRA_DISABLED_FEATURES) <= set(features)
 
 
-def test_discover_routes_is_none_against_real_aws() -> None:
-    """Without an endpoint nothing is routed."""
-    assert discover_routes(Target(region=REGION)) is None
+def test_discover_routes_is_the_address_policy_against_real_aws() -> None:
+    """Without an endpoint the routes are the address policy, with the named site's origin allowed."""
+    routes = discover_routes(Target(region=REGION, site_url="http://127.0.0.1:8123/index.html"))
+    assert isinstance(routes, RealRoutes)
+    assert routes.direct == ("http://127.0.0.1:8123",)
+    assert isinstance(discover_routes(Target(region=REGION)), RealRoutes)
 
 
 def test_endpoint_without_a_site_listing_has_no_sites() -> None:

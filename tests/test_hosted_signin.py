@@ -15,6 +15,7 @@ import pytest
 from grader.authorize import HINTS, authorize_url, callback_scheme_problem
 from grader.browser import (
     BrowserSession,
+    RealRoutes,
     SandboxRoutes,
     discover_routes,
     find_browser,
@@ -300,14 +301,15 @@ class _FakeHostedUI(BaseHTTPRequestHandler):
 
 @pytest.mark.browser
 def test_unrouted_sign_in_reads_the_callback_from_the_redirect(session: BrowserSession) -> None:
-    """Against real AWS nothing is routed: the redirect's Location is read even though the callback is down."""
+    """Against real AWS (the fake hosted UI named as the site): the redirect's Location is read, the callback down."""
     with ThreadingHTTPServer(("127.0.0.1", 0), _FakeHostedUI) as closed:
         dead_port = closed.server_address[1]  # bound, then closed: nothing listens there
     callback = f"http://127.0.0.1:{dead_port}/cb"
     handler = type("Handler", (_FakeHostedUI,), {"callback": callback})
-    routes, session.routes = session.routes, None  # as against real AWS
+    routes = session.routes
     try:
         with ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+            session.routes = RealRoutes(f"http://127.0.0.1:{server.server_address[1]}")  # as against real AWS
             threading.Thread(target=server.serve_forever, daemon=True).start()
             result: HostedSignIn = sign_in(
                 session, f"http://127.0.0.1:{server.server_address[1]}/oauth2/authorize?x=1", callback, "janedoe", PASSWORD

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from grader.browser import BrowserSession, HostedSignIn, find_browser, sign_in
+from grader.browser import BrowserSession, HostedSignIn, RealRoutes, find_browser, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -124,6 +124,8 @@ def _sign_in(session: BrowserSession, mode: str) -> tuple[HostedSignIn, list[str
     handler = type("Handler", (_ManagedLogin,), {"mode": mode, "callback": callback, "chosen": chosen})
     with ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
         threading.Thread(target=server.serve_forever, daemon=True).start()
+        # Against real AWS the fake hosted UI on a loopback port is reached only as the named site.
+        session.routes = RealRoutes(f"http://127.0.0.1:{server.server_address[1]}")
         try:
             result = sign_in(session, f"http://127.0.0.1:{server.server_address[1]}/oauth2/authorize?x=1", callback,
                              "janedoe", PASSWORD)

@@ -2,8 +2,9 @@
 
 - :mod:`grader.browser.launch`: finding a Chromium (:func:`find_browser`) and
   :class:`BrowserSession`, one browser per grading run that opens pages in fresh contexts.
-- :mod:`grader.browser.routing`: where requests go: as they are against real AWS, to the sandbox
-  in sandbox mode (:class:`SandboxRoutes`, :func:`local_url`); also the sandbox's URL layout,
+- :mod:`grader.browser.routing`: where requests go: as they are against real AWS when the address
+  policy allows them (:class:`RealRoutes`), to the sandbox in sandbox mode (:class:`SandboxRoutes`,
+  :func:`local_url`); also the sandbox's URL layout,
   shared with :mod:`grader.sandbox`.
 - :mod:`grader.browser.recorder`: what a page said to Cognito (:class:`CognitoCall`), and the
   router of its requests (:class:`Recorder`).
@@ -18,7 +19,7 @@ A flow runs in the session's thread: ``session.call(log_in_each, login_url, user
 from grader.browser.hosted_signin import HostedSignIn, sign_in
 from grader.browser.launch import BrowserChoice, BrowserSession, find_browser
 from grader.browser.recorder import CognitoCall, Recorder
-from grader.browser.routing import SandboxRoutes, discover_routes, local_url
+from grader.browser.routing import RealRoutes, SandboxRoutes, discover_routes, local_url
 from grader.browser.site_login import LoginAttempt, log_in, log_in_each
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "CognitoCall",
     "HostedSignIn",
     "LoginAttempt",
+    "RealRoutes",
     "Recorder",
     "SandboxRoutes",
     "discover_routes",

@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from grader.browser.launch import BrowserSession, first_line, remaining_ms
 from grader.browser.recorder import Recorder, left_out_sentence
-from grader.browser.site_login import iso_time, load_failure, scrub
+from grader.browser.site_login import iso_time, load_failure, off_origin_sentence, on_origin, scrub
 from grader.errors import GraderError
 
 # What the page shows, read with one script call: forms are told apart by their visible fields,
@@ -161,6 +161,8 @@ class HostedSignIn:
     pages_left_out: int = 0
     blocked_left_out: int = 0
     screenshot_png: bytes | None = field(default=None, repr=False)
+    screenshot_skipped: str = ""
+    """Why no screenshot was kept: the page was neither the hosted UI nor the callback ('' otherwise)."""
     error: str = ""
     timed_out: bool = False
     seconds: float = 0.0
@@ -206,6 +208,8 @@ class HostedSignIn:
             out["left_out"] = left_out
         if self.screenshot_png:
             out["screenshot"] = "data:image/png;base64," + base64.b64encode(self.screenshot_png).decode("ascii")
+        if self.screenshot_skipped:
+            out["screenshot_skipped"] = self.screenshot_skipped
         return out
 
 
@@ -293,6 +297,7 @@ def finish_sign_in(flight: InFlightSignIn, username: str, password: str) -> Host
     result.blocked_left_out = recorder.left_out()["blocked requests"]
     result.sign_in_message = scrub(result.sign_in_message, password)
     result.error = scrub(result.error, password)
+    result.screenshot_skipped = scrub(result.screenshot_skipped, password)
     result.seconds = time.monotonic() - flight.started
     result.ended_at = time.time()
     return result
@@ -402,6 +407,12 @@ def _drive(
         result.error = (
             f"The hosted UI did not send the browser on to the callback URL within {budget:g} s (it stayed on {where})."
         )
+    result.screenshot_png = None
+    shown = str(getattr(page, "url", "") or "")
+    if not (on_origin(shown, result.authorize_url) or same_endpoint(shown, result.redirect_uri)):
+        # Only the hosted UI and the grader's callback stub are shown in the report, not where a page sent the browser.
+        result.screenshot_skipped = off_origin_sentence(shown, "the hosted UI")
+        return
     try:
         result.screenshot_png = page.screenshot(full_page=False, timeout=2000)
     except Exception:  # noqa: BLE001 - a screenshot is nice to have

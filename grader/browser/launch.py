@@ -5,7 +5,7 @@ chromium`); a system Chromium or Chrome. None found is a GraderError saying how 
 
 :class:`BrowserSession` is one browser per grading run, launched on first use, optionally in a
 thread of its own (:meth:`BrowserSession.call`). :meth:`BrowserSession.open_page` gives a page in
-a fresh context, observed (and, in sandbox mode, routed) by a
+a fresh context, observed and routed by a
 :class:`~grader.browser.recorder.Recorder`. What is done with a page lives beside it: the
 website's login in :mod:`grader.browser.site_login`, the hosted-UI sign-in in
 :mod:`grader.browser.hosted_signin`.
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright, ViewportSize
 
     from grader.browser.recorder import Recorder
-    from grader.browser.routing import SandboxRoutes
+    from grader.browser.routing import Routes
 
 T = TypeVar("T")
 
@@ -191,15 +191,18 @@ def remaining_ms(deadline: float, floor_ms: float = 1.0) -> float:
 class BrowserSession:
     """One browser per grading run (launched on first use), a fresh context for every page it opens.
 
-    Against real AWS (`routes` None) nothing is routed or blocked. In sandbox mode Cognito's
-    endpoint and the deployed sites are answered by the sandbox and every other request is
-    aborted and listed in `LoginAttempt.blocked`.
+    Every request is routed by the page's Recorder. Against real AWS (`routes` a
+    :class:`~grader.browser.routing.RealRoutes`, or None: nothing named) the named website,
+    Cognito and public addresses are reached as they are and anything else (loopback, private,
+    link-local, other schemes) is aborted and listed in `LoginAttempt.blocked`. In sandbox mode
+    Cognito's endpoint and the deployed sites are answered by the sandbox and every other request
+    is aborted and listed.
     """
 
     def __init__(
         self,
         choice: BrowserChoice,
-        routes: SandboxRoutes | None,
+        routes: Routes | None,
         region: str,
         *,
         timeout_s: float = 15.0,
@@ -341,7 +344,7 @@ class BrowserSession:
 
     @contextlib.contextmanager
     def open_page(self, recorder: Recorder, budget: float) -> Iterator[Page]:
-        """A page in a fresh context: routed by `recorder` in sandbox mode, observed by it always.
+        """A page in a fresh context, routed and observed by `recorder` (in every mode).
 
         Every wait defaults to `budget` seconds; the context is closed on the way out.
         """
@@ -349,8 +352,7 @@ class BrowserSession:
         try:
             context.set_default_timeout(budget * 1000)
             context.set_default_navigation_timeout(budget * 1000)
-            if self.routes is not None:
-                context.route("**/*", recorder.route)
+            context.route("**/*", recorder.route)
             context.on("request", recorder.on_request)
             context.on("response", recorder.on_response)
             context.on("requestfailed", recorder.on_request_failed)

@@ -1,10 +1,11 @@
-"""What a page says to Cognito, and in sandbox mode the router of every request it makes.
+"""What a page says to Cognito, and the router of every request it makes.
 
 What the page says to Cognito is observed from the context's `request`/`response`/
 `requestfailed` events in both modes (see :class:`Recorder` for how an answer's body is kept);
-each call is kept as a :class:`CognitoCall`, without anything secret. In sandbox mode the same
-:class:`Recorder` routes the page's requests as :class:`~grader.browser.routing.SandboxRoutes`
-decides.
+each call is kept as a :class:`CognitoCall`, without anything secret. The same :class:`Recorder`
+routes the page's requests in both modes, as its routes decide: the sandbox's
+(:class:`~grader.browser.routing.SandboxRoutes`) or, against real AWS, the address policy
+(:class:`~grader.browser.routing.RealRoutes`).
 
 Everything a page can grow is capped (:class:`Capped`): console errors, blocked requests,
 redirects and Cognito calls keep their first entries and their latest, each message kept short,
@@ -21,15 +22,15 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from grader.browser.launch import remaining_ms
-from grader.browser.routing import cognito_region, redirect_document
+from grader.browser.routing import RealRoutes, cognito_region, redirect_document
 
 if TYPE_CHECKING:
     from playwright.sync_api import Request, Response, Route
 
-    from grader.browser.routing import SandboxRoutes
+    from grader.browser.routing import Routes
 
 
 T = TypeVar("T")
@@ -160,7 +161,7 @@ class _PendingCall:
 
 
 class Recorder:
-    """One login's event sink and, in sandbox mode, the router of every request it makes.
+    """One login's event sink and the router of every request it makes (`routes` None: real AWS, nothing named).
 
     A Cognito answer's body must be read before the page leaves the document that asked for it
     (Chromium drops a document's response bodies when the next one commits), and the course site
@@ -170,8 +171,8 @@ class Recorder:
     type still comes from the `x-amzn-ErrorType` header.
     """
 
-    def __init__(self, routes: SandboxRoutes | None, deadline: float) -> None:
-        self.routes = routes
+    def __init__(self, routes: Routes | None, deadline: float) -> None:
+        self.routes: Routes = routes if routes is not None else RealRoutes()
         self.deadline = deadline
         # The Cognito calls kept (their keys in order), and each one's request and what is known of it.
         self._calls: Capped[int] = Capped(CALLS_HEAD, CALLS_TAIL)
@@ -205,13 +206,12 @@ class Recorder:
         in_flight = any(call.status == 0 and not call.failure for _, call in self._pending.values())
         return not in_flight and now - self._last_activity >= quiet_s
 
-    # -- routing (sandbox mode only)
+    # -- routing (both modes)
 
     def route(self, route: Route) -> None:
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-        assert self.routes is not None
         request = route.request
         action, upstream = self.routes.decide(request.url)
         try:
@@ -236,6 +236,16 @@ class Recorder:
                 location = answer.headers.get("location", "")
                 if 300 <= answer.status < 400 and location:
                     self.redirects.append(location)
+                    next_hop = urljoin(request.url, location)
+                    if (
+                        isinstance(self.routes, RealRoutes)
+                        and not request.is_navigation_request()
+                        and self.routes.decide(next_hop)[0] == "block"
+                    ):
+                        # Chromium would follow it past every route: refused here instead.
+                        self._remember_blocked(next_hop)
+                        route.abort("blockedbyclient")
+                        return
                     if request.is_navigation_request():
                         # A fulfilled 3xx would be followed past every route: see redirect_document.
                         route.fulfill(

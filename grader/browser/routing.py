@@ -14,8 +14,16 @@ hosted UI of `https://<prefix>.auth.<region>.amazoncognito.com` is served under
 CORS: the SDK's POST to Cognito is cross-origin with custom headers, so Chromium preflights it.
 While any route is set, Playwright answers Chromium's preflight itself (204, allowing the
 requested origin, method and headers) and the route handler never sees the OPTIONS; the POST's
-own answer carries the sandbox's `Access-Control-Allow-Origin`. Against real AWS nothing is
-routed, and Cognito answers the preflight as it does for the students.
+own answer carries the sandbox's `Access-Control-Allow-Origin`.
+
+Against real AWS (:class:`RealRoutes`, also from :func:`discover_routes`) every request is
+routed too, and decided by the same `decide(url) -> (action, upstream)`: the website the user
+named, Cognito's API and hosted-UI hosts, and hosts that resolve only to public addresses
+(:class:`~grader.netpolicy.AddressPolicy`, each host resolved once per session) are reached as
+they are (Cognito's API with `pass`, the others with `forward` to themselves, so that a redirect
+is decided hop by hop as in sandbox mode); anything else (loopback, private, link-local such as
+the instance metadata service, other schemes) is aborted and listed as blocked. Playwright
+answers CORS preflights here too.
 """
 
 from __future__ import annotations
@@ -23,13 +31,15 @@ from __future__ import annotations
 import html
 import json
 import re
+import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 from urllib.parse import urlsplit
 
 import requests
 
 from grader.errors import GraderError
+from grader.netpolicy import SCHEMES, AddressPolicy, Resolver, resolve
 from grader.site import origin_of
 
 if TYPE_CHECKING:
@@ -42,6 +52,9 @@ HOSTEDUI_PATH = "/_sandbox/hostedui"
 PREFIX_HOST = re.compile(r"^([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.auth\.([a-z0-9-]+)\.amazoncognito\.com$")
 _COGNITO_HOST = re.compile(r"^cognito-idp\.([a-z0-9-]+)\.amazonaws\.com$")
 _LISTING_TIMEOUT_S = 5.0
+# Against real AWS: how long a host name may take to resolve, and how many hosts' decisions are kept.
+RESOLVE_TIMEOUT_S = 2.0
+HOSTS_REMEMBERED = 500
 
 
 @dataclass(frozen=True)
@@ -88,14 +101,83 @@ class SandboxRoutes:
         return "forward", endpoint + str(site.get("path", f"{SITES_PATH}/{host}")).rstrip("/") + tail
 
 
-def discover_routes(target: Target) -> SandboxRoutes | None:
-    """The sandbox's routes for `target`: None against real AWS (nothing is routed).
+class RealRoutes:
+    """Where the browser's requests may go against real AWS: see the module's docstring.
+
+    `site_url` is the website the user named (--site-url): its origin is reached as it is, local
+    or not. Every other http(s) host must be Cognito's (API or hosted UI) or resolve only to
+    public addresses; a host's decision is kept (each host is resolved once, within
+    `timeout_s`; one that does not resolve in time is blocked).
+    """
+
+    def __init__(
+        self, site_url: str | None = None, *, resolver: Resolver = resolve, timeout_s: float = RESOLVE_TIMEOUT_S
+    ) -> None:
+        origin = origin_of(site_url or "")
+        self.direct: tuple[str, ...] = (origin,) if origin else ()
+        self.policy = AddressPolicy((), resolver)
+        self.timeout_s = timeout_s
+        self._hosts: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"RealRoutes(direct={self.direct!r})"
+
+    def decide(self, url: str) -> tuple[str, str]:
+        """What the browser does with a request for `url`, in :meth:`SandboxRoutes.decide`'s terms.
+
+        `("pass", url)` for Cognito's API (it answers, never redirects); `("forward", url)` for any
+        other request allowed: fetched from `url` itself without following a redirect, so that the
+        next hop is decided too (Chromium would follow it past every route); `("block", "")` for
+        one refused.
+        """
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in SCHEMES or not parts.hostname:
+            return "block", ""
+        if cognito_region(url):
+            return "pass", url
+        if self.direct and origin_of(url) in self.direct:
+            return "forward", url
+        if scheme == "https" and is_hosted_ui_host(parts.hostname):
+            return "forward", url
+        return ("block", "") if self.refusal(url) else ("forward", url)
+
+    def refusal(self, url: str) -> str:
+        """'' when `url`'s host may be reached, else what is refused (the policy's words); kept per host."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError:
+            return url
+        with self._lock:
+            known = self._hosts.get(host)
+        if known is not None:
+            return known
+        try:
+            refused = self.policy.refusal(url, self.timeout_s)
+        except TimeoutError:
+            refused = f"{host} (did not resolve within {self.timeout_s:g} s)"
+        with self._lock:
+            if len(self._hosts) >= HOSTS_REMEMBERED:
+                del self._hosts[next(iter(self._hosts))]
+            self._hosts[host] = refused
+        return refused
+
+
+Routes: TypeAlias = SandboxRoutes | RealRoutes
+"""Where the browser's requests go: the sandbox's routes, or the policy against real AWS."""
+
+
+def discover_routes(target: Target) -> Routes:
+    """The routes for `target`: :class:`RealRoutes` against real AWS, else the sandbox's.
 
     Reads the sandbox's site listing; an endpoint without one (404, or not JSON) serves no sites.
     A website the user named (`target.site_url`) is reached directly, as it is.
     """
     if target.endpoint_url is None:
-        return None
+        return RealRoutes(target.site_url)
     endpoint = target.endpoint_url.rstrip("/")
     try:
         answer = requests.get(endpoint + SITES_PATH, timeout=_LISTING_TIMEOUT_S)
@@ -124,16 +206,17 @@ def discover_routes(target: Target) -> SandboxRoutes | None:
     return SandboxRoutes(endpoint, sites, direct)
 
 
-def local_url(url: str, routes: SandboxRoutes | None) -> str | None:
+def local_url(url: str, routes: Routes | None) -> str | None:
     """The URL a non-browser fetch (`requests`) should use to read `url`.
 
-    Against real AWS (`routes` None) that is `url` itself. In sandbox mode it is the sandbox URL
+    Against real AWS (`routes` None or :class:`RealRoutes`) that is `url` itself: the HTTP reader
+    applies its own address policy. In sandbox mode it is the sandbox URL
     serving a deployed site's page or a hosted-UI page (also when the site hangs: the caller's
     timeout applies), `url` itself for the sandbox and a website named with --site-url, and
     None when nothing would answer: the host is not a deployed site, the site is down, or it does
     not serve that scheme (the browser sees "connection refused" for the same URL).
     """
-    if routes is None:
+    if not isinstance(routes, SandboxRoutes):
         return url
     action, upstream = routes.decide(url)
     if action == "pass":

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from grader.browser.launch import BrowserSession, first_line, remaining_ms
 from grader.browser.recorder import CognitoCall, Recorder, left_out_sentence
 from grader.errors import GraderError
+from grader.site import origin_of
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -61,6 +62,8 @@ class LoginAttempt:
     console_errors: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
     screenshot_png: bytes | None = field(default=None, repr=False)
+    screenshot_skipped: str = ""
+    """Why no screenshot was kept: the page was not on the website's own origin ('' otherwise)."""
     timed_out: bool = False
     error: str = ""
     note: str = ""
@@ -122,6 +125,8 @@ class LoginAttempt:
             out["left_out"] = left_out
         if screenshot and self.screenshot_png:
             out["screenshot"] = "data:image/png;base64," + base64.b64encode(self.screenshot_png).decode("ascii")
+        if self.screenshot_skipped:
+            out["screenshot_skipped"] = self.screenshot_skipped
         return out
 
 
@@ -384,6 +389,7 @@ def _finish(
     attempt.final_url = scrub(attempt.final_url, password)
     attempt.error = scrub(attempt.error, password)
     attempt.note = scrub(attempt.note, password)
+    attempt.screenshot_skipped = scrub(attempt.screenshot_skipped, password)
     attempt.seconds = time.monotonic() - started
     attempt.ended_at = time.time()
     return attempt
@@ -486,10 +492,46 @@ def _read(page: Page, attempt: LoginAttempt) -> None:
         attempt.tokens = {str(k): str(v) for k, v in stored.items()} if isinstance(stored, dict) else {}
     except Exception:  # noqa: BLE001 - no document, as above
         attempt.tokens = {}
-    try:
-        attempt.screenshot_png = page.screenshot(full_page=False, timeout=_READ_TIMEOUT_S * 1000)
-    except Exception:  # noqa: BLE001 - a screenshot is nice to have, not essential
-        attempt.screenshot_png = None
+    attempt.screenshot_png = None
+    if not on_origin(attempt.final_url, attempt.login_url):
+        # A page the website sent the browser to is not the website's to show in the report.
+        attempt.screenshot_skipped = off_origin_sentence(attempt.final_url, "the website")
+    else:
+        try:
+            attempt.screenshot_png = page.screenshot(full_page=False, timeout=_READ_TIMEOUT_S * 1000)
+        except Exception:  # noqa: BLE001 - a screenshot is nice to have, not essential
+            attempt.screenshot_png = None
+    _end_note(attempt)
+
+
+def on_origin(url: str, *owners: str) -> bool:
+    """Whether `url` is on the origin of one of the URLs `owners` (http upgraded to https on its host counts)."""
+    origin = origin_of(url)
+    if not origin:
+        return False
+    for other in owners:
+        own = origin_of(other)
+        if own and (origin == own or (own.startswith("http://") and own.endswith(":80") and origin == _upgraded(own))):
+            return True
+    return False
+
+
+def _upgraded(origin: str) -> str:
+    """`http://host:80` as `https://host:443`."""
+    return "https://" + origin[len("http://") : -len(":80")] + ":443"
+
+
+def off_origin_sentence(url: str, what: str) -> str:
+    """Why a screenshot of the page at `url` was not kept."""
+    parts = urlsplit(url)
+    shown = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme and parts.netloc else (url or "no page")
+    if len(shown) > 200:
+        shown = shown[:197] + "..."
+    return f"the page was on {shown}, not {what}: its screenshot was not kept"
+
+
+def _end_note(attempt: LoginAttempt) -> None:
+    """Complete a note that says the page did not reach an end page with where it was."""
     if attempt.note and not attempt.note.endswith("."):
         seen = f": it was at {attempt.final_url}"
         if attempt.message:

@@ -166,7 +166,7 @@ class Observer:
         return found.get()
 
     def routes(self) -> Any:
-        """Where the sandbox answers the browser's and the HTTP reader's requests (None on AWS)."""
+        """Where the browser's and the HTTP reader's requests go: the sandbox's routes, or RealRoutes on AWS."""
         with self._lock:
             if self._routes is None:
                 from grader.browser.routing import discover_routes
@@ -175,12 +175,12 @@ class Observer:
             return self._routes.get()
 
     def fetcher(self) -> Fetcher:
-        from grader.browser.routing import local_url
+        from grader.browser.routing import SandboxRoutes, local_url
 
         routes = self.routes()
         return Fetcher(
             lambda url: local_url(url, routes),
-            offline=routes is not None,
+            offline=isinstance(routes, SandboxRoutes),
             allowed_origins=(self.connection.target.site_url,),
         )
 
