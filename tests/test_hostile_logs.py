@@ -20,15 +20,22 @@ from grader.checking import Check, CheckFailed
 from grader.errors import GraderError
 from grader.observe.cloudtrail import read_auth_events, read_instance_starts
 from grader.snapshot import AppClient, Pool, Read
-from grader.trail import AuthEvent, AuthEvents, Trail, auth_event_from, event_time, started_instances, successful_sign_ins
+from grader.trail import (
+    AuthEvent,
+    AuthEvents,
+    Trail,
+    auth_event_from,
+    event_time,
+    started_instances,
+    successful_sign_ins,
+)
+from tests.cloudtrail_records import LAB_CLIENT, SECOND
+from tests.cloudtrail_records import sign_in_record as _record
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 PREFIX = f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/"
 TRAIL = Trail("VehicleApp-Trail", f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/VehicleApp-Trail", REGION, True, "logs", "")
-SECOND = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(microsecond=0)
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0 Safari/537.36"
-LAB_CLIENT = "1example23456789abcdefghij"
 MIB = 1024 * 1024
 
 
@@ -37,25 +44,6 @@ def _key(name: str, when: datetime = SECOND) -> str:
     day = when.strftime("%Y/%m/%d")
     stamp = when.strftime("%Y%m%dT%H%MZ")
     return f"{PREFIX}{day}/{ACCOUNT}_CloudTrail_{REGION}_{stamp}_{name:A<16}.json.gz"
-
-
-def _record(name: str, when: datetime = SECOND, *, error: str = "") -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "eventVersion": "1.08",
-        "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "eventSource": "cognito-idp.amazonaws.com",
-        "eventName": name,
-        "sourceIPAddress": "198.51.100.7",
-        "userAgent": BROWSER,
-        "requestParameters": (
-            {"authFlow": "USER_SRP_AUTH", "clientId": LAB_CLIENT, "authParameters": "HIDDEN_DUE_TO_SECURITY_REASONS"}
-            if name == "InitiateAuth"
-            else {"challengeName": "PASSWORD_VERIFIER", "clientId": LAB_CLIENT}
-        ),
-    }
-    if error:
-        record["errorCode"] = error
-    return record
 
 
 def _log(records: list[Any]) -> bytes:

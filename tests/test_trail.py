@@ -23,13 +23,12 @@ from grader.sandbox import Sandbox, srp
 from grader.snapshot import AppClient, Pool, Read
 from grader.target import Target
 from grader.trail import AuthEvent, AuthEvents, Trail, successful_sign_ins
+from tests.cloudtrail_records import BROWSER, LAB_CLIENT, SECOND
+from tests.cloudtrail_records import sign_in_record as _record
 from tests.sandbox.serving import browser_post
 
 # One whole second, an hour ago (event history keeps 90 days).
-SECOND = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(microsecond=0)
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0 Safari/537.36"
 OTHER_BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:127.0) Gecko/20100101 Firefox/127.0"
-LAB_CLIENT = "1example23456789abcdefghij"
 OTHER_CLIENT = "7otherlab0123456789abcdefg"
 PASSWORD = "Ilove2SeeTheTemple!!"
 
@@ -53,25 +52,6 @@ def _event(
         challenge="PASSWORD_VERIFIER" if name == "RespondToAuthChallenge" else "",
         client_id=client,
     )
-
-
-def _record(name: str, when: datetime = SECOND, *, error: str = "", client: str = LAB_CLIENT) -> dict[str, Any]:
-    """A CloudTrail record of a browser sign-in call, secrets hidden as AWS hides them."""
-    record: dict[str, Any] = {
-        "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "eventSource": "cognito-idp.amazonaws.com",
-        "eventName": name,
-        "sourceIPAddress": "198.51.100.7",
-        "userAgent": BROWSER,
-        "requestParameters": (
-            {"authFlow": "USER_SRP_AUTH", "clientId": client, "authParameters": "HIDDEN_DUE_TO_SECURITY_REASONS"}
-            if name == "InitiateAuth"
-            else {"challengeName": "PASSWORD_VERIFIER", "clientId": client, "challengeResponses": "HIDDEN_DUE_TO_SECURITY_REASONS"}
-        ),
-    }
-    if error:
-        record["errorCode"] = error
-    return record
 
 
 # ---------------------------------------------------------------------- pairing
