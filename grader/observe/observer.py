@@ -311,37 +311,24 @@ class Observer:
         return flows.get()[name].get()
 
     def _run_flows(self, wanted: frozenset[str]) -> dict[str, Read[Any]]:
-        """What the browser parts need, then both flows in one browser call (overlapped)."""
-        from grader.observe.flows import HostedRequest, LoginRequest, run_flows
+        """What the browser parts need, then both flows in one browser call (overlapped).
 
-        login: LoginRequest | Read[Any] | None = None
+        A part whose request could not be made (the website unreachable, ...) keeps that error; a
+        hosted-UI sign-in with no usable callback URL is None.
+        """
+        from grader.observe.flows import run_flows
+
+        asked: dict[str, Read[Any]] = {}
         if "site_logins" in wanted:
-            login = self._guarded("the website", self._login_request)
-            if login.error is None:
-                login = login.value
-        hosted: HostedRequest | Read[Any] | None = None
+            asked["site_logins"] = self._guarded("the website", self._login_request)
         if "hosted_sign_in" in wanted:
-            hosted = self._guarded("the hosted UI", self._hosted_request)
-            if hosted.error is None:
-                hosted = hosted.value
+            asked["hosted_sign_in"] = self._guarded("the hosted UI", self._hosted_request)
         session = self._browser()
         session.routes = self.routes()
         session.region = self.connection.target.region
-        results = session.call(
-            run_flows,
-            login if isinstance(login, LoginRequest) else None,
-            hosted if isinstance(hosted, HostedRequest) else None,
-        )
-        out: dict[str, Read[Any]] = {}
-        if isinstance(login, Read):
-            out["site_logins"] = login
-        elif login is not None:
-            out["site_logins"] = results["site_logins"]
-        if isinstance(hosted, Read):
-            out["hosted_sign_in"] = hosted
-        elif "hosted_sign_in" in wanted:
-            out["hosted_sign_in"] = results.get("hosted_sign_in", Read(None))
-        return out
+        login, hosted = (asked.get(part, Read()).value for part in ("site_logins", "hosted_sign_in"))
+        results = session.call(run_flows, login, hosted)
+        return {part: read if read.error is not None else results.get(part, Read(None)) for part, read in asked.items()}
 
     def _login_request(self) -> Any:
         from grader.observe.flows import LoginRequest
