@@ -188,9 +188,16 @@ class _Metadata(BaseHTTPRequestHandler):
 
 def _hostile_handler(metadata: str) -> type[BaseHTTPRequestHandler]:
     class Hostile(BaseHTTPRequestHandler):
-        """A website whose Login button (or /go, by a 302) sends the browser to the metadata service."""
+        """A website whose Login button (or /go, by a 302) sends the browser to the metadata service; /hop first
+        redirects to /go, on the site's own origin, so only the second hop leaves it."""
 
         def do_GET(self) -> None:  # noqa: N802 - the handler's protocol
+            if self.path.startswith("/hop"):
+                self.send_response(302)
+                self.send_header("Location", "/go?second-hop")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if self.path.startswith("/go"):
                 self.send_response(302)
                 self.send_header("Location", metadata)
@@ -200,7 +207,7 @@ def _hostile_handler(metadata: str) -> type[BaseHTTPRequestHandler]:
             body = (
                 "<!DOCTYPE html><html><body><input id=username><input id=passwd type=password>"
                 f"<input type=button value=Login onclick='location = {metadata!r}'>"
-                f"<img src='/go?img'></body></html>"
+                f"<img src='/go?img'><img src='/hop?img'></body></html>"
             ).encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -242,8 +249,8 @@ def test_a_named_site_cannot_send_the_browser_to_the_metadata_service(
     hostile_site: str, metadata: tuple[str, _Counting]
 ) -> None:
     """Against real AWS, a site named with --site-url on a loopback port whose Login sets `location` to another
-    loopback port (and whose page and /go redirect there with a 302): the metadata service gets no hit, its URL
-    is listed as blocked, and no screenshot of it is kept."""
+    loopback port (and whose page and /go redirect there with a 302, an image after a first redirect on the site
+    itself): the metadata service gets no hit, its URL is listed as blocked, and no screenshot of it is kept."""
     metadata_url, server = metadata
     routes = discover_routes(Target(region=REGION, site_url=hostile_site))
     with BrowserSession(find_browser(), routes, REGION, timeout_s=4) as session:

@@ -196,7 +196,10 @@ class EndlessPaths:
         self.looks = 0
         self.url = "https://vehicleapp.auth.us-east-1.amazoncognito.com/login"
 
-    def evaluate(self, script: str, *args: Any) -> dict[str, Any]:
+    def locator(self, selector: str) -> EndlessPaths:
+        return self
+
+    def evaluate(self, script: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
         self.looks += 1
         return {"path": f"/step/{self.looks}" + "/x" * 1000}
 

@@ -32,11 +32,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from grader.browser.launch import BrowserSession, first_line, remaining_ms
+from grader.browser.launch import BrowserSession, evaluate_within, first_line, remaining_ms
 from grader.browser.recorder import Recorder, left_out_sentence
 from grader.browser.site_login import iso_time, load_failure, off_origin_sentence, on_origin, scrub
 from grader.errors import GraderError
 
+# Each read of a page's state gets at most this long (a page too busy to answer reads as none).
+_STATE_TIMEOUT_MS = 2000.0
 # What the page shows, read with one script call: forms are told apart by their visible fields,
 # so the classic hosted UI (two copies of each form, one hidden) and managed login both work. A
 # change-password form is a new-password field, or two password fields at once.
@@ -479,7 +481,7 @@ def _listing(values: list[str]) -> str:
 
 def _state(page: Any) -> dict[str, Any] | None:
     try:
-        state = page.evaluate(_PAGE_STATE)
+        state = evaluate_within(page, _PAGE_STATE, timeout_ms=_STATE_TIMEOUT_MS)
     except Exception:  # noqa: BLE001 - a navigation is in flight
         return None
     return state if isinstance(state, dict) else None

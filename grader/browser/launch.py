@@ -18,9 +18,13 @@ import functools
 import os
 import re
 import shutil
+import signal
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -42,6 +46,25 @@ SYSTEM_BROWSERS = (
     "chromium-browser",
     "google-chrome",
     "google-chrome-stable",
+    # An installed Google Chrome or Microsoft Edge on macOS and Windows (both are Chromium).
+    "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+    "/Applications/Chromium.app/Contents/MacOS/Chromium",
+    "/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge",
+    "%PROGRAMFILES%/Google/Chrome/Application/chrome.exe",
+    "%PROGRAMFILES(X86)%/Google/Chrome/Application/chrome.exe",
+    "%LOCALAPPDATA%/Google/Chrome/Application/chrome.exe",
+    "%PROGRAMFILES(X86)%/Microsoft/Edge/Application/msedge.exe",
+    "%PROGRAMFILES%/Microsoft/Edge/Application/msedge.exe",
+)
+# Where `playwright install chromium` puts its browsers, within its cache folder.
+PLAYWRIGHT_BROWSER_PATTERNS = (
+    "chromium-*/chrome-linux*/chrome",
+    "chromium-*/chrome-mac*/Google Chrome for Testing.app/Contents/MacOS/Google Chrome for Testing",
+    "chromium-*/chrome-mac*/Chromium.app/Contents/MacOS/Chromium",
+    "chromium-*/chrome-win*/chrome.exe",
+    "chromium_headless_shell-*/chrome-headless-shell-*/chrome-headless-shell",
+    "chromium_headless_shell-*/chrome-headless-shell-*/chrome-headless-shell.exe",
+    "chromium_headless_shell-*/chrome-*/headless_shell",
 )
 LAUNCH_ARGS = (
     "--disable-gpu",
@@ -141,23 +164,40 @@ class BrowserChoice:
     source: str
 
 
+def playwright_cache_roots() -> list[Path]:
+    """The folders `playwright install` may have put its browsers in, on this operating system."""
+    named = os.environ.get("PLAYWRIGHT_BROWSERS_PATH", "")
+    roots = [Path(named)] if named and named != "0" else []
+    if sys.platform == "win32":
+        local = os.environ.get("LOCALAPPDATA", "")
+        roots += [Path(local) / "ms-playwright"] if local else []
+    elif sys.platform == "darwin":
+        roots.append(Path.home() / "Library" / "Caches" / "ms-playwright")
+    else:
+        roots.append(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ms-playwright")
+    return [root for root in roots if root.is_absolute()]
+
+
 def _playwright_download() -> str | None:
     """The Chromium `playwright install chromium` put in its cache, if any."""
-    roots = [os.environ.get("PLAYWRIGHT_BROWSERS_PATH", ""), str(Path.home() / ".cache" / "ms-playwright")]
-    for root in filter(None, roots):
-        base = Path(root)
+    for base in playwright_cache_roots():
         if not base.is_dir():
             continue
-        for pattern in (
-            "chromium-*/chrome-linux*/chrome",
-            "chromium_headless_shell-*/chrome-*/headless_shell",
-            "chromium-*/chrome-mac*/Chromium.app/Contents/MacOS/Chromium",
-            "chromium-*/chrome-win*/chrome.exe",
-        ):
+        for pattern in PLAYWRIGHT_BROWSER_PATTERNS:
             found = sorted(base.glob(pattern))
             if found:
                 return str(found[-1])
     return None
+
+
+def _system_browser(candidate: str) -> str | None:
+    """`candidate` (a path, with %VARIABLES% on Windows, or a command name) when it is an executable here."""
+    if "%" in candidate:
+        candidate = re.sub(r"%([^%]+)%", lambda name: os.environ.get(name.group(1), name.group(0)), candidate)
+        if "%" in candidate:  # a variable this machine does not have
+            return None
+    path = candidate if Path(candidate).is_file() else shutil.which(candidate)
+    return path if path and os.access(path, os.X_OK) else None
 
 
 def find_browser(explicit: str | None = None) -> BrowserChoice:
@@ -169,8 +209,8 @@ def find_browser(explicit: str | None = None) -> BrowserChoice:
     if _playwright_download():
         return BrowserChoice(None, "Playwright's Chromium")
     for candidate in SYSTEM_BROWSERS:
-        path = candidate if Path(candidate).is_file() else shutil.which(candidate)
-        if path and os.access(path, os.X_OK):
+        path = _system_browser(candidate)
+        if path:
             return BrowserChoice(path, f"system browser {path}")
     raise GraderError(INSTALL_HINT, kind="no-browser")
 
@@ -186,6 +226,18 @@ def first_line(exc: Exception) -> str:
 
 def remaining_ms(deadline: float, floor_ms: float = 1.0) -> float:
     return max(floor_ms, (deadline - time.monotonic()) * 1000.0)
+
+
+def evaluate_within(page: Page, function: str, arg: Any = None, *, timeout_ms: float) -> Any:
+    """`page.evaluate(function, arg)`, given up after `timeout_ms` when the page is busy.
+
+    Playwright's `page.evaluate` waits for as long as the page's own script runs: a page spinning
+    in a loop would hold the grader for good. The same call made through a locator is bounded
+    by its timeout while the page cannot answer (a TimeoutError). A page that starts spinning in
+    the very moment of the call is stopped by the session's watchdog (BrowserSession.call).
+    """
+    wrapped = f"(_root, arg) => ({function})(arg)"
+    return page.locator(":root").evaluate(wrapped, arg, timeout=timeout_ms)
 
 
 class BrowserSession:
@@ -217,6 +269,7 @@ class BrowserSession:
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
         self._user_agent = ""
+        self._browser_pid: int | None = None
         # Playwright's sync API runs one instance per thread. A session kept open beside others
         # (a sandbox's browsers in the test suite) gets a thread of its own; see call().
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="browser") if own_thread else None
@@ -235,11 +288,61 @@ class BrowserSession:
         with contextlib.suppress(GraderError):
             self._launch()
 
-    def call(self, work: Callable[..., T], *args: Any) -> T:
-        """`work(self, *args)` in the session's thread: its own thread if it has one, else the caller's."""
-        if self._worker is None:
-            return work(self, *args)
-        return self._worker.submit(work, self, *args).result()
+    def call(
+        self,
+        work: Callable[..., T],
+        *args: Any,
+        deadline: float | None = None,
+        before_stop: Callable[[], None] | None = None,
+    ) -> T:
+        """`work(self, *args)` in the session's thread: its own thread if it has one, else the caller's.
+
+        With a `deadline` (a time.monotonic() value) a watchdog outside the page enforces it: if
+        the work is still running then, `before_stop()` is called (to keep what the work has
+        finished), the browser is stopped (:meth:`kill`), which ends every call the work is
+        waiting on, and a GraderError of kind "deadline" is raised. The session launches a new
+        browser at its next use.
+        """
+        watchdog: threading.Timer | None = None
+        fired = threading.Event()
+        if deadline is not None:
+
+            def stop() -> None:
+                fired.set()
+                if before_stop is not None:
+                    before_stop()
+                self.kill()
+
+            watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), stop)
+            watchdog.daemon = True
+            watchdog.start()
+        stopped = GraderError(
+            "The grader stopped the browser at its deadline: the website did not finish.", kind="deadline"
+        )
+        try:
+            result = work(self, *args) if self._worker is None else self._worker.submit(work, self, *args).result()
+        except Exception:
+            if fired.is_set():
+                raise stopped from None
+            raise
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+        if fired.is_set():
+            raise stopped
+        return result
+
+    def kill(self) -> None:
+        """Stop the browser's process at once, from any thread; what waited on it fails, and the next use relaunches.
+
+        Playwright's calls can be made only from the session's thread, and that thread may be
+        stuck waiting on a page that never answers: ending the process is the one way out.
+        """
+        pid, self._browser_pid = self._browser_pid, None
+        if pid is None:
+            return
+        with contextlib.suppress(OSError):  # already gone
+            os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
 
     # -- lifecycle
 
@@ -250,15 +353,26 @@ class BrowserSession:
         self.close()
 
     def close(self) -> None:
-        """Close the browser and stop Playwright (safe to call twice)."""
+        """Close the browser and stop Playwright (safe to call twice).
+
+        A session whose thread is still busy (a page that never answers) gets `timeout_s` to
+        finish; then its browser is stopped from outside, and the close waits no more than that again.
+        """
         worker, self._worker = self._worker, None
-        if worker is not None:
-            worker.submit(self._close).result()
-            worker.shutdown()
-        else:
+        if worker is None:
             self._close()
+            return
+        closing = worker.submit(self._close)
+        try:
+            closing.result(timeout=self.timeout_s)
+        except FutureTimeout:
+            self.kill()
+            with contextlib.suppress(FutureTimeout):
+                closing.result(timeout=self.timeout_s)
+        worker.shutdown(wait=False)
 
     def _close(self) -> None:
+        self._browser_pid = None
         browser, self._browser = self._browser, None
         if browser is not None:
             with contextlib.suppress(Exception):  # already gone
@@ -324,21 +438,28 @@ class BrowserSession:
                 "`sudo apt-get install chromium`), or give its path with --browser-path.",
                 kind="no-browser",
             ) from None
-        self._user_agent = f"{self._default_user_agent(self._browser)} {self.user_agent_tag}".strip()
+        agent, self._browser_pid = self._ask_browser(self._browser)
+        self._user_agent = f"{agent} {self.user_agent_tag}".strip()
         return self._browser
 
     @staticmethod
-    def _default_user_agent(browser: Browser) -> str:
+    def _ask_browser(browser: Browser) -> tuple[str, int | None]:
+        """The browser's own user agent, and its process id (for the watchdog), over CDP."""
         try:
             cdp = browser.new_browser_cdp_session()
             try:
-                return str(cdp.send("Browser.getVersion")["userAgent"])
+                agent = str(cdp.send("Browser.getVersion")["userAgent"])
+                pid: int | None = None
+                with contextlib.suppress(Exception):  # a browser that does not say: no watchdog
+                    processes = cdp.send("SystemInfo.getProcessInfo").get("processInfo", [])
+                    pid = next((int(p["id"]) for p in processes if p.get("type") == "browser"), None)
+                return agent, pid
             finally:
                 cdp.detach()
         except Exception:  # noqa: BLE001 - not Chromium over CDP: ask a page
             context = browser.new_context()
             try:
-                return str(context.new_page().evaluate("navigator.userAgent"))
+                return str(context.new_page().evaluate("navigator.userAgent")), None
             finally:
                 context.close()
 
@@ -361,8 +482,7 @@ class BrowserSession:
             page.on("pageerror", recorder.on_page_error)
             yield page
         finally:
-            with contextlib.suppress(Exception):
-                context.unroute_all(behavior="ignoreErrors")
+            # Closed straight away: removing the routes first would wait on a page that never answers.
             with contextlib.suppress(Exception):  # the browser went away
                 context.close()
 

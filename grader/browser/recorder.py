@@ -38,6 +38,8 @@ T = TypeVar("T")
 # How much of what a page can grow is kept: the first entries (head) and the latest (tail).
 CONSOLE_HEAD, CONSOLE_TAIL = 40, 10
 BLOCKED_KEPT = 50
+# Redirects followed for one request that is not a page's navigation (a browser follows 20).
+MAX_REDIRECT_HOPS = 5
 REDIRECTS_HEAD, REDIRECTS_TAIL = 25, 25
 CALLS_HEAD, CALLS_TAIL = 25, 25
 # A console message is kept at most this long until it is scrubbed (then it is cut to 500).
@@ -145,6 +147,14 @@ def cognito_outcome(status: int, body: bytes | str | None) -> str:
     return "ok"
 
 
+def _is_page_navigation(request: Request) -> bool:
+    """Whether `request` loads a page's top document (not a frame's, not a resource)."""
+    try:
+        return bool(request.is_navigation_request()) and request.frame.parent_frame is None
+    except Exception:  # noqa: BLE001 - a request without a frame (a service worker's)
+        return False
+
+
 def _without_query(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme and parts.netloc else url.split("?")[0]
@@ -187,6 +197,8 @@ class Recorder:
         self.console_errors: Capped[str] = Capped(CONSOLE_HEAD, CONSOLE_TAIL)
         self._last_page_error: float | None = None
         self._last_activity = time.monotonic()
+        # The latest page (main-frame) navigation refused by the address policy, and when.
+        self.blocked_navigation: tuple[str, float] | None = None
 
     def left_out(self) -> dict[str, int]:
         """How many of each list were left out: console errors, blocked requests, redirects, Cognito calls."""
@@ -209,9 +221,6 @@ class Recorder:
     # -- routing (both modes)
 
     def route(self, route: Route) -> None:
-        from playwright.sync_api import Error as PlaywrightError
-        from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
         request = route.request
         action, upstream = self.routes.decide(request.url)
         try:
@@ -219,42 +228,61 @@ class Recorder:
                 route.continue_()
             elif action == "block":
                 self._remember_blocked(request.url)
+                if _is_page_navigation(request):
+                    self.blocked_navigation = (_without_query(request.url), time.monotonic())
                 route.abort("blockedbyclient")
             elif action == "refuse":
                 route.abort("connectionrefused")
             else:
-                try:
-                    answer = route.fetch(url=upstream, max_redirects=0, timeout=remaining_ms(self.deadline, 500))
-                except PlaywrightTimeout:
-                    route.abort("timedout")
-                    return
-                except PlaywrightError:
-                    route.abort("connectionfailed")
-                    return
-                if request.method == "POST" and cognito_region(request.url):
-                    self._keep_routed(request, cognito_outcome(answer.status, answer.body()))
-                location = answer.headers.get("location", "")
-                if 300 <= answer.status < 400 and location:
-                    self.redirects.append(location)
-                    next_hop = urljoin(request.url, location)
-                    if (
-                        isinstance(self.routes, RealRoutes)
-                        and not request.is_navigation_request()
-                        and self.routes.decide(next_hop)[0] == "block"
-                    ):
-                        # Chromium would follow it past every route: refused here instead.
-                        self._remember_blocked(next_hop)
-                        route.abort("blockedbyclient")
-                        return
-                    if request.is_navigation_request():
-                        # A fulfilled 3xx would be followed past every route: see redirect_document.
-                        route.fulfill(
-                            status=200, content_type="text/html; charset=utf-8", body=redirect_document(location)
-                        )
-                        return
-                route.fulfill(response=answer)
+                self._forward(route, request, upstream)
         except Exception:  # noqa: BLE001 - the context closed while the request was in flight
             pass
+
+    def _forward(self, route: Route, request: Request, upstream: str) -> None:
+        """Fetch an allowed request from `upstream` and answer it, deciding every redirect hop.
+
+        A page's navigation that redirects gets a document that navigates on (redirect_document),
+        so the next hop is routed again. Any other request's redirects are followed here, at most
+        MAX_REDIRECT_HOPS, each hop decided by the routes: Chromium would follow a fulfilled 3xx
+        past every route.
+        """
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        url, method = request.url, request.method
+        for hop in range(MAX_REDIRECT_HOPS + 1):
+            try:
+                answer = route.fetch(
+                    url=upstream, method=method, max_redirects=0, timeout=remaining_ms(self.deadline, 500)
+                )
+            except PlaywrightTimeout:
+                route.abort("timedout")
+                return
+            except PlaywrightError:
+                route.abort("connectionfailed")
+                return
+            if hop == 0 and request.method == "POST" and cognito_region(request.url):
+                self._keep_routed(request, cognito_outcome(answer.status, answer.body()))
+            location = answer.headers.get("location", "")
+            if not (300 <= answer.status < 400 and location):
+                break
+            self.redirects.append(location)
+            if request.is_navigation_request():
+                # A fulfilled 3xx would be followed past every route: see redirect_document.
+                route.fulfill(status=200, content_type="text/html; charset=utf-8", body=redirect_document(location))
+                return
+            url = urljoin(url, location)
+            action, upstream = self.routes.decide(url)
+            if action == "block" or hop == MAX_REDIRECT_HOPS:
+                self._remember_blocked(url)
+                route.abort("blockedbyclient")
+                return
+            if action == "refuse":
+                route.abort("connectionrefused")
+                return
+            upstream = upstream if action == "forward" else url
+            method = method if answer.status in (307, 308) else "GET"
+        route.fulfill(response=answer)
 
     def _remember_blocked(self, url: str) -> None:
         """List a blocked request (once per URL without its query) and remember its URL for on_console."""

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from grader.browser.launch import BrowserSession, first_line, remaining_ms
+from grader.browser.launch import BrowserSession, evaluate_within, first_line, remaining_ms
 from grader.browser.recorder import CognitoCall, Recorder, left_out_sentence
 from grader.errors import GraderError
 from grader.site import origin_of
@@ -132,19 +132,20 @@ class LoginAttempt:
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _NET_ERROR = re.compile(r"net::(ERR_[A-Z_]+)")
-_READ_STORAGE = """() => {
-  const out = {};
+# The end page's #message text and the Cognito SDK's entries in localStorage, in one script call.
+_READ_END_PAGE = """() => {
+  const m = document.querySelector('#message');
+  const tokens = {};
   try {
     for (let i = 0; i < localStorage.length; i++) {
       const key = localStorage.key(i);
-      if (key.startsWith('CognitoIdentityServiceProvider.')) out[key] = localStorage.getItem(key);
+      if (!key.startsWith('CognitoIdentityServiceProvider.') || key.length > 512) continue;
+      const value = localStorage.getItem(key);
+      if (value !== null && value.length <= 16384) tokens[key] = value;  // a token is a few KB
+      if (Object.keys(tokens).length >= 64) break;
     }
   } catch (e) { /* an error page has no storage */ }
-  return out;
-}"""
-_READ_MESSAGE = """() => {
-  const m = document.querySelector('#message');
-  return m ? (m.textContent || '') : '';
+  return {message: m ? String(m.textContent || '').slice(0, 10000) : '', tokens};
 }"""
 _HAS_LAST_AUTH_USER = """() => {
   try {
@@ -168,6 +169,8 @@ _READ_TIMEOUT_S = 2.0
 # and no further error for this long, has stopped: waiting out the whole budget would tell no more.
 _STALL_QUIET_S = 1.5
 _STALL_POLL_MS = 250.0
+# How long a page gets to answer the grader once it did not take a click (ms).
+_BUSY_PROBE_MS = 500.0
 
 
 def _is_end_page(url: str) -> bool:
@@ -184,21 +187,29 @@ def _type_into(page: Page, selector: str, text: str, timeout_ms: float) -> None:
     fresh page about 50 ms each); a field that is missing or not focusable yet falls back to
     Playwright's fill, which waits for it (a TimeoutError if it never comes).
     """
-    if page.evaluate(_FOCUS, selector):
+    if evaluate_within(page, _FOCUS, selector, timeout_ms=timeout_ms):
         page.keyboard.insert_text(text)
     else:
         page.fill(selector, text, timeout=timeout_ms)
 
 
-def _click_login(page: Page, timeout_ms: float) -> None:
-    """Click the Login button (`input[value="Login"]`, else the submit input) with the mouse.
+def _answers(page: Page) -> bool:
+    """Whether the page still runs scripts for the grader (a page spinning in a loop does not)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    One script call finds which button the page has; Playwright's click then waits (bounded)
-    until it can be clicked and clicks its centre, so even a page that never answers the click
-    cannot hold the grader beyond `timeout_ms`.
-    """
-    selector = page.evaluate(_LOGIN_BUTTON, list(_LOGIN_BUTTONS)) or _LOGIN_BUTTONS[0]
-    page.locator(selector).first.click(timeout=timeout_ms)
+    try:
+        evaluate_within(page, "() => true", timeout_ms=_BUSY_PROBE_MS)
+    except PlaywrightTimeout:
+        return False
+    except Exception:  # noqa: BLE001 - navigating, or no document: not busy
+        return True
+    return True
+
+
+def _login_button(page: Page, timeout_ms: float) -> str | None:
+    """The selector of the page's Login button (`input[value="Login"]`, else the submit input); None if it has none."""
+    found = evaluate_within(page, _LOGIN_BUTTON, list(_LOGIN_BUTTONS), timeout_ms=timeout_ms)
+    return found if isinstance(found, str) else None
 
 
 def load_failure(url: str, exc: Exception) -> str:
@@ -277,6 +288,8 @@ class InFlightLogin:
     """When Login was clicked; None when the page could not be used (`attempt.error` says why)."""
     loading: bool = True
     """Whether the login page started loading (`attempt.error` says why not)."""
+    busy: bool = False
+    """Whether the page was too busy running its own scripts to answer: it is not read any more."""
 
 
 def submit_logins(
@@ -331,7 +344,7 @@ def submit_opened(runs: list[InFlightLogin], username: str, passwords: list[str]
     with _browser_failure(runs[0].attempt.login_url if runs else "", passwords):
         for run, password in zip(runs, passwords, strict=True):
             if run.loading:
-                run.clicked = _fill_and_click(run.page, run.attempt, username, password, run.deadline)
+                _fill_and_click(run, username, password)
 
 
 def finish_logins(session: BrowserSession, runs: list[InFlightLogin], passwords: list[str]) -> list[LoginAttempt]:
@@ -343,7 +356,10 @@ def finish_logins(session: BrowserSession, runs: list[InFlightLogin], passwords:
         for run in runs:
             if run.clicked is not None:
                 _await_end_page(run.page, run.recorder, run.attempt, run.clicked, run.deadline, run.budget)
-            _read(run.page, run.attempt)
+            if run.busy:
+                run.attempt.final_url = run.page.url
+            else:
+                _read(run.page, run.attempt)
             run.attempt.cognito_calls = run.recorder.cognito_calls()
     return [
         _finish(session, run.attempt, run.recorder, password, run.started)
@@ -421,29 +437,54 @@ def _start_loading(page: Page, attempt: LoginAttempt, deadline: float, budget: f
     return True
 
 
-def _fill_and_click(page: Page, attempt: LoginAttempt, username: str, password: str, deadline: float) -> float | None:
-    """Type the credentials into the loaded login form and click Login: when, or None (`error` says why)."""
+def _fill_and_click(run: InFlightLogin, username: str, password: str) -> None:
+    """Type the credentials into the loaded login form and click Login.
+
+    Sets `run.clicked` (when Login was clicked), or `run.attempt.error` saying why the page could
+    not be used; `run.busy` when it could not because the page never answered.
+    """
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+    page, attempt, deadline = run.page, run.attempt, run.deadline
     url = attempt.login_url
+    no_form = (
+        f"{url} has no login form the grader can use (a #username and #passwd field "
+        "and a Login button): is it the course's login page?"
+    )
+    clicked: float | None = None
+    form_wait = min(remaining_ms(deadline), _READ_TIMEOUT_S * 1000)
     try:
         page.wait_for_load_state("domcontentloaded", timeout=remaining_ms(deadline))
-        form_wait = min(remaining_ms(deadline), _READ_TIMEOUT_S * 1000)
         _type_into(page, "#username", username, form_wait)
         _type_into(page, "#passwd", password, form_wait)
+        button = _login_button(page, form_wait)
+        if button is None:
+            attempt.error = no_form
+            return
+        # Playwright's click waits (bounded) until the button can be clicked, then clicks its
+        # centre with the mouse: a page that never answers the click cannot hold the grader.
         clicked = time.monotonic()
-        _click_login(page, form_wait)
+        page.locator(button).first.click(timeout=form_wait)
     except PlaywrightTimeout:
-        attempt.error = (
-            f"{url} has no login form the grader can use (a #username and #passwd field "
-            "and a Login button): is it the course's login page?"
-        )
-        return None
+        run.busy = not _answers(page)
+        if clicked is None:
+            attempt.error = no_form
+        elif run.busy:
+            attempt.error = (
+                f"{url} did not take the click on Login within {form_wait / 1000:g} s: "
+                "the page was busy running its own scripts and stopped answering."
+            )
+        else:
+            attempt.error = (
+                f"The Login button on {url} could not be clicked within {form_wait / 1000:g} s "
+                "(hidden, disabled, or covered by another element)."
+            )
+        return
     except PlaywrightError as exc:
         attempt.error = load_failure(url, exc)
-        return None
-    return clicked
+        return
+    run.clicked = clicked
 
 
 def _await_end_page(
@@ -460,6 +501,13 @@ def _await_end_page(
             )
             break
         except PlaywrightTimeout:
+            blocked = recorder.blocked_navigation
+            if blocked is not None and blocked[1] >= clicked:
+                attempt.note = (
+                    f"After Login was clicked the page sent the browser to {blocked[0]}, "
+                    "an address the grader does not visit (a local or private one, or outside the lab)"
+                )
+                return
             if time.monotonic() >= deadline:
                 attempt.timed_out = True
                 attempt.note = f"{budget:g} s after Login was clicked the page had not moved on"
@@ -473,7 +521,8 @@ def _await_end_page(
             attempt.note = f"After Login was clicked the next page failed to load ({first_line(exc)})"
             return
     try:
-        if urlsplit(page.url).path.endswith("/private.html") and not page.evaluate(_HAS_LAST_AUTH_USER):
+        on_private = urlsplit(page.url).path.endswith("/private.html")
+        if on_private and not evaluate_within(page, _HAS_LAST_AUTH_USER, timeout_ms=_READ_TIMEOUT_S * 1000):
             # The SDK writes the tokens before it redirects; give a slow page a moment.
             page.wait_for_function(_HAS_LAST_AUTH_USER, timeout=_READ_TIMEOUT_S * 1000)
     except PlaywrightError:
@@ -482,21 +531,25 @@ def _await_end_page(
 
 def _read(page: Page, attempt: LoginAttempt) -> None:
     """Read the end state: URL, #message, tokens, a screenshot. Each read is bounded."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     attempt.final_url = page.url
+    busy = False
     try:
-        attempt.message = " ".join(str(page.evaluate(_READ_MESSAGE)).split())
+        end = evaluate_within(page, _READ_END_PAGE, timeout_ms=_READ_TIMEOUT_S * 1000)
+    except PlaywrightTimeout:
+        busy, end = True, None
     except Exception:  # noqa: BLE001 - no document (error page, navigation in flight)
-        attempt.message = ""
-    try:
-        stored = page.evaluate(_READ_STORAGE)
-        attempt.tokens = {str(k): str(v) for k, v in stored.items()} if isinstance(stored, dict) else {}
-    except Exception:  # noqa: BLE001 - no document, as above
-        attempt.tokens = {}
+        end = None
+    end = end if isinstance(end, dict) else {}
+    attempt.message = " ".join(str(end.get("message", "")).split())
+    stored = end.get("tokens")
+    attempt.tokens = {str(k): str(v) for k, v in stored.items()} if isinstance(stored, dict) else {}
     attempt.screenshot_png = None
     if not on_origin(attempt.final_url, attempt.login_url):
         # A page the website sent the browser to is not the website's to show in the report.
         attempt.screenshot_skipped = off_origin_sentence(attempt.final_url, "the website")
-    else:
+    elif not busy:
         try:
             attempt.screenshot_png = page.screenshot(full_page=False, timeout=_READ_TIMEOUT_S * 1000)
         except Exception:  # noqa: BLE001 - a screenshot is nice to have, not essential

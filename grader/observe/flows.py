@@ -34,18 +34,21 @@ class HostedRequest:
     password: str
 
 
-def run_flows(session: Any, login: LoginRequest | None, hosted: HostedRequest | None) -> dict[str, Read[Any]]:
+def run_flows(
+    session: Any, login: LoginRequest | None, hosted: HostedRequest | None, out: dict[str, Read[Any]] | None = None
+) -> dict[str, Read[Any]]:
     """Both flows in `session` (a BrowserSession, in its thread): {"site_logins": ..., "hosted_sign_in": ...}.
 
     All pages are opened and start loading first; then the two login forms are submitted (each
     page then runs its sign-in on its own), the hosted UI is signed in on, and the logins' end
-    pages are read last.
+    pages are read last. Each flow's result is put in `out` as soon as it is known, so a caller
+    that stops the browser half-way keeps what was finished.
     """
     from grader.browser.hosted_signin import finish_sign_in, open_sign_in
     from grader.browser.site_login import finish_logins, open_logins, submit_opened
     from grader.observe.evidence import SiteLogins
 
-    out: dict[str, Read[Any]] = {}
+    out = {} if out is None else out
     with contextlib.ExitStack() as stack:
         runs: Any = None
         flight: Any = None

@@ -154,6 +154,13 @@ class Observer:
             return Read(error=self._late(name))
 
     def _late(self, what: str) -> GraderError:
+        if what == "the browser" or what in BROWSER_PARTS:
+            return GraderError(
+                f"The grader stopped the browser after {self.deadline_s:g} s (its deadline for one account): "
+                "the website did not finish. Check that its pages load and that Login answers, then run the "
+                "grader again, or give it more time with --deadline.",
+                kind="deadline",
+            )
         return GraderError(
             f"The grader stopped waiting for {what} after {self.deadline_s:g} s (its deadline for one account). "
             "The website or AWS answered too slowly: run the grader again, or give it more time with --deadline.",
@@ -327,7 +334,25 @@ class Observer:
         session.routes = self.routes()
         session.region = self.connection.target.region
         login, hosted = (asked.get(part, Read()).value for part in ("site_logins", "hosted_sign_in"))
-        results = session.call(run_flows, login, hosted)
+        finished: dict[str, Read[Any]] = {}
+        kept: dict[str, Read[Any]] = {}
+        try:
+            results = session.call(
+                run_flows,
+                login,
+                hosted,
+                finished,
+                # Stopped a little before the deadline, so what the flows finished is there in time.
+                deadline=self._deadline - min(1.5, 0.2 * self.deadline_s),
+                before_stop=lambda: kept.update(finished),
+            )
+        except GraderError as exc:
+            if exc.kind != "deadline":
+                raise
+            # The browser was stopped at the deadline: a flow finished before then keeps its result.
+            late = self._late("the browser")
+            results = {part: read if read.error is None else Read(error=late) for part, read in kept.items()}
+            results.update({part: Read(error=late) for part in asked if part not in results})
         return {part: read if read.error is not None else results.get(part, Read(None)) for part, read in asked.items()}
 
     def _login_request(self) -> Any:

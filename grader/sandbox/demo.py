@@ -14,7 +14,7 @@ from grader.observe.observer import WRONG_PASSWORD_SUFFIX
 from grader.observe.website import Fetcher, probe
 from grader.results import GradeResult
 from grader.run import grade
-from grader.sandbox.deploy import deploy_site
+from grader.sandbox.deploy import deploy_site, tamper_site
 from grader.sandbox.provision import ProvisionedLab, provision, sandbox_client
 from grader.sandbox.scenarios import Scenario, load_scenario
 from grader.sandbox.server import Sandbox
@@ -35,6 +35,7 @@ def set_up(sandbox: Sandbox, scenario: Scenario) -> ProvisionedLab:
     site = deploy_site(sandbox, scenario.lab.get("site"), made)
     if site is not None:
         log_in_on_the_website(sandbox, scenario, made)
+        tamper_site(site, (scenario.lab.get("site") or {}).get("tamper", ""))
     sandbox.inject(scenario.faults)
     return made
 

@@ -53,13 +53,34 @@ def deploy_site(
             cognito_domain=filled("cognito_domain"),
             ec2_host=filled("ec2_host"),
         )
-        if site.get("tamper") == "failure-goes-to-private":
-            login_js = root / "scripts" / "login.js"
-            login_js.write_text(
-                login_js.read_text(encoding="utf-8").replace("goTo('login.html?msg=0')", "goTo('private.html?msg=1')"),
-                encoding="utf-8",
-            )
     else:
         (root / "index.html").write_text(DEFAULT_PAGE, encoding="utf-8")
     sandbox.deploy_site(DeployedSite(host=made.instance_dns, root=root, mode=site["mode"]))
     return root
+
+
+# How a scenario's student edited login.js after their own sign-ins: each is one replacement.
+METADATA_URL = "http://169.254.169.254/latest/meta-data/iam/security-credentials/"
+_LOGIN_HANDLER = "function login(event) {\n  event.preventDefault();\n"
+TAMPERS = {
+    # Any failure shows private.html: any password seems to work.
+    "failure-goes-to-private": ("goTo('login.html?msg=0')", "goTo('private.html?msg=1')"),
+    # Login never answers: the page runs a loop for good.
+    "spins-on-login": (_LOGIN_HANDLER, _LOGIN_HANDLER + "  for (;;) { /* never ends */ }\n"),
+    # Login sends the browser to the instance metadata service, where an instance's keys are.
+    "login-goes-to-metadata": (_LOGIN_HANDLER, _LOGIN_HANDLER + f"  goTo('{METADATA_URL}');\n  return;\n"),
+}
+
+
+def tamper_site(root: Path | None, tamper: str) -> None:
+    """Edit the deployed site's login.js as the scenario says (TAMPERS); '' leaves it alone."""
+    if root is None or not tamper:
+        return
+    if tamper not in TAMPERS:
+        raise ValueError(f"unknown site tamper {tamper!r}; known: {', '.join(TAMPERS)}")
+    before, after = TAMPERS[tamper]
+    login_js = root / "scripts" / "login.js"
+    text = login_js.read_text(encoding="utf-8")
+    if before not in text:
+        raise ValueError(f"site tamper {tamper!r}: login.js has no {before!r}")
+    login_js.write_text(text.replace(before, after), encoding="utf-8")

@@ -193,5 +193,29 @@ def _trail(endpoint_url: str, region: str, spec: dict[str, Any]) -> None:
     trails.create_trail(Name=spec["trail"], S3BucketName=spec["bucket"], IsMultiRegionTrail=spec["multi_region"])
     if spec["logging"]:
         trails.start_logging(Name=spec["trail"])
+    for junk in spec.get("junk_log_files", []):
+        _put_junk_log_file(endpoint_url, region, spec["bucket"], junk)
     if spec["bucket_deleted"]:
         s3.delete_bucket(Bucket=spec["bucket"])
+
+
+JUNK_LOG_FILES = ("not-a-log", "too-large")
+
+
+def _put_junk_log_file(endpoint_url: str, region: str, bucket: str, junk: str) -> None:
+    """A file among the trail's log files that is none: gzip JSON of another shape, or one too large to read."""
+    import gzip
+    from datetime import UTC, datetime
+
+    from grader.observe.cloudtrail import MAX_LOG_BYTES
+    from grader.sandbox.cloudtrail import log_file_key
+
+    if junk == "not-a-log":
+        body = gzip.compress(b'["not", "a", "dict"]')
+    elif junk == "too-large":
+        body = bytes(MAX_LOG_BYTES + 1)
+    else:
+        raise ValueError(f"unknown junk log file {junk!r}; known: {', '.join(JUNK_LOG_FILES)}")
+    account = sandbox_client(endpoint_url, "sts", region).get_caller_identity()["Account"]
+    key = log_file_key(account, region, datetime.now(UTC))
+    sandbox_client(endpoint_url, "s3", region).put_object(Bucket=bucket, Key=key, Body=body)

@@ -2,9 +2,9 @@
 
 The sandbox serves each deployed site at `<endpoint>/_sandbox/sites/<public DNS>/...` and lists
 them at `<endpoint>/_sandbox/sites`, so the grader (in the same process or another) can route
-the instance's public name there. A site can be `up`, `down` (nothing listens) or `hang` (it
-accepts and never answers). Files are read from the site's folder at each request, as a web
-server does.
+the instance's public name there. A site can be `up`, `down` (nothing listens), `hang` (it
+accepts and never answers) or `stream` (every page is an endless stream of bytes). Files are read
+from the site's folder at each request, as a web server does.
 
 A user's own folder (`grader sandbox --site DIR`) is served as the website of the running
 instance; when none runs yet, of the first one that starts.
@@ -23,7 +23,8 @@ from typing import Any
 from grader.browser.routing import SITES_PATH
 
 HANG_SECONDS = 120.0
-MODES = ("up", "down", "hang")
+MODES = ("up", "down", "hang", "stream")
+STREAM_CHUNK = b"<p>" + b"x" * 65_536 + b"</p>\n"
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,11 @@ class SiteHost:
         """Let hanging requests go (on shutdown)."""
         self._stop.set()
 
+    def _endless(self) -> Iterable[bytes]:
+        """A body that never ends (until the reader goes away or the sandbox stops)."""
+        while not self._stop.is_set():
+            yield STREAM_CHUNK
+
     def handles(self, path: str) -> bool:
         return path == SITES_PATH or path.startswith(SITES_PATH + "/")
 
@@ -117,6 +123,9 @@ class SiteHost:
         if site.mode == "hang":
             self._stop.wait(HANG_SECONDS)
             return _answer(start_response, "504 Gateway Timeout", b"", "text/plain")
+        if site.mode == "stream":
+            start_response("200 OK", [("Content-Type", "text/html"), ("Cache-Control", "no-store")])
+            return self._endless()
         return _serve_file(site.root, rest, start_response)
 
 

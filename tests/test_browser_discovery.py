@@ -1,0 +1,79 @@
+"""The grader finds a browser on every operating system: Playwright's download in that system's cache folder, or an
+installed Chrome or Edge (issue 13). The file layouts are made here; the operating system is pretended."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from grader.browser import launch
+from grader.errors import GraderError
+
+
+def _executable(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+@pytest.fixture
+def nowhere(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A machine with no browser anywhere; its home is `tmp_path / 'home'`."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: home))
+    for name in ("PLAYWRIGHT_BROWSERS_PATH", "XDG_CACHE_HOME", "LOCALAPPDATA", "PROGRAMFILES", "PROGRAMFILES(X86)"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(launch, "SYSTEM_BROWSERS", tuple(c for c in launch.SYSTEM_BROWSERS if "%" in c))
+    return home
+
+
+def test_windows_finds_playwrights_chromium_under_local_app_data(
+    nowhere: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(launch.sys, "platform", "win32")
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "Local"))
+    chrome = _executable(tmp_path / "Local" / "ms-playwright" / "chromium-1200" / "chrome-win64" / "chrome.exe")
+    assert launch._playwright_download() == str(chrome)
+    assert launch.find_browser().source == "Playwright's Chromium"
+
+
+def test_macos_finds_playwrights_chrome_for_testing_under_library_caches(
+    nowhere: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(launch.sys, "platform", "darwin")
+    app = "Google Chrome for Testing.app/Contents/MacOS/Google Chrome for Testing"
+    chrome = _executable(nowhere / "Library" / "Caches" / "ms-playwright" / "chromium-1200" / "chrome-mac-arm64" / app)
+    assert launch._playwright_download() == str(chrome)
+
+
+def test_linux_honours_xdg_cache_home(nowhere: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(launch.sys, "platform", "linux")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    shell = _executable(
+        tmp_path / "cache" / "ms-playwright" / "chromium_headless_shell-1200" / "chrome-headless-shell-linux64"
+        / "chrome-headless-shell"
+    )
+    assert launch._playwright_download() == str(shell)
+
+
+def test_an_installed_edge_is_used_when_nothing_else_is_there(
+    nowhere: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(launch.sys, "platform", "win32")
+    monkeypatch.setenv("PROGRAMFILES(X86)", str(tmp_path / "Program Files (x86)"))
+    edge = _executable(tmp_path / "Program Files (x86)" / "Microsoft" / "Edge" / "Application" / "msedge.exe")
+    choice = launch.find_browser()
+    assert Path(choice.executable or "") == edge
+    assert choice.source.startswith("system browser")
+
+
+def test_no_browser_anywhere_says_how_to_get_one(nowhere: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(launch.sys, "platform", "win32")
+    with pytest.raises(GraderError) as raised:
+        launch.find_browser()
+    assert raised.value.kind == "no-browser"
+    assert "playwright install chromium" in raised.value.message
