@@ -189,8 +189,12 @@ def demo(
     from grader.sandbox.scenarios import ScenarioError, load_scenario, scenario_names
 
     if list_:
-        for name in scenario_names():
-            console.print(f"[bold]{safe(f'{name:28}', newlines=False)}[/] {safe(load_scenario(name).summary)}")
+        try:
+            listed = [(name, load_scenario(name).summary) for name in scenario_names()]
+        except ScenarioError as exc:
+            raise stop(str(exc)) from None
+        for name, summary in listed:
+            console.print(f"[bold]{safe(f'{name:28}', newlines=False)}[/] {safe(summary)}")
         return
     usable_out(out)
     from grader.sandbox import Sandbox
@@ -256,6 +260,52 @@ def sandbox(
         console.print("Sandbox stopped.")
     finally:
         box.stop()
+
+
+@app.command()
+def doctor(
+    profile: Annotated[str | None, typer.Option(help=OPTION_HELP["profile"])] = None,
+    credentials_file: Annotated[Path | None, typer.Option(help=OPTION_HELP["credentials_file"])] = None,
+    region: Annotated[str, typer.Option(help=OPTION_HELP["region"])] = "us-east-1",
+    endpoint_url: Annotated[str | None, typer.Option(help=OPTION_HELP["endpoint_url"])] = None,
+    browser_path: Annotated[str | None, typer.Option(help=OPTION_HELP["browser_path"])] = None,
+    spec: SpecOption = DEFAULT_SPEC,
+    out: OutOption = Path("reports"),
+) -> None:
+    """Check this machine before the first grade: Python, the grader, a browser, AWS credentials and services."""
+    from grader.doctor import Finding, diagnose, first_to_fix, quoted
+
+    options: dict[str, object] = {
+        "profile": profile,
+        "credentials_file": credentials_file,
+        "region": region,
+        "endpoint_url": endpoint_url,
+        "browser_path": browser_path,
+    }
+    with console.status("Checking…"):
+        findings = diagnose(target_from_options(options), spec)
+    problem = out_problem(out)
+    findings.append(Finding("fail", "reports", problem) if problem else Finding("ok", "reports", f"go in {out}"))
+    try:
+        "✓✗".encode(console.encoding)
+        marks = {"ok": ("✓", "green"), "warn": ("!", "dark_orange"), "fail": ("✗", "red")}
+    except (UnicodeEncodeError, LookupError):  # a terminal without them (a Windows code page)
+        marks = {"ok": ("OK", "green"), "warn": ("!", "dark_orange"), "fail": ("X", "red")}
+    for finding in findings:
+        mark, style = marks[finding.status]
+        console.print(f"[{style}]{mark}[/] [bold]{safe(finding.topic)}:[/] {safe(finding.text)}")
+    blocking = first_to_fix(findings)
+    if blocking is not None:
+        console.print(f"[bold red]Not ready to grade.[/] Fix first ({safe(blocking.topic)}): {safe(blocking.text)}")
+        raise typer.Exit(2)
+    defaults = {"region": "us-east-1", "spec": DEFAULT_SPEC, "out": Path("reports")}
+    given = {**options, "spec": spec, "out": out}
+    flags = [
+        f"--{name.replace('_', '-')} {quoted(str(value))}"
+        for name, value in given.items()
+        if value is not None and value != defaults.get(name)
+    ]
+    console.print(f"[bold green]Ready to grade:[/] {safe(' '.join(['grader check', *flags]))}")
 
 
 def _show_version(value: bool) -> None:

@@ -29,6 +29,9 @@ def checks_args(spec: LabSpec, *, quiet: bool = True) -> list[str]:
     """The pytest arguments that run the lab's checks (checks/) for `spec`, as a grade does."""
     args = [
         str(CHECKS_DIR),
+        # The plugin by name: an installed grader has no conftest.py beside its checks to load it.
+        "-p",
+        "grader.plugin",
         "-p",
         "no:cacheprovider",
         # Its end-of-run garbage collection costs more than the whole grade in a big process.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib.resources
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +11,21 @@ from typing import Any
 
 from grader.spec import DEFAULT_SPEC
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+
+def _fixtures_folder() -> Path:
+    """The folder of the package grader.fixtures (the repository's fixtures/, installed with the grader).
+
+    An editable install made before that package existed does not know it: there, the checkout's own
+    fixtures/ folder is used.
+    """
+    try:
+        found = importlib.resources.files("grader.fixtures")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[2] / "fixtures"
+    return Path(str(found))  # a package installed as files (pip never installs one zipped): a folder
+
+
+FIXTURES = _fixtures_folder()
 SCENARIO_KEYS = {"summary", "change", "faults", "fails", "warns", "skips", "errors", "spec", "says"}
 BASELINE = "finished"
 """The finished lab: every other scenario is it with one change, and inherits its `warns`."""
@@ -51,7 +66,9 @@ def _load(name: str) -> dict[str, Any]:
     path = FIXTURES / name
     if not path.is_file():
         raise ScenarioError(
-            f"The scenario data {path} is missing: the sandbox runs from a clone of the project (pip install -e .)."
+            f"The scenario data {path} is missing, so this installation of the grader is incomplete. "
+            "Install the grader again (pipx install --force, or pip install --force-reinstall), "
+            "then run the command again."
         )
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
