@@ -86,29 +86,40 @@ class AddressPolicy:
         `resolve_names` False only literal addresses and schemes are judged (no DNS lookup).
         Raises TimeoutError when the name does not resolve within `timeout` seconds.
         """
+        return self.decide(url, timeout, resolve_names=resolve_names)[0]
+
+    def decide(self, url: str, timeout: float, *, resolve_names: bool = True) -> tuple[str, str | None]:
+        """(:meth:`refusal`'s answer, the address checked for `url`'s host name, or None).
+
+        The address is the one to connect to: a name resolved again when connecting could name
+        another address by then (DNS rebinding). None for a literal address, an allowed origin,
+        a refused URL, a name not resolved, or with `resolve_names` False.
+        """
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in SCHEMES:
-            return url if len(url) <= 80 else url[:77] + "..."
+            return (url if len(url) <= 80 else url[:77] + "..."), None
         host = (parts.hostname or "").lower()
         if not host:
-            return url
+            return url, None
         if origin_of(url) in self.allowed_origins:
-            return ""
+            return "", None
         literal = _literal(host)
         if literal is not None:
-            return "" if is_public(literal) else literal
+            return ("" if is_public(literal) else literal), None
         if not resolve_names:
-            return ""
+            return "", None
         try:
             port = parts.port or (443 if scheme == "https" else 80)
         except ValueError:
-            return url
+            return url, None
         try:
             addresses = self.resolver(host, port, timeout)
         except TimeoutError:
             raise
         except OSError:
-            return ""
+            return "", None
         refused = [a for a in addresses if not is_public(a)]
-        return f"{host} ({refused[0]})" if refused else ""
+        if refused:
+            return f"{host} ({refused[0]})", None
+        return "", (addresses[0] if addresses else None)

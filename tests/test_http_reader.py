@@ -253,3 +253,49 @@ def test_in_sandbox_mode_mapped_hops_are_fetched_and_unmapped_local_ones_named(m
         found, text = fetcher.get(f"https://ec2-1.example/go?to={meta_url}/latest/meta-data/")
     assert (found.status, found.error, text) == (None, f"the website redirected to 127.0.0.1, {NOT_VISITED}", None)
     assert counter.hits == 0
+
+
+def _echo_host(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [environ.get("HTTP_HOST", "").encode()]
+
+
+def test_the_reader_connects_to_the_address_it_checked_not_to_a_second_lookup(
+    metadata: tuple[str, Counter], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the name resolves to a public address for the policy, then to loopback for a second lookup.
+    The reader connects to the address it checked (here unreachable), so the loopback server gets no hit."""
+    import socket
+
+    url, counter = metadata
+    port = int(url.rsplit(":", 1)[1])
+    real = socket.getaddrinfo
+
+    def rebinding(host: Any, *args: Any, **kwargs: Any) -> Any:
+        return real("127.0.0.1" if host == "rebind.example" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    fetcher = Fetcher(resolver=lambda host, port, timeout: ["198.51.100.7"], deadline_s=2)
+    monkeypatch.setattr("grader.netpolicy.is_public", lambda address: address == "198.51.100.7")
+    found, text = fetcher.get(f"http://rebind.example:{port}/latest/meta-data/")
+    assert counter.hits == 0
+    assert text is None
+    assert found.status is None
+
+
+def test_a_pinned_connection_keeps_the_host_name_in_the_host_header(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checked address is connected to, and the server still sees the name it was asked for."""
+    import socket
+
+    def no_second_lookup(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "site.example":
+            raise socket.gaierror("the reader looked the name up again")
+        return real(host, *args, **kwargs)
+
+    real = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", no_second_lookup)
+    monkeypatch.setattr("grader.netpolicy.is_public", lambda address: address == "127.0.0.1")
+    with serving(_echo_host) as url:
+        port = int(url.rsplit(":", 1)[1])
+        found, text = Fetcher(resolver=lambda host, port, timeout: ["127.0.0.1"]).get(f"http://site.example:{port}/")
+    assert (found.status, text) == (200, f"site.example:{port}")

@@ -53,6 +53,28 @@ def _socket_of(answer: requests.Response) -> socket.socket | None:
     return sock if isinstance(sock, socket.socket) else None
 
 
+def pinned(url: str, address: str) -> tuple[str, str]:
+    """`url` with its host replaced by the IP `address`, and the Host header that names the host as before."""
+    parts = urlsplit(url)
+    host = f"[{address}]" if ":" in address else address
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    return parts._replace(netloc=netloc).geturl(), parts.netloc.rpartition("@")[2]
+
+
+class _ServerNameAdapter(requests.adapters.HTTPAdapter):
+    """An https adapter that gives TLS the Host header's name (a URL pinned to an IP keeps its server name)."""
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        named = request.headers.get("Host")
+        host = str(named).rsplit(":", 1)[0] if named else ""
+        keywords = self.poolmanager.connection_pool_kw
+        if host and not host.startswith("["):
+            keywords["server_hostname"] = host
+        else:
+            keywords.pop("server_hostname", None)
+        return super().send(request, *args, **kwargs)
+
+
 class Fetcher:
     """GETs pages; a sandbox-deployed host is fetched from the sandbox instead of the network.
 
@@ -84,6 +106,7 @@ class Fetcher:
         self.max_redirects = max_redirects
         self.http = requests.Session()
         self.http.headers["User-Agent"] = "vehicle-lab-grader"
+        self.http.mount("https://", _ServerNameAdapter())
 
     def get(self, url: str) -> tuple[Probe, str | None]:
         """The probe for `url` and the page's text (None when nothing came back)."""
@@ -102,13 +125,13 @@ class Fetcher:
         deadline = time.monotonic() + self.deadline_s
         current = url
         for hop in range(self.max_redirects + 1):
-            target, refused = self._route(current, deadline, hop > 0)
+            target, refused, address = self._route(current, deadline, hop > 0)
             if refused:
                 said = f"the website redirected to {refused}, {NOT_VISITED}" if hop else f"{refused} is {NOT_VISITED}"
                 return Probe(url, None, said), None, ""
             if target is None:
                 return Probe(url, None, REFUSED), None, ""
-            status, text, location, error = self._fetch(current, target, deadline, follow)
+            status, text, location, error = self._fetch(current, target, deadline, follow, address)
             if error:
                 return Probe(url, None, error), None, ""
             if not follow or status not in REDIRECTS or not location:
@@ -116,34 +139,46 @@ class Fetcher:
             current = urljoin(current, location)
         return Probe(url, None, f"the website redirected more than {self.max_redirects} times"), None, ""
 
-    def _route(self, url: str, deadline: float, redirected: bool) -> tuple[str | None, str]:
-        """(the URL to fetch for `url` or None when nothing answers it, the refused address or '')."""
+    def _route(self, url: str, deadline: float, redirected: bool) -> tuple[str | None, str, str | None]:
+        """(the URL to fetch for `url` or None when nothing answers it, the refused address or '',
+        the checked address to connect to or None)."""
         if urlsplit(url).scheme.lower() not in ("http", "https"):
-            return None, self.policy.refusal(url, 0.0)
+            return None, self.policy.refusal(url, 0.0), None
         mapped = self.local_url(url)
         if self.offline:
             # The sandbox's routes decide; a redirect to an unmapped local address is named as refused.
             if mapped is not None or not redirected:
-                return mapped, ""
-            return None, self.policy.refusal(url, 0.0, resolve_names=False)
+                return mapped, "", None
+            return None, self.policy.refusal(url, 0.0, resolve_names=False), None
         if mapped is not None and mapped != url:
-            return mapped, ""
+            return mapped, "", None
         try:
-            return url, self.policy.refusal(url, min(CONNECT_TIMEOUT, max(deadline - time.monotonic(), 0.0)))
+            refused, address = self.policy.decide(url, min(CONNECT_TIMEOUT, max(deadline - time.monotonic(), 0.0)))
         except TimeoutError:
-            return None, ""
+            return None, "", None
+        return url, refused, address
 
-    def _fetch(self, url: str, target: str, deadline: float, follow: bool) -> tuple[int | None, str | None, str, str]:
-        """One GET without following: (status, text, Location, error sentence or '')."""
+    def _fetch(
+        self, url: str, target: str, deadline: float, follow: bool, address: str | None = None
+    ) -> tuple[int | None, str | None, str, str]:
+        """One GET without following: (status, text, Location, error sentence or '').
+
+        With `address`, the connection goes to that address (the one the policy checked), with
+        the URL's host name as the Host header and the TLS server name.
+        """
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return None, None, "", self._late
+        headers: dict[str, str] = {}
+        if address is not None:
+            target, headers["Host"] = pinned(target, address)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", InsecureRequestWarning)
                 # The course's https certificate is self-signed: it is the site's, not a bank's.
                 answer = self.http.get(
                     target,
+                    headers=headers,
                     timeout=(min(CONNECT_TIMEOUT, remaining), min(READ_TIMEOUT, remaining)),
                     verify=False,
                     allow_redirects=False,
