@@ -71,6 +71,14 @@ def _literal(host: str) -> str | None:
         return None
 
 
+def pinned(url: str, address: str) -> tuple[str, str]:
+    """`url` with its host replaced by the IP `address`, and the Host header that names the host as before."""
+    parts = urlsplit(url)
+    host = f"[{address}]" if ":" in address else address
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    return parts._replace(netloc=netloc).geturl(), parts.netloc.rpartition("@")[2]
+
+
 class AddressPolicy:
     """Decides whether a URL may be fetched: see the module's docstring."""
 

@@ -266,3 +266,26 @@ def test_a_named_site_cannot_send_the_browser_to_the_metadata_service(
             assert "screenshot" not in evidence
             assert "not the website" in evidence["screenshot_skipped"]
         assert "AKIA" not in repr(evidence)
+
+
+@pytest.mark.browser
+def test_the_browser_fetches_an_http_host_from_the_address_the_routes_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Against real AWS an http host is fetched from the address the policy resolved and checked, with its name in
+    the Host header: a second lookup (which could name another address, DNS rebinding) is never made. Here the
+    name resolves nowhere but in the routes' own resolver, so the page loads only if the browser used that address."""
+    from tests.sandbox.serving import serving
+
+    def echo_host(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [f"<p id=message>host={environ.get('HTTP_HOST', '')}</p>".encode()]
+
+    monkeypatch.setattr("grader.netpolicy.is_public", lambda address: address == "127.0.0.1")
+    routes, resolver = _routes(None, pinned_example=["127.0.0.1"])
+    with serving(echo_host) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with BrowserSession(find_browser(), routes, REGION, timeout_s=4) as session:
+            attempt = log_in(session, f"http://pinned.example:{port}/login.html", "janedoe", "Passw0rd!")
+    assert resolver.calls == ["pinned.example"]
+    assert attempt.message == f"host=pinned.example:{port}", (attempt.error, attempt.message)

@@ -251,9 +251,17 @@ class Recorder:
 
         url, method = request.url, request.method
         for hop in range(MAX_REDIRECT_HOPS + 1):
+            headers = None
+            if isinstance(self.routes, RealRoutes) and urlsplit(upstream).netloc != urlsplit(url).netloc:
+                # Pinned to the address the routes checked: the server still gets the name it was asked for.
+                headers = {**request.headers, "host": urlsplit(url).netloc}
             try:
                 answer = route.fetch(
-                    url=upstream, method=method, max_redirects=0, timeout=remaining_ms(self.deadline, 500)
+                    url=upstream,
+                    method=method,
+                    headers=headers,
+                    max_redirects=0,
+                    timeout=remaining_ms(self.deadline, 500),
                 )
             except PlaywrightTimeout:
                 route.abort("timedout")

@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 import requests
 
 from grader.errors import GraderError
-from grader.netpolicy import SCHEMES, AddressPolicy, Resolver, resolve
+from grader.netpolicy import SCHEMES, AddressPolicy, Resolver, pinned, resolve
 from grader.site import origin_of
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ class RealRoutes:
         self.direct: tuple[str, ...] = (origin,) if origin else ()
         self.policy = AddressPolicy((), resolver)
         self.timeout_s = timeout_s
-        self._hosts: dict[str, str] = {}
+        self._hosts: dict[str, tuple[str, str | None]] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -141,29 +141,40 @@ class RealRoutes:
             return "forward", url
         if scheme == "https" and is_hosted_ui_host(parts.hostname):
             return "forward", url
-        return ("block", "") if self.refusal(url) else ("forward", url)
+        refused, address = self._decided(url)
+        if refused:
+            return "block", ""
+        if address is not None and scheme == "http":
+            # Fetched from the address that was checked: a second lookup could name another (DNS
+            # rebinding). An https host keeps its name, which TLS needs (its server name).
+            return "forward", pinned(url, address)[0]
+        return "forward", url
 
     def refusal(self, url: str) -> str:
         """'' when `url`'s host may be reached, else what is refused (the policy's words); kept per host."""
+        return self._decided(url)[0]
+
+    def _decided(self, url: str) -> tuple[str, str | None]:
+        """(:meth:`refusal`, the address checked for the host or None); kept per host."""
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         try:
             parts.port  # noqa: B018 - raises ValueError for a port out of range
         except ValueError:
-            return url
+            return url, None
         with self._lock:
             known = self._hosts.get(host)
         if known is not None:
             return known
         try:
-            refused = self.policy.refusal(url, self.timeout_s)
+            decided = self.policy.decide(url, self.timeout_s)
         except TimeoutError:
-            refused = f"{host} (did not resolve within {self.timeout_s:g} s)"
+            decided = (f"{host} (did not resolve within {self.timeout_s:g} s)", None)
         with self._lock:
             if len(self._hosts) >= HOSTS_REMEMBERED:
                 del self._hosts[next(iter(self._hosts))]
-            self._hosts[host] = refused
-        return refused
+            self._hosts[host] = decided
+        return decided
 
 
 Routes: TypeAlias = SandboxRoutes | RealRoutes

@@ -25,7 +25,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import InsecureRequestWarning, ReadTimeoutError
 
 from grader.authorize import HINTS, UNAVAILABLE_TEXT, AuthorizeProbe, cause_of
-from grader.netpolicy import AddressPolicy, Resolver, resolve
+from grader.netpolicy import AddressPolicy, Resolver, pinned, resolve
 from grader.site import Probe, Site, candidates, parse_settings
 from grader.snapshot import host_of
 
@@ -51,14 +51,6 @@ def _socket_of(answer: requests.Response) -> socket.socket | None:
     """The socket an answer is read from (to shorten its timeout to the deadline), if it can be found."""
     sock = getattr(getattr(answer.raw, "connection", None), "sock", None)
     return sock if isinstance(sock, socket.socket) else None
-
-
-def pinned(url: str, address: str) -> tuple[str, str]:
-    """`url` with its host replaced by the IP `address`, and the Host header that names the host as before."""
-    parts = urlsplit(url)
-    host = f"[{address}]" if ":" in address else address
-    netloc = host if parts.port is None else f"{host}:{parts.port}"
-    return parts._replace(netloc=netloc).geturl(), parts.netloc.rpartition("@")[2]
 
 
 class _ServerNameAdapter(requests.adapters.HTTPAdapter):
