@@ -134,7 +134,7 @@ def stage_text(path: Path, text: str) -> Path:
     temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as file:  # the same bytes on Windows
             file.write(text)
             file.flush()
             os.fsync(file.fileno())

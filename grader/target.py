@@ -132,6 +132,11 @@ def student_from_arn(arn: str, account_id: str) -> str:
     return slug(name) or account_id or "student"
 
 
+# Names Windows keeps for devices, whatever the extension: not usable as a folder's name there.
+_WINDOWS_DEVICES = re.compile(r"(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?", re.IGNORECASE)
+
+
 def slug(text: str) -> str:
-    """A safe folder name: letters, digits, dot, dash and underscore only."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")[:80]
+    """A safe folder name on every system: letters, digits, dot, dash and underscore only, no device name."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")[:80]
+    return f"_{name}" if _WINDOWS_DEVICES.fullmatch(name) else name

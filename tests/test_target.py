@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from grader.errors import GraderError
-from grader.target import Target, read_credentials_file, student_from_arn
+from grader.target import Target, read_credentials_file, slug, student_from_arn
 
 ACADEMY_BLOCK = """[default]
 aws_access_key_id=ASIAEXAMPLEEXAMPLE12
@@ -73,3 +73,13 @@ def test_a_sandbox_target_never_sends_real_keys(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "real-secret")
     creds = Target(endpoint_url="http://127.0.0.1:1").session().get_credentials()
     assert creds.access_key == "sandbox"
+
+
+@pytest.mark.parametrize(
+    ("name", "folder"),
+    [("janedoe", "janedoe"), ("a b/../c", "a_b_.._c"), ("CON", "_CON"), ("nul.txt", "_nul.txt"), ("com7", "_com7"),
+     ("console", "console")],
+)
+def test_a_student_name_becomes_a_folder_name_usable_on_every_system(name: str, folder: str) -> None:
+    """Only letters, digits, dot, dash and underscore; a name Windows keeps for a device gets a leading underscore."""
+    assert slug(name) == folder
