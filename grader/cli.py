@@ -1,4 +1,4 @@
-"""`grader check | demo | sandbox`: parse, call, print, exit code. No grading logic lives here.
+"""`grader check | batch | demo | sandbox | doctor`: parse, call, print, exit code. No grading logic lives here.
 
 Exit codes: 0 every check passed (advisory checks may warn); 1 some check failed or was
 skipped; 2 the grader could not grade (bad input, credentials, unreachable endpoint) or some
@@ -183,10 +183,16 @@ def check(
 def demo(
     scenario: Annotated[str, typer.Option(help="Scenario to grade (see --list).")] = "finished",
     list_: Annotated[bool, typer.Option("--list", help="List the scenarios and exit.")] = False,
+    class_: Annotated[
+        bool, typer.Option("--class", help="Grade a small class instead: roster, batch, class.html.")
+    ] = False,
     out: OutOption = Path("reports"),
 ) -> None:
     """Grade a lab in the embedded sandbox: no AWS account needed."""
     from grader.sandbox.scenarios import ScenarioError, load_scenario, scenario_names
+
+    if class_:
+        raise typer.Exit(_demo_class(out))
 
     if list_:
         try:
@@ -212,6 +218,27 @@ def demo(
     console.print(f"[bold]Scenario {safe(chosen.name)}:[/] {safe(chosen.summary)}")
     show(result, out, named=True)
     raise typer.Exit(exit_code(result))
+
+
+def _demo_class(out: Path) -> int:
+    """Provision DEMO_CLASS in the sandbox and batch-grade it into <out>/demo-class/: the exit code."""
+    from grader.batch.command import batch_command
+    from grader.batch.runner import BatchOptions
+    from grader.sandbox import Sandbox
+    from grader.sandbox.classroom import DEMO_CLASS, set_up_class
+
+    folder = usable_out(out) / "demo-class"
+    try:
+        with Sandbox() as box:
+            with console.status("Starting the sandbox and doing each student's lab in an account of their own…"):
+                roster = set_up_class(box, DEMO_CLASS, folder / "handed-in")
+            console.print(f"Roster: {safe(roster)} ({len(DEMO_CLASS)} students, each in a sandbox account)")
+            options = BatchOptions(out=folder, spec=load_spec(DEFAULT_SPEC), endpoint_url=box.url, deadline_s=60)
+            return batch_command(
+                roster, options, resume=False, only=None, skip_bad_rows=False, console=console, safe=safe
+            )
+    except GraderError as exc:
+        raise stop(exc.message) from None
 
 
 @app.command()
@@ -260,6 +287,101 @@ def sandbox(
         console.print("Sandbox stopped.")
     finally:
         box.stop()
+
+
+@app.command()
+def batch(
+    roster: Annotated[Path, typer.Argument(help="The class roster (CSV): student_id and one way in per row.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the class files (default reports/<roster name>/).")
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, max=32, help="Students observed at a time.")] = 4,
+    spec: SpecOption = DEFAULT_SPEC,
+    region: Annotated[str, typer.Option(help="Region of a row that names none.")] = "us-east-1",
+    endpoint_url: Annotated[str | None, typer.Option(help=OPTION_HELP["endpoint_url"])] = None,
+    browser_path: Annotated[str | None, typer.Option(help=OPTION_HELP["browser_path"])] = None,
+    deadline: Annotated[
+        float, typer.Option(min=5, help="Seconds each student's observation may take.")
+    ] = DEFAULT_DEADLINE_S,
+    resume: Annotated[bool, typer.Option(help="Grade only the rows without a finished result.")] = False,
+    only: Annotated[
+        str | None, typer.Option(help="Re-grade only these rows, keep the rest: failed, ungradable or below-max.")
+    ] = None,
+    skip_bad_rows: Annotated[bool, typer.Option(help="Grade the good rows of a roster with bad ones.")] = False,
+) -> None:
+    """Grade a whole class from a roster: every student's report, class.csv, class.html, junit.xml, Gradescope files."""
+    from grader.batch.command import batch_command
+    from grader.batch.runner import BatchOptions
+
+    if only not in (None, "failed", "ungradable", "below-max"):
+        raise stop(f"--only {only} is not one of failed, ungradable, below-max.")
+    if not roster.is_file():
+        raise stop(f"The roster {roster} does not exist (a CSV file with a student_id column).")
+    folder = out or Path("reports") / (roster.stem or "class")
+    usable_out(folder)
+    try:
+        options = BatchOptions(
+            out=folder,
+            spec=load_spec(spec),
+            region=region,
+            endpoint_url=endpoint_url,
+            browser_path=browser_path,
+            workers=workers,
+            deadline_s=deadline,
+        )
+        code = batch_command(
+            roster,
+            options,
+            resume=resume,
+            only=only,  # type: ignore[arg-type]  # one of the three, checked above
+            skip_bad_rows=skip_bad_rows,
+            console=console,
+            safe=safe,
+        )
+    except SpecError as exc:
+        raise stop(str(exc)) from None
+    except GraderError as exc:
+        raise stop(exc.message) from None
+    raise typer.Exit(code)
+
+
+export_app = typer.Typer(no_args_is_help=True, help="Gradebook files from a class's batch folder.")
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("canvas")
+def export_canvas(
+    folder: Annotated[Path, typer.Argument(help="The folder `grader batch` wrote (with batch.json).")],
+    gradebook: Annotated[Path, typer.Option(help="The course's gradebook, exported from Canvas (CSV).")],
+    assignment: Annotated[str, typer.Option(help='The assignment column, e.g. "Lab 3 (12345)"; made if missing.')],
+    out: Annotated[Path, typer.Option(help="The CSV to import into Canvas.")],
+) -> None:
+    """Fill the batch's scores into a Canvas gradebook export, matching students by SIS login, Canvas id or email."""
+    from grader.batch.canvas import CanvasError, fill_gradebook
+    from grader.batch.outputs import outcomes_of
+
+    try:
+        outcomes = outcomes_of(folder)
+        text = gradebook.read_text(encoding="utf-8-sig")
+        filled = fill_gradebook(text, assignment, outcomes)
+    except GraderError as exc:
+        raise stop(exc.message) from None
+    except CanvasError as exc:
+        raise stop(str(exc)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = type(exc).__name__
+        raise stop(f"The gradebook {gradebook} could not be read ({reason}): export it from Canvas again.") from None
+    if out.is_dir() or out_problem(out.parent):
+        raise stop(f"--out {out} cannot be written: name a file in a folder the grader can write to.")
+    try:
+        out.write_text(filled.text, encoding="utf-8")
+    except OSError as exc:
+        raise stop(f"--out {out} could not be written ({exc.strerror or type(exc).__name__}).") from None
+    console.print(
+        f"Wrote {filled.written} scores into the column {safe(filled.column)} of {safe(out)}"
+        + (f"; {len(filled.left_empty)} ungradable students left as they were" if filled.left_empty else "")
+        + ". Import it in Canvas: Grades > Import."
+    )
 
 
 @app.command()

@@ -355,7 +355,7 @@ def refuse_other_account(folder: Path, account_id: str) -> None:
     )
 
 
-def write_outputs(result: GradeResult, out: Path, *, named: bool) -> Path:
+def write_outputs(result: GradeResult, out: Path, *, named: bool, keep_other_accounts: bool = True) -> Path:
     """Write report.html and results.json into the student's folder under `out`; returns that folder.
 
     Refuses (a GraderError) a folder that holds another account's results. Both files are rendered
@@ -363,7 +363,8 @@ def write_outputs(result: GradeResult, out: Path, *, named: bool) -> Path:
     results.json is removed, report.html is renamed, and results.json comes last. results.json is
     the mark of a finished grade (batch tools and the check above read it), so whenever one is in
     the folder, the report.html beside it is its own. A failure before the renames (the renderer, a
-    full disk) leaves the folder as it was, and no temporary file stays behind.
+    full disk) leaves the folder as it was, and no temporary file stays behind. A class's batch
+    (`keep_other_accounts` False) owns its folders: a student's folder is theirs by roster id.
     """
     from grader.report import render_html
 
@@ -372,7 +373,8 @@ def write_outputs(result: GradeResult, out: Path, *, named: bool) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _unwritable(folder, exc) from None
-    refuse_other_account(folder, result.account_id)
+    if keep_other_accounts:
+        refuse_other_account(folder, result.account_id)
     texts = {"report.html": render_html(result), "results.json": result.to_json()}
     staged: list[tuple[Path, Path]] = []
     try:

@@ -67,6 +67,8 @@ class GradeResult:
     checks: tuple[CheckResult, ...]
     target: str = "aws"
     schema_version: int = SCHEMA_VERSION
+    roster: dict[str, str] = field(default_factory=dict)
+    """The student's roster fields (student_id, name, email, section) in a class's batch; empty otherwise."""
 
     @property
     def score(self) -> float:

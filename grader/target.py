@@ -38,13 +38,36 @@ class Target:
     site_url: str | None = None
     student: str | None = None
     browser_path: str | None = None
+    role_arn: str | None = None
+    """A read-only role in the student's account, assumed with the credentials above (a course's own accounts)."""
+    external_id: str | None = None
 
     @property
     def kind(self) -> str:
         return "sandbox" if self.endpoint_url else "aws"
 
     def session(self) -> boto3.Session:
-        """A boto3 session: profile, credentials file, environment chain, or sandbox keys."""
+        """A boto3 session: profile, credentials file, environment chain, or sandbox keys; then the role, if any."""
+        base = self._base_session()
+        return base if self.role_arn is None else self._assumed(base)
+
+    def _assumed(self, base: boto3.Session) -> boto3.Session:
+        """The session of `role_arn`, assumed with `base` (STS answers in the grader's account, not the student's)."""
+        import boto3
+
+        sts = base.client("sts", region_name=self.region, endpoint_url=self.endpoint_url)
+        asked: dict[str, Any] = {"RoleArn": self.role_arn, "RoleSessionName": "vehicle-lab-grader"}
+        if self.external_id:
+            asked["ExternalId"] = self.external_id
+        keys = sts.assume_role(**asked)["Credentials"]
+        return boto3.Session(
+            aws_access_key_id=keys["AccessKeyId"],
+            aws_secret_access_key=keys["SecretAccessKey"],
+            aws_session_token=keys["SessionToken"],
+            region_name=self.region,
+        )
+
+    def _base_session(self) -> boto3.Session:
         import boto3  # here, not at the top: `grader --help` should not wait for it
         from botocore.exceptions import ProfileNotFound
 

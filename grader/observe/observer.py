@@ -331,14 +331,20 @@ class Observer:
         if "hosted_sign_in" in wanted:
             asked["hosted_sign_in"] = self._guarded("the hosted UI", self._hosted_request)
         session = self._browser()
-        session.routes = self.routes()
-        session.region = self.connection.target.region
+        routes, region = self.routes(), self.connection.target.region
+
+        def flows(session: Any, *args: Any) -> dict[str, Read[Any]]:
+            # Set in the browser's own thread, just before this account's flows: a browser lent to
+            # many observers (a class's batch) runs one account's work at a time.
+            session.routes, session.region = routes, region
+            return run_flows(session, *args)
+
         login, hosted = (asked.get(part, Read()).value for part in ("site_logins", "hosted_sign_in"))
         finished: dict[str, Read[Any]] = {}
         kept: dict[str, Read[Any]] = {}
         try:
             results = session.call(
-                run_flows,
+                flows,
                 login,
                 hosted,
                 finished,

@@ -27,6 +27,13 @@ CHANGE_PASSWORD_TIMEOUT_S = 15.0
 def set_up(sandbox: Sandbox, scenario: Scenario) -> ProvisionedLab:
     """Empty the sandbox, do the scenario's lab in it, and arm its faults."""
     sandbox.reset()
+    made = do_lab(sandbox, scenario)
+    sandbox.inject(scenario.faults)
+    return made
+
+
+def do_lab(sandbox: Sandbox, scenario: Scenario) -> ProvisionedLab:
+    """Do the scenario's lab in the sandbox as the student does (into the account of `in_account`, if any)."""
 
     def confirm(made: ProvisionedLab, username: str, temporary: str, new: str) -> bool:
         return confirm_on_hosted_ui(sandbox, made, username, temporary, new)
@@ -36,7 +43,6 @@ def set_up(sandbox: Sandbox, scenario: Scenario) -> ProvisionedLab:
     if site is not None:
         log_in_on_the_website(sandbox, scenario, made)
         tamper_site(site, (scenario.lab.get("site") or {}).get("tamper", ""))
-    sandbox.inject(scenario.faults)
     return made
 
 

@@ -128,6 +128,7 @@ class Gateway:
         self.hosted_ui = HostedUI()
         self.calls: list[Call] = []
         self.faults: dict[str, str] = {}
+        self.expired_keys: set[str] = set()
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -140,9 +141,12 @@ class Gateway:
             return self.hosted_ui(environ, start_response)
         body = read_body(environ)
         call = identify(environ, body)
+        signed = sigv4_credential(environ)
         with self._lock:
             self.calls.append(call)
             code = self.faults.get(f"{call.service}:{call.operation}")
+            if signed is not None and signed.access_key in self.expired_keys:
+                code = "ExpiredToken"
         if code:
             return fault_response(call, code, start_response)
         return self.app(environ, start_response)
@@ -208,6 +212,7 @@ class Sandbox:
         """Forget every resource, fault and logged call."""
         requests.post(f"{self.url}/moto-api/reset", timeout=10).raise_for_status()
         self.gateway.faults.clear()
+        self.gateway.expired_keys.clear()
         self.gateway.calls.clear()
         self.gateway.sites.clear()
         self.gateway.recorder.clear()
@@ -215,6 +220,10 @@ class Sandbox:
     def inject(self, faults: dict[str, str]) -> None:
         """Answer `service:Operation` with an AWS error code from now on, e.g. AccessDeniedException."""
         self.gateway.faults.update(faults)
+
+    def expire_key(self, access_key_id: str) -> None:
+        """Answer every request signed with `access_key_id` as AWS answers an expired session: ExpiredToken."""
+        self.gateway.expired_keys.add(access_key_id)
 
     def deploy_site(self, site: DeployedSite) -> None:
         """Serve a website under an instance's public DNS name."""

@@ -1,0 +1,128 @@
+"""`grader batch`: a roster in, every student's report and the class files out.
+
+roster (grader/batch/roster.py) -> what an earlier run already finished (--resume, --only; the
+manifest of grader/batch/outputs.py) -> preflight and concurrent grading of the rest
+(grader/batch/runner.py) -> class files, written again after every run, interrupted or not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from grader.batch.model import RosterRow, StudentOutcome
+from grader.batch.outputs import Manifest, finished_result, read_manifest, write_class_files
+from grader.batch.runner import BatchOptions, grade_class, preflight
+
+Only = Literal["failed", "ungradable", "below-max"]
+STOPPED = "The batch was stopped before this student was graded: run it again with --resume."
+
+
+@dataclass(frozen=True)
+class BatchRun:
+    """What a batch did: every roster row's outcome in roster order, and whether it was interrupted."""
+
+    outcomes: list[StudentOutcome]
+    regraded: int
+    interrupted: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every row was graded in full; 1 when some were ungradable or stopped at their deadline."""
+        for outcome in self.outcomes:
+            if outcome.status != "graded" or outcome.result is None:
+                return 1
+            if any(check.status == "error" for check in outcome.result.checks):
+                return 1
+        return 1 if self.interrupted else 0
+
+
+def chosen(entry: dict[str, Any] | None, only: Only) -> bool:
+    """Whether a manifest entry is one `--only` re-grades (a row without one always is).
+
+    failed: a check failed, or was the grader's error; ungradable: not graded; below-max: graded
+    without full marks.
+    """
+    if entry is None:
+        return True
+    if only == "ungradable":
+        return entry.get("status") != "graded"
+    if entry.get("status") != "graded":
+        return False
+    if only == "failed":
+        return bool(entry.get("failed")) or bool(entry.get("errors"))
+    score, max_score = entry.get("score"), entry.get("max_score")
+    return isinstance(score, int | float) and isinstance(max_score, int | float) and score < max_score
+
+
+def kept_outcome(row: RosterRow, out: Path, manifest: Manifest | None) -> StudentOutcome | None:
+    """The outcome an earlier run finished for `row`, as it was (None when there is none to keep)."""
+    entry = manifest.students.get(row.student_id) if manifest else None
+    if entry is None:
+        return None
+    result = finished_result(out, row, manifest)
+    if result is not None:
+        return StudentOutcome(
+            row=row,
+            status="graded",
+            result=result,
+            duration_seconds=float(entry.get("duration_seconds") or 0),
+            results_sha256=str(entry.get("results_sha256") or ""),
+        )
+    if entry.get("status") == "ungradable" and entry.get("reason") != STOPPED:
+        return StudentOutcome(row=row, status="ungradable", reason=str(entry.get("reason") or ""))
+    return None
+
+
+def run_batch(
+    rows: list[RosterRow],
+    roster: Path,
+    options: BatchOptions,
+    *,
+    resume: bool = False,
+    only: Only | None = None,
+    on_preflight: Callable[[RosterRow, str], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_done: Callable[[StudentOutcome], None] | None = None,
+    browser: Any = None,
+) -> BatchRun:
+    """Grade `rows` (all, or what --resume / --only leave) and write every output into `options.out`."""
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    manifest = read_manifest(options.out) if (resume or only) else None
+    kept: dict[str, StudentOutcome] = {}
+    for row in rows:
+        entry = manifest.students.get(row.student_id) if manifest else None
+        if only is not None and chosen(entry, only):
+            continue
+        earlier = kept_outcome(row, options.out, manifest) if (resume or only) else None
+        if earlier is not None and (only is not None or earlier.status == "graded"):
+            kept[row.student_id] = earlier
+    to_grade = [row for row in rows if row.student_id not in kept]
+    found: dict[str, StudentOutcome] = {}
+    interrupted = False
+    try:
+        checked = preflight(to_grade, options, on_row=on_preflight)
+        found.update(checked.ungradable)
+        if on_start is not None:
+            on_start(len(checked.ready))
+
+        def done(outcome: StudentOutcome) -> None:
+            found[outcome.row.student_id] = outcome
+            if on_done is not None:
+                on_done(outcome)
+
+        grade_class(checked.ready, rows, options, on_done=done, browser=browser)
+    except KeyboardInterrupt:
+        interrupted = True
+    outcomes = [
+        kept.get(row.student_id)
+        or found.get(row.student_id)
+        or StudentOutcome(row=row, status="ungradable", reason=STOPPED)
+        for row in rows
+    ]
+    finished = datetime.now(UTC).isoformat(timespec="seconds")
+    write_class_files(outcomes, options.spec, options.out, roster=roster, started=started, finished=finished)
+    return BatchRun(outcomes=outcomes, regraded=len(to_grade), interrupted=interrupted)

@@ -1,0 +1,260 @@
+"""Grading a class: preflight every row's credentials, then grade the ready students concurrently.
+
+Preflight connects to every row's account at once (sts:GetCallerIdentity, through the read-only
+access of grader/aws.py) and sorts the rows: ready, or ungradable with the reason and what the
+student must do (expired, invalid or missing credentials, a role that cannot be assumed, or the
+same AWS account as another row). An ungradable student is never a zero.
+
+Grading observes `workers` accounts at a time, each in a thread of its own under its own deadline
+(grader/observe/); one browser serves them all, one account's flows at a time, in the browser's
+own thread. Each account's evidence is judged by the checks as soon as it is there, in the
+calling thread (pytest runs one session at a time), and its report written at once, so whatever
+stops the batch (Ctrl-C) leaves every finished student's files in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from grader.batch.model import RosterRow, StudentOutcome
+from grader.errors import GraderError
+from grader.observe import DEFAULT_DEADLINE_S
+from grader.observe.evidence import Evidence
+from grader.observe.observer import Connection, Observer, connect
+from grader.results import GradeResult
+from grader.spec import LabSpec
+from grader.target import Target
+
+# What stops the grader at a student's credentials, said with what the student must do.
+STUDENT_REMEDY = {
+    "expired": (
+        "The credentials have expired: the student must start the lab, copy fresh AWS Details and send them again."
+    ),
+    "bad-credentials": (
+        "AWS does not know these credentials: the student must copy the whole [default] block of the lab's "
+        "AWS Details again and send it."
+    ),
+}
+SEND_AGAIN = "The student must send the [default] block of the lab's AWS Details again, as a text file."
+SHARED_ACCOUNT = (
+    "The same AWS account as {others}: two students cannot be graded in one account. "
+    "Each student must send the AWS Details of their own lab."
+)
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a class is graded: where, with which spec, how many at a time, and each one's deadline."""
+
+    out: Path
+    spec: LabSpec
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
+    browser_path: str | None = None
+    workers: int = 4
+    deadline_s: float = DEFAULT_DEADLINE_S
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """The rows whose accounts the grader reached (their connections), and the rest as outcomes."""
+
+    ready: dict[str, Connection]
+    ungradable: dict[str, StudentOutcome]
+
+
+def target_of(row: RosterRow, options: BatchOptions) -> Target:
+    """The Target of one roster row: its way in, its site and region, its id as the student's name."""
+    return Target(
+        region=row.region or options.region,
+        profile=row.profile,
+        credentials_file=row.credentials_file,
+        endpoint_url=options.endpoint_url,
+        site_url=row.site_url,
+        student=row.student_id,
+        browser_path=options.browser_path,
+        role_arn=row.role_arn,
+        external_id=row.external_id,
+    )
+
+
+def ungradable(row: RosterRow, error: GraderError) -> StudentOutcome:
+    """The outcome of a row whose account the grader could not reach: why, and what to do."""
+    said = STUDENT_REMEDY.get(error.kind) or error.message
+    if error.kind == "no-credentials" and row.credentials_file is not None:
+        said = f"{error.message} {SEND_AGAIN}"
+    where = "" if str(row.credentials_file or "\0") in said else f"{row.way_in}: "
+    return StudentOutcome(row=row, status="ungradable", reason=where + said)
+
+
+def preflight(
+    rows: Sequence[RosterRow], options: BatchOptions, *, on_row: Callable[[RosterRow, str], None] | None = None
+) -> Preflight:
+    """Connect to every row's account at once; `on_row(row, "ready" | reason)` as each is known."""
+    ready: dict[str, Connection] = {}
+    left_out: dict[str, StudentOutcome] = {}
+    with ThreadPoolExecutor(max_workers=max(1, min(16, len(rows))), thread_name_prefix="preflight") as pool:
+        futures = {pool.submit(connect, target_of(row, options), options.spec, None): row for row in rows}
+        for future in futures:
+            row = futures[future]
+            try:
+                ready[row.student_id] = future.result()
+            except GraderError as exc:
+                left_out[row.student_id] = ungradable(row, exc)
+            if on_row is not None:
+                on_row(row, "ready" if row.student_id in ready else left_out[row.student_id].reason)
+    by_account: dict[str, list[str]] = {}
+    for student_id, connection in ready.items():
+        by_account.setdefault(connection.identity.account_id, []).append(student_id)
+    rows_by_id = {row.student_id: row for row in rows}
+    for account, students in by_account.items():
+        if len(students) < 2:
+            continue
+        for student_id in students:
+            others = ", ".join(s for s in students if s != student_id)
+            reason = SHARED_ACCOUNT.format(others=others) + f" (account {account})"
+            left_out[student_id] = StudentOutcome(row=rows_by_id[student_id], status="ungradable", reason=reason)
+            del ready[student_id]
+    return Preflight(ready=ready, ungradable=left_out)
+
+
+class _Observed:
+    """An observer whose evidence was observed beforehand: what the grader's pytest plugin asks of one."""
+
+    def __init__(self, connection: Connection, evidence: Evidence) -> None:
+        self.connection = connection
+        self._evidence = evidence
+
+    def start_browser(self, needs: Iterable[str]) -> None:
+        pass
+
+    def observe(self, needs: Iterable[str]) -> Evidence:
+        return self._evidence
+
+    def close(self) -> None:
+        pass
+
+
+def judge(connection: Connection, evidence: Evidence) -> GradeResult:
+    """Run the spec's checks on `evidence` (pytest, in this thread): the student's GradeResult."""
+    import pytest
+
+    from grader.plugin import GraderPlugin
+    from grader.run import checks_args
+
+    plugin = GraderPlugin(observer=_Observed(connection, evidence))  # type: ignore[arg-type]
+    code = pytest.main(checks_args(connection.spec), plugins=[plugin])
+    if plugin.result is None:
+        raise GraderError(
+            f"The checks did not run (pytest exit code {int(code)}). This is a bug in the grader: "
+            "run `pytest checks/` to see why, and please report it.",
+            kind="bug",
+        )
+    return plugin.result
+
+
+def needs_of(spec: LabSpec) -> frozenset[str]:
+    """The evidence parts the spec's checks read."""
+    from grader.registry import registered
+
+    known = registered()
+    return frozenset(need for cid in spec.checks if cid in known for need in known[cid].needs)
+
+
+def write_student(outcome: StudentOutcome, out: Path) -> StudentOutcome:
+    """Write a graded student's results.json and report.html under out/<student_id>/; the outcome with its checksum."""
+    from grader.plugin import write_outputs
+
+    if outcome.result is None:
+        return outcome
+    folder = write_outputs(outcome.result, out, named=True, keep_other_accounts=False)
+    digest = hashlib.sha256((folder / "results.json").read_bytes()).hexdigest()
+    return replace(outcome, results_sha256=digest)
+
+
+def roster_fields(row: RosterRow) -> dict[str, str]:
+    """The roster's fields kept in a student's results.json."""
+    return {"student_id": row.student_id, "name": row.name, "email": row.email, "section": row.section}
+
+
+def grade_class(
+    ready: dict[str, Connection],
+    rows: Sequence[RosterRow],
+    options: BatchOptions,
+    *,
+    on_done: Callable[[StudentOutcome], None] | None = None,
+    browser: Any = None,
+) -> list[StudentOutcome]:
+    """Grade every ready student, `options.workers` at a time; each outcome written and passed to `on_done`.
+
+    `browser`: a BrowserSession to lend every observer (else one is launched and closed here).
+    A KeyboardInterrupt stops the batch: what finished is written and passed on, the rest is not
+    started, and the interrupt goes on to the caller.
+    """
+    from grader.browser.launch import BrowserSession, find_browser
+
+    needs = needs_of(options.spec)
+    rows_by_id = {row.student_id: row for row in rows}
+    own_browser = None
+    if browser is None:
+        with contextlib.suppress(GraderError):  # no browser: said by the browser checks of each student
+            own_browser = browser = BrowserSession(
+                find_browser(options.browser_path), None, options.region, own_thread=True
+            )
+    done: list[StudentOutcome] = []
+
+    def observe(connection: Connection) -> tuple[Evidence, float]:
+        started = time.monotonic()
+        observer = Observer(connection, browser=browser, deadline_s=options.deadline_s)
+        try:
+            return observer.observe(needs), started
+        finally:
+            observer.close()
+
+    pool = ThreadPoolExecutor(max_workers=max(1, options.workers), thread_name_prefix="student")
+    try:
+        pending: dict[Future[tuple[Evidence, float]], Connection] = {
+            pool.submit(observe, connection): connection for connection in ready.values()
+        }
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                connection = pending.pop(future)
+                row = rows_by_id[connection.target.student or ""]
+                outcome = _outcome(row, connection, future, options.out)
+                done.append(outcome)
+                if on_done is not None:
+                    on_done(outcome)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        if own_browser is not None:
+            own_browser.close()
+    return done
+
+
+def _outcome(
+    row: RosterRow, connection: Connection, observed: Future[tuple[Evidence, float]], out: Path
+) -> StudentOutcome:
+    """Judge one observed student and write their files; a failure of the grader is their ungradable outcome."""
+    try:
+        evidence, started = observed.result()
+        result = replace(judge(connection, evidence), roster=roster_fields(row))
+        outcome = StudentOutcome(
+            row=row, status="graded", result=result, duration_seconds=round(time.monotonic() - started, 2)
+        )
+        return write_student(outcome, out)
+    except GraderError as exc:
+        reason = f"The grader could not grade this account: {exc.message}"
+    except Exception as exc:  # noqa: BLE001 - one student's bug must not stop the class
+        reason = (
+            f"The grader failed on this account ({type(exc).__name__}). This is a bug in the grader, not a "
+            "finding about the lab: grade this student alone with `grader check` to see it, and please report it."
+        )
+    return StudentOutcome(row=row, status="ungradable", reason=reason)
