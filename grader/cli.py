@@ -308,6 +308,9 @@ def batch(
         str | None, typer.Option(help="Re-grade only these rows, keep the rest: failed, ungradable or below-max.")
     ] = None,
     skip_bad_rows: Annotated[bool, typer.Option(help="Grade the good rows of a roster with bad ones.")] = False,
+    shard: Annotated[
+        str | None, typer.Option(help="K/N: grade every N-th row from the K-th, into its own folder (see merge).")
+    ] = None,
 ) -> None:
     """Grade a whole class from a roster: every student's report, class.csv, class.html, junit.xml, Gradescope files."""
     from grader.batch.command import batch_command
@@ -317,7 +320,15 @@ def batch(
         raise stop(f"--only {only} is not one of failed, ungradable, below-max.")
     if not roster.is_file():
         raise stop(f"The roster {roster} does not exist (a CSV file with a student_id column).")
-    folder = out or Path("reports") / (roster.stem or "class")
+    if shard is not None:
+        from grader.batch.run import shard_rows
+
+        try:
+            shard_rows([], shard)
+        except ValueError as exc:
+            raise stop(str(exc)) from None
+    default = (roster.stem or "class") + (f"-shard-{shard.replace('/', '-of-')}" if shard else "")
+    folder = out or Path("reports") / default
     usable_out(folder)
     try:
         options = BatchOptions(
@@ -335,6 +346,7 @@ def batch(
             resume=resume,
             only=only,  # type: ignore[arg-type]  # one of the three, checked above
             skip_bad_rows=skip_bad_rows,
+            shard=shard or "",
             console=console,
             safe=safe,
         )
@@ -343,6 +355,57 @@ def batch(
     except GraderError as exc:
         raise stop(exc.message) from None
     raise typer.Exit(code)
+
+
+@app.command()
+def merge(
+    folders: Annotated[list[Path], typer.Argument(help="The shard folders `grader batch --shard` wrote.")],
+    out: Annotated[Path, typer.Option(help="The class folder to make from them.")],
+) -> None:
+    """Join the shard folders of one roster into one class folder, as if graded in one run."""
+    from grader.batch.merge import merge_batches
+
+    usable_out(out)
+    try:
+        outcomes = merge_batches(folders, out)
+    except GraderError as exc:
+        raise stop(exc.message) from None
+    graded = sum(outcome.status == "graded" for outcome in outcomes)
+    console.print(
+        f"Merged {len(folders)} folders: {graded} graded, {len(outcomes) - graded} ungradable. "
+        f"Class page: {safe(out / 'class.html')}"
+    )
+
+
+@app.command()
+def gradescope(
+    submission: Annotated[Path, typer.Option(help="The student's submission folder.")] = Path("/autograder/submission"),
+    results: Annotated[Path, typer.Option(help="Where Gradescope reads the results.")] = Path(
+        "/autograder/results/results.json"
+    ),
+    spec: SpecOption = DEFAULT_SPEC,
+    region: Annotated[str, typer.Option(help=OPTION_HELP["region"])] = "us-east-1",
+    endpoint_url: Annotated[str | None, typer.Option(help=OPTION_HELP["endpoint_url"])] = None,
+) -> None:
+    """Gradescope's autograder entry point: grade the credentials file the student submitted into results.json."""
+    from grader.gradescope import run_autograder
+
+    raise typer.Exit(run_autograder(submission, results, spec=spec, region=region, endpoint_url=endpoint_url))
+
+
+@app.command("gradescope-package")
+def gradescope_package(
+    out: Annotated[Path, typer.Option(help="The autograder zip to upload to Gradescope.")] = Path("autograder.zip"),
+    spec: SpecOption = DEFAULT_SPEC,
+) -> None:
+    """Build the autograder zip: setup.sh installs the grader (a wheel inside) and a Chromium; run_autograder grades."""
+    from grader.gradescope import build_package
+
+    try:
+        made = build_package(out, spec=spec)
+    except GraderError as exc:
+        raise stop(exc.message) from None
+    console.print(f"Autograder: {safe(made)} (upload it in Gradescope: Configure Autograder > Zip file upload)")
 
 
 export_app = typer.Typer(no_args_is_help=True, help="Gradebook files from a class's batch folder.")

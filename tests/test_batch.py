@@ -248,3 +248,53 @@ def test_the_canvas_export_fills_the_batch_scores(graded: GradedClass, tmp_path:
     assert by_name["Ada Lovelace"]["Lab 3 (222)"] == "35"
     assert by_name["Barbara Liskov"]["Lab 3 (222)"] == ""  # ungradable: left empty, never 0
     assert "Lab 2 (111)" not in rows[0]
+
+
+def test_two_shards_merged_equal_one_run(graded: GradedClass, tmp_path: Path) -> None:
+    """Every other row graded in two shard folders, then merged: the class files of one run; overlapping or
+    foreign shards are refused."""
+    from grader.batch.merge import merge_batches
+    from grader.batch.run import shard_rows
+    from grader.errors import GraderError
+
+    rows = _quick(graded)
+    folders = []
+    for shard in ("1/2", "2/2"):
+        folder = tmp_path / f"shard-{shard[0]}"
+        part = shard_rows(rows, shard)
+        assert part == rows[int(shard[0]) - 1 :: 2]
+        run_batch(part, graded.roster, graded.options(folder), shard=shard, browser=grader_browser(graded.sandbox))
+        folders.append(folder)
+    merged = tmp_path / "merged"
+    outcomes = merge_batches(folders, merged)
+    assert [o.row.student_id for o in outcomes] == [row.student_id for row in rows]
+    assert _class_csv(merged) == _class_csv(graded.out, without="s04")
+    assert (merged / "s01" / "report.html").is_file()
+    with pytest.raises(GraderError, match="in both"):
+        merge_batches([folders[0], folders[0]], tmp_path / "twice")
+    with pytest.raises(GraderError, match="not shards of one batch"):
+        other = tmp_path / "other"
+        shutil.copytree(folders[1], other)
+        manifest = json.loads((other / "batch.json").read_text())
+        manifest["roster_sha256"] = "0" * 64
+        (other / "batch.json").write_text(json.dumps(manifest))
+        merge_batches([folders[0], other], tmp_path / "foreign")
+
+
+def test_the_batch_command_prints_preflight_progress_and_the_class_page(graded: GradedClass, tmp_path: Path) -> None:
+    """`grader batch` end to end on a one-student roster: exit 0, the preflight table, the class page's path."""
+    from typer.testing import CliRunner
+
+    from grader.cli import app
+
+    roster = tmp_path / "one.csv"
+    roster.write_text(f"student_id,name,role_arn\ns01,Ada Lovelace,{graded.rows[0].role_arn}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["batch", str(roster), "--out", str(out), "--endpoint-url", graded.sandbox.url, "--workers", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "ready" in result.output
+    assert "1 graded" in result.output
+    assert "class.html" in result.output
+    assert json.loads((out / "s01" / "results.json").read_text())["roster"]["name"] == "Ada Lovelace"

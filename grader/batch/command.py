@@ -27,6 +27,7 @@ def batch_command(
     resume: bool,
     only: Only | None,
     skip_bad_rows: bool,
+    shard: str = "",
     console: Console,
     safe: Callable[[object], str],
 ) -> int:
@@ -40,6 +41,10 @@ def batch_command(
     for problem in loaded.skipped:
         console.print(f"[dark_orange]skipped[/] {safe(problem)}")
     rows = list(loaded.rows)
+    if shard:
+        from grader.batch.run import shard_rows
+
+        rows = shard_rows(rows, shard)
     preflight = Table(title="Preflight: who can be graded", show_header=True, header_style="bold", expand=True)
     preflight.add_column("student", no_wrap=True)
     preflight.add_column("", ratio=1, overflow="fold")
@@ -86,6 +91,7 @@ def batch_command(
             on_preflight=on_preflight,
             on_start=on_start,
             on_done=on_done,
+            shard=shard,
         )
     finally:
         progress.stop()

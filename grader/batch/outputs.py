@@ -35,6 +35,11 @@ class Manifest:
     spec: str
     roster_sha256: str
     students: dict[str, dict[str, Any]] = field(default_factory=dict)
+    roster: str = ""
+    shard: str = ""
+    spec_source: str = ""
+    started: str = ""
+    finished: str = ""
 
 
 def read_manifest(out: Path) -> Manifest | None:
@@ -46,7 +51,16 @@ def read_manifest(out: Path) -> Manifest | None:
     if not isinstance(data, dict) or data.get("schema_version") != MANIFEST_SCHEMA:
         return None
     students = {str(entry.get("student_id")): entry for entry in data.get("students", []) if isinstance(entry, dict)}
-    return Manifest(str(data.get("spec", "")), str(data.get("roster_sha256", "")), students)
+    return Manifest(
+        str(data.get("spec", "")),
+        str(data.get("roster_sha256", "")),
+        students,
+        roster=str(data.get("roster", "")),
+        shard=str(data.get("shard", "")),
+        spec_source=str(data.get("spec_source", "")),
+        started=str(data.get("started", "")),
+        finished=str(data.get("finished", "")),
+    )
 
 
 def finished_result(out: Path, row: RosterRow, manifest: Manifest | None) -> GradeResult | None:
@@ -63,12 +77,26 @@ def finished_result(out: Path, row: RosterRow, manifest: Manifest | None) -> Gra
         return None
 
 
+@dataclass(frozen=True)
+class RosterStamp:
+    """Which roster a batch graded: its name (for titles) and its checksum (shards must share it)."""
+
+    name: str
+    sha256: str
+    shard: str = ""
+    """`K/N` when this batch graded one shard of the roster."""
+
+    @classmethod
+    def of(cls, roster: Path, shard: str = "") -> RosterStamp:
+        return cls(str(roster), file_sha256(roster), shard)
+
+
 def write_class_files(
     outcomes: Sequence[StudentOutcome],
     spec: LabSpec,
     out: Path,
     *,
-    roster: Path,
+    roster: RosterStamp,
     started: str,
     finished: str,
 ) -> None:
@@ -80,7 +108,8 @@ def write_class_files(
     links = {o.row.student_id: f"{o.row.student_id}/report.html" for o in outcomes if o.result is not None}
     write_text_atomic(out / "class.csv", class_csv(outcomes, spec))
     write_text_atomic(out / "junit.xml", junit_xml(outcomes, spec))
-    write_text_atomic(out / "class.html", render_class_html(outcomes, spec, report_links=links, title=roster.stem))
+    title = Path(roster.name).stem + (f" (shard {roster.shard})" if roster.shard else "")
+    write_text_atomic(out / "class.html", render_class_html(outcomes, spec, report_links=links, title=title))
     gradescope = out / "gradescope"
     gradescope.mkdir(exist_ok=True)
     for outcome in outcomes:
@@ -89,9 +118,11 @@ def write_class_files(
     manifest = {
         "schema_version": MANIFEST_SCHEMA,
         "spec": spec.id,
+        "spec_source": str(spec.source),
         "grader_version": __version__,
-        "roster": str(roster),
-        "roster_sha256": file_sha256(roster),
+        "roster": roster.name,
+        "roster_sha256": roster.sha256,
+        "shard": roster.shard,
         "started": started,
         "finished": finished,
         "students": [_entry(outcome) for outcome in outcomes],
@@ -104,6 +135,7 @@ def _entry(outcome: StudentOutcome) -> dict[str, Any]:
     row = outcome.row
     return {
         "student_id": row.student_id,
+        "line": row.line,
         "name": row.name,
         "email": row.email,
         "sis_login_id": row.sis_login_id,
@@ -136,7 +168,7 @@ def outcomes_of(out: Path) -> list[StudentOutcome]:
     outcomes = []
     for line, (student_id, entry) in enumerate(manifest.students.items(), start=2):
         row = RosterRow(
-            line=line,
+            line=int(entry.get("line") or line),
             student_id=student_id,
             name=str(entry.get("name") or ""),
             email=str(entry.get("email") or ""),
@@ -154,5 +186,13 @@ def outcomes_of(out: Path) -> list[StudentOutcome]:
                 f"`grader batch ROSTER --out {out} --resume`.",
                 kind="usage",
             )
-        outcomes.append(StudentOutcome(row=row, status="graded", result=result))
+        outcomes.append(
+            StudentOutcome(
+                row=row,
+                status="graded",
+                result=result,
+                duration_seconds=float(entry.get("duration_seconds") or 0),
+                results_sha256=str(entry.get("results_sha256") or ""),
+            )
+        )
     return outcomes

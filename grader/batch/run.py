@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from grader.batch.model import RosterRow, StudentOutcome
-from grader.batch.outputs import Manifest, finished_result, read_manifest, write_class_files
+from grader.batch.outputs import Manifest, RosterStamp, finished_result, read_manifest, write_class_files
 from grader.batch.runner import BatchOptions, grade_class, preflight
 
 Only = Literal["failed", "ungradable", "below-max"]
@@ -88,8 +88,12 @@ def run_batch(
     on_start: Callable[[int], None] | None = None,
     on_done: Callable[[StudentOutcome], None] | None = None,
     browser: Any = None,
+    shard: str = "",
 ) -> BatchRun:
-    """Grade `rows` (all, or what --resume / --only leave) and write every output into `options.out`."""
+    """Grade `rows` (all, or what --resume / --only leave) and write every output into `options.out`.
+
+    `shard` ("K/N") only says, in the outputs, that `rows` are that shard of the roster (see shard_rows).
+    """
     started = datetime.now(UTC).isoformat(timespec="seconds")
     manifest = read_manifest(options.out) if (resume or only) else None
     kept: dict[str, StudentOutcome] = {}
@@ -124,5 +128,15 @@ def run_batch(
         for row in rows
     ]
     finished = datetime.now(UTC).isoformat(timespec="seconds")
-    write_class_files(outcomes, options.spec, options.out, roster=roster, started=started, finished=finished)
+    stamp = RosterStamp.of(roster, shard)
+    write_class_files(outcomes, options.spec, options.out, roster=stamp, started=started, finished=finished)
     return BatchRun(outcomes=outcomes, regraded=len(to_grade), interrupted=interrupted)
+
+
+def shard_rows(rows: list[RosterRow], shard: str) -> list[RosterRow]:
+    """The rows of shard `K/N`: every N-th row, starting with the K-th (1 <= K <= N). ValueError for a bad shard."""
+    k_text, _, n_text = shard.partition("/")
+    if not (k_text.isdigit() and n_text.isdigit()) or not 1 <= int(k_text) <= int(n_text):
+        raise ValueError(f"--shard {shard} is not K/N with 1 <= K <= N (for example 1/4).")
+    k, n = int(k_text), int(n_text)
+    return rows[k - 1 :: n]
