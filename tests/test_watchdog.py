@@ -172,3 +172,30 @@ def test_a_grade_on_a_site_that_hangs_the_browser_ends_at_its_deadline_and_is_wr
     assert statuses["site.reachable"] == statuses["pool.exists"] == statuses["cloudtrail.auth_events"] == "pass"
     assert (tmp_path / "out" / "spinning-site" / "results.json").is_file()
     assert (tmp_path / "out" / "spinning-site" / "report.html").is_file()
+
+
+@pytest.mark.browser
+def test_a_call_whose_deadline_passes_in_the_queue_leaves_the_running_work_alone() -> None:
+    """A browser lent to many accounts: one account's deadline passing while it waits behind another's work ends
+    that call at its deadline, and the work that was running goes on to its end."""
+    import threading
+
+    def slow(session: BrowserSession) -> str:
+        with session.open_page(_NoRecorder(), 30) as page:
+            page.set_content("<p id=message>slow</p>")
+            page.wait_for_timeout(3000)
+            return str(evaluate_within(page, "() => document.querySelector('#message').textContent", timeout_ms=2000))
+
+    with _session(own_thread=True) as session:
+        session.call(_read_message)  # launched
+        finished: dict[str, Any] = {}
+        runner = threading.Thread(target=lambda: finished.update(slow=session.call(slow)))
+        runner.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        with pytest.raises(GraderError) as raised:
+            session.call(_read_message, deadline=started + 1)
+        assert raised.value.kind == "browser-busy"
+        assert time.monotonic() - started < 2.5
+        runner.join(timeout=20)
+        assert finished == {"slow": "slow"}

@@ -297,30 +297,66 @@ class BrowserSession:
     ) -> T:
         """`work(self, *args)` in the session's thread: its own thread if it has one, else the caller's.
 
-        With a `deadline` (a time.monotonic() value) a watchdog outside the page enforces it: if
-        the work is still running then, `before_stop()` is called (to keep what the work has
-        finished), the browser is stopped (:meth:`kill`), which ends every call the work is
-        waiting on, and a GraderError of kind "deadline" is raised. The session launches a new
-        browser at its next use.
+        With a `deadline` (a time.monotonic() value) a watchdog outside the page enforces it: then
+        `before_stop()` is called (to keep what the work has finished); if the work is running,
+        the browser is stopped (:meth:`kill`), which ends every call the work is waiting on; if it
+        still waits for its turn behind another call's work, it is taken off the queue and that
+        work goes on. A GraderError is raised: of kind "deadline", or "browser-busy" when the work
+        never started. The session launches a new browser at its next use.
         """
-        watchdog: threading.Timer | None = None
-        fired = threading.Event()
-        if deadline is not None:
-
-            def stop() -> None:
-                fired.set()
-                if before_stop is not None:
-                    before_stop()
-                self.kill()
-
-            watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), stop)
-            watchdog.daemon = True
-            watchdog.start()
         stopped = GraderError(
             "The grader stopped the browser at its deadline: the website did not finish.", kind="deadline"
         )
+        busy = GraderError(
+            "The grader's browser was busy with other work until the deadline: this work never started.",
+            kind="browser-busy",
+        )
+        fired = threading.Event()
+        lock = threading.Lock()
+        running = False
+
+        def guarded(session: BrowserSession, *more: Any) -> T:
+            nonlocal running
+            with lock:
+                if fired.is_set():  # its deadline passed while it waited for its turn
+                    raise busy
+                running = True
+            try:
+                return work(session, *more)
+            finally:
+                with lock:
+                    running = False
+
+        def stop() -> None:
+            with lock:
+                fired.set()
+                was_running = running
+            if before_stop is not None:
+                before_stop()
+            if was_running:  # work of another call that shares the browser is never stopped
+                self.kill()
+
+        watchdog: threading.Timer | None = None
+        if deadline is not None:
+            watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), stop)
+            watchdog.daemon = True
+            watchdog.start()
         try:
-            result = work(self, *args) if self._worker is None else self._worker.submit(work, self, *args).result()
+            if self._worker is None:
+                result = guarded(self, *args)
+            else:
+                pending = self._worker.submit(guarded, self, *args)
+                while True:  # woken at the deadline even while the work waits behind another's
+                    try:
+                        result = pending.result(timeout=0.25 if watchdog is not None else None)
+                        break
+                    except FutureTimeout:
+                        if fired.is_set() and pending.cancel():
+                            raise busy from None
+        except GraderError as exc:
+            if exc is busy or not fired.is_set():
+                raise
+            raise stopped from None
         except Exception:
             if fired.is_set():
                 raise stopped from None

@@ -167,6 +167,14 @@ class Observer:
             kind="deadline",
         )
 
+    def _browser_busy(self) -> GraderError:
+        return GraderError(
+            f"The grader's browser was busy with other students' websites until this account's deadline "
+            f"({self.deadline_s:g} s), so it could not log in here. Grade this student again (grader batch "
+            "--only failed), or give each student more time with --deadline.",
+            kind="deadline",
+        )
+
     def _value(self, name: str) -> Any:
         """The value of the part `name` (waiting for it); raises its GraderError."""
         found = self._outcome(name)
@@ -353,10 +361,10 @@ class Observer:
                 before_stop=lambda: kept.update(finished),
             )
         except GraderError as exc:
-            if exc.kind != "deadline":
+            if exc.kind not in ("deadline", "browser-busy"):
                 raise
             # The browser was stopped at the deadline: a flow finished before then keeps its result.
-            late = self._late("the browser")
+            late = self._late("the browser") if exc.kind == "deadline" else self._browser_busy()
             results = {part: read if read.error is None else Read(error=late) for part, read in kept.items()}
             results.update({part: Read(error=late) for part in asked if part not in results})
         return {part: read if read.error is not None else results.get(part, Read(None)) for part, read in asked.items()}
