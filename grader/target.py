@@ -160,6 +160,6 @@ _WINDOWS_DEVICES = re.compile(r"(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?", re.
 
 
 def slug(text: str) -> str:
-    """A safe folder name on every system: letters, digits, dot, dash and underscore only, no device name."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")[:80]
+    """A safe folder name on every system: letters, digits, dot, dash, underscore and @ only, no device name."""
+    name = re.sub(r"[^A-Za-z0-9._@-]+", "_", text).strip("._")[:80]
     return f"_{name}" if _WINDOWS_DEVICES.fullmatch(name) else name
