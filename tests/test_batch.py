@@ -38,6 +38,7 @@ CLASS = (
     ClassStudent("s04", "Ken Thompson", "site-hanging"),
     ClassStudent("s05", "Barbara Liskov", None, way_in="malformed-file"),
     ClassStudent("s06", "Margaret Hamilton", "finished", way_in="expired-file"),
+    ClassStudent("s07", "Dennis Ritchie", "finished", way_in="credentials-file"),
 )
 DEADLINE_S = 40.0
 
@@ -94,7 +95,7 @@ def test_preflight_sorts_ready_expired_invalid_missing_and_shared_accounts(grade
         RosterRow(line=91, student_id="s91", role_arn=graded.rows[0].role_arn),  # s01's account
     ]
     found = preflight([*graded.rows, *extra], graded.options(tmp_path))
-    assert sorted(found.ready) == ["s02", "s03", "s04"]
+    assert sorted(found.ready) == ["s02", "s03", "s04", "s07"]
     reasons = {sid: outcome.reason for sid, outcome in found.ungradable.items()}
     assert "expired" in reasons["s06"]
     assert "start the lab, copy fresh AWS Details and send them again" in reasons["s06"]
@@ -109,10 +110,12 @@ def test_preflight_sorts_ready_expired_invalid_missing_and_shared_accounts(grade
 def test_the_class_is_graded_and_ungradable_students_are_never_a_zero(graded: GradedClass) -> None:
     outcomes = _by_id(graded.run)
     assert [o.row.student_id for o in graded.run.outcomes] == [s.student_id for s in CLASS]
-    assert {sid for sid, o in outcomes.items() if o.status == "graded"} == {"s01", "s02", "s03", "s04"}
+    assert {sid for sid, o in outcomes.items() if o.status == "graded"} == {"s01", "s02", "s03", "s04", "s07"}
     assert graded.run.exit_code == 1  # two students are ungradable
     rows = {row["student_id"]: row for row in _class_csv(graded.out)}
+    # Each student's lab is in an account of its own: the finished ones score full marks wherever they are.
     assert rows["s01"]["score"] == rows["s01"]["max_score"] == "35"
+    assert rows["s07"]["score"] == rows["s07"]["max_score"] == "35"
     assert (rows["s05"]["status"], rows["s05"]["score"], rows["s05"]["client.exists"]) == ("ungradable", "", "")
     result = json.loads((graded.out / "s02" / "results.json").read_text())
     assert result["roster"] == {"student_id": "s02", "name": "Alan Turing", "email": "s02@example.edu", "section": "B"}
@@ -144,7 +147,7 @@ def test_a_hanging_website_does_not_hold_the_others(graded: GradedClass) -> None
     s04 = _by_id(graded.run)["s04"].result
     assert s04 is not None
     assert {c.id: c.status for c in s04.checks}["site.reachable"] == "fail"
-    others = [graded.done_at[sid] for sid in ("s01", "s02", "s03")]
+    others = [graded.done_at[sid] for sid in ("s01", "s02", "s03", "s07")]
     assert max(others) < graded.done_at["s04"]
     assert graded.done_at["s04"] < DEADLINE_S + 10
 
@@ -192,7 +195,7 @@ def test_only_failed_regrades_the_failed_students_and_keeps_the_rest(graded: Gra
         on_preflight=lambda row, said: again.append(row.student_id),
         browser=grader_browser(graded.sandbox),
     )
-    assert sorted(again) == ["s02", "s03"]  # s01 has full marks; s05 and s06 were not graded
+    assert sorted(again) == ["s02", "s03"]  # s01 and s07 have full marks; s05 and s06 were not graded
     assert (out / "s01" / "results.json").read_bytes() == before
     assert _class_csv(out) == _class_csv(graded.out, without="s04")
 

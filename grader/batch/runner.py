@@ -194,6 +194,8 @@ def grade_class(
 ) -> list[StudentOutcome]:
     """Grade every ready student, `options.workers` at a time; each outcome written and passed to `on_done`.
 
+    The connections are taken out of `ready` as they are graded.
+
     `browser`: a BrowserSession to lend every observer (else one is launched and closed here).
     A KeyboardInterrupt stops the batch: what finished is written and passed on, the rest is not
     started, and the interrupt goes on to the caller.
@@ -220,9 +222,10 @@ def grade_class(
 
     pool = ThreadPoolExecutor(max_workers=max(1, options.workers), thread_name_prefix="student")
     try:
-        pending: dict[Future[tuple[Evidence, float]], Connection] = {
-            pool.submit(observe, connection): connection for connection in ready.values()
-        }
+        pending: dict[Future[tuple[Evidence, float]], Connection] = {}
+        for student_id in list(ready):  # taken out: each connection (its AWS clients) is freed once written
+            connection = ready.pop(student_id)
+            pending[pool.submit(observe, connection)] = connection
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:

@@ -52,11 +52,18 @@ def account_of(index: int) -> str:
     return f"{210000000001 + index:012d}"
 
 
-def _own_bucket(scenario: Scenario, student_id: str) -> Scenario:
-    """The scenario with a trail bucket of the student's own (bucket names are global)."""
+def _own_names(scenario: Scenario, student_id: str) -> Scenario:
+    """The scenario with a trail bucket and a hosted-UI domain prefix of the student's own.
+
+    Both are unique across AWS (a domain prefix within its region): two students cannot share one,
+    and the hosted UI, reached without credentials, is found by its prefix alone.
+    """
     lab = copy.deepcopy(scenario.lab)
+    suffix = student_id.lower()
     if lab.get("cloudtrail") and lab["cloudtrail"].get("bucket"):
-        lab["cloudtrail"]["bucket"] = f"{lab['cloudtrail']['bucket']}-{student_id.lower()}"
+        lab["cloudtrail"]["bucket"] = f"{lab['cloudtrail']['bucket']}-{suffix}"
+    if lab.get("pool") and lab["pool"].get("domain"):
+        lab["pool"]["domain"] = f"{lab['pool']['domain']}-{suffix}"
     return replace(scenario, lab=lab)
 
 
@@ -74,7 +81,7 @@ def set_up_class(sandbox: Sandbox, students: tuple[ClassStudent, ...], folder: P
         account = account_of(index)
         if student.scenario is not None:
             with in_account(sandbox.url, account):
-                do_lab(sandbox, _own_bucket(load_scenario(student.scenario), student.student_id))
+                do_lab(sandbox, _own_names(load_scenario(student.scenario), student.student_id))
         row = {"student_id": student.student_id, "name": student.name, "email": f"{student.student_id}@example.edu"}
         row["section"] = "A" if index % 2 == 0 else "B"
         if student.way_in == "role":
