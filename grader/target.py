@@ -112,9 +112,13 @@ def new_session(**options: Any) -> boto3.Session:
     """
     import boto3
     import botocore.session
+    from botocore.exceptions import ProfileNotFound
 
     core = botocore.session.Session()
     core.register_component("data_loader", _shared_loader())
+    profile = options.get("profile_name")
+    if profile is not None and profile not in core.available_profiles:
+        raise ProfileNotFound(profile=profile)  # as boto3.Session does without a botocore session of its own
     return boto3.Session(botocore_session=core, **options)
 
 
