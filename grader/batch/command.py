@@ -48,14 +48,14 @@ def batch_command(
     preflight = Table(title="Preflight: who can be graded", show_header=True, header_style="bold", expand=True)
     preflight.add_column("student", no_wrap=True)
     preflight.add_column("", ratio=1, overflow="fold")
-    ready_count = 0
+    ungradable = 0
 
     def on_preflight(row: RosterRow, said: str) -> None:
-        nonlocal ready_count
+        nonlocal ungradable
         if said == "ready":
-            ready_count += 1
             preflight.add_row(safe(row.student_id), "[green]ready[/]")
         else:
+            ungradable += 1
             preflight.add_row(safe(row.student_id), f"[red]ungradable[/] {safe(said)}")
 
     progress = Progress(
@@ -68,11 +68,10 @@ def batch_command(
         transient=False,
     )
     task = progress.add_task("grading", total=0, ungradable=0)
-    ungradable = 0
 
     def on_start(count: int) -> None:
         console.print(preflight)
-        progress.update(task, total=count)
+        progress.update(task, total=count, ungradable=ungradable)  # so far: those preflight set aside
         progress.start()
 
     def on_done(outcome: StudentOutcome) -> None:
