@@ -48,7 +48,6 @@ from __future__ import annotations
 import argparse
 import csv
 import ctypes
-import hashlib
 import json
 import os
 import resource
@@ -66,6 +65,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench_grade import baseline_seconds, rss_kib  # noqa: E402  (one baseline and one /proc reader)
 
 from grader.sandbox import Sandbox  # noqa: E402
 from grader.sandbox.classroom import ClassStudent, set_up_class  # noqa: E402
@@ -88,9 +89,7 @@ TARGET_CPU_PER_ACCOUNT = 2.8
 TARGET_PEAK_GIB = 2.0
 SAMPLE_INTERVAL_S = 0.2
 PSS_EVERY = 5
-BASELINE_BYTES = 64 * 1024 * 1024
 BASELINE_REPEATS = 3
-PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -171,13 +170,6 @@ def kind_of(pid: int) -> str:
         sub = next((a.split(b"=", 1)[1].decode() for a in argv if a.startswith(b"--utility-sub-type=")), "")
         return f"chromium {kind}" + (f" ({sub.split('.')[0]})" if sub else "")
     return program
-
-
-def rss_kib(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_KIB
-    except (OSError, IndexError, ValueError):
-        return 0
 
 
 def pss_kib(pid: int) -> int | None:
@@ -324,16 +316,6 @@ def reap_orphans(known: frozenset[int], grace_s: float = 3.0) -> list[str]:
 
 
 # ------------------------------------------------------------------ timing
-
-
-def baseline_seconds() -> float:
-    """Wall time of a fixed pure-Python workload: SHA-256 over 64 MiB in 64 KiB pieces."""
-    piece = b"\x5a" * 65536
-    digest = hashlib.sha256()
-    started = time.perf_counter()
-    for _ in range(BASELINE_BYTES // len(piece)):
-        digest.update(piece)
-    return time.perf_counter() - started
 
 
 @dataclass
