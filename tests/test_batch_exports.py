@@ -8,7 +8,6 @@ import json
 import re
 import statistics
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -27,6 +26,7 @@ from grader.batch.model import RosterRow, StudentOutcome
 from grader.report.render import get_environment
 from grader.results import CheckResult, GradeResult
 from grader.spec import LabSpec, load_spec
+from tests.test_report import tags_of
 
 SPEC = load_spec()
 CHECK_IDS = list(SPEC.checks)
@@ -405,26 +405,6 @@ def test_gradescope_ungradable_scores_zero_with_no_tests_and_says_what_to_resubm
 
 
 # --- class.html ------------------------------------------------------------------------------------------------
-
-
-class TagCollector(HTMLParser):
-    """The real tags of a document (escaped text never shows up as a tag)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-    handle_startendtag = handle_starttag
-
-
-def tags_of(html: str) -> list[tuple[str, dict[str, str | None]]]:
-    parser = TagCollector()
-    parser.feed(html)
-    parser.close()
-    return parser.tags
 
 
 LINKS = {"s100": "s100/report.html", "s200": "s200/report.html", "s300": "s300/report.html"}
