@@ -79,6 +79,12 @@ def registered() -> dict[str, CheckInfo]:
     return {cid: info for cid, info in _REGISTRY.items() if info.module.startswith(f"{CHECKS_PACKAGE}.")}
 
 
+def needs_of(check_ids: Iterable[str]) -> frozenset[str]:
+    """The evidence parts the registered checks among `check_ids` read (unknown ids need nothing)."""
+    known = registered()
+    return frozenset(need for cid in check_ids if cid in known for need in known[cid].needs)
+
+
 def known_ids() -> set[str]:
     """Every registered check id: the `checks` package's, and any a test registered of its own."""
     return set(registered()) | set(_REGISTRY)

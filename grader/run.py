@@ -17,7 +17,7 @@ from grader.errors import GraderError
 from grader.observe import DEFAULT_DEADLINE_S
 from grader.observe.observer import Observer, connect
 from grader.plugin import GraderPlugin, refuse_other_account, report_folder_name
-from grader.registry import registered
+from grader.registry import needs_of
 from grader.results import GradeResult
 from grader.spec import LabSpec
 from grader.target import Target
@@ -67,8 +67,7 @@ def grade(
         account = connection.identity.account_id
         refuse_other_account(out / report_folder_name(connection.student, account, named=bool(target.student)), account)
     observer = Observer(connection, browser=browser, deadline_s=deadline_s)
-    known = registered()
-    observer.start_browser(need for cid in spec.checks if cid in known for need in known[cid].needs)
+    observer.start_browser(needs_of(spec.checks))
     plugin = GraderPlugin(observer=observer)
     code = pytest.main(checks_args(spec, quiet=quiet), plugins=[plugin])
     if plugin.result is None:

@@ -15,7 +15,6 @@ stops the batch (Ctrl-C) leaves every finished student's files in place.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -24,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from grader.batch.model import RosterRow, StudentOutcome
+from grader.batch.outputs import file_sha256
 from grader.errors import GraderError
 from grader.observe import DEFAULT_DEADLINE_S
 from grader.observe.evidence import Evidence
 from grader.observe.observer import Connection, Observer, connect
+from grader.registry import needs_of
 from grader.results import GradeResult
 from grader.spec import LabSpec
 from grader.target import Target
@@ -160,14 +161,6 @@ def judge(connection: Connection, evidence: Evidence) -> GradeResult:
     return plugin.result
 
 
-def needs_of(spec: LabSpec) -> frozenset[str]:
-    """The evidence parts the spec's checks read."""
-    from grader.registry import registered
-
-    known = registered()
-    return frozenset(need for cid in spec.checks if cid in known for need in known[cid].needs)
-
-
 def write_student(outcome: StudentOutcome, out: Path) -> StudentOutcome:
     """Write a graded student's results.json and report.html under out/<student_id>/; the outcome with its checksum."""
     from grader.plugin import write_outputs
@@ -175,8 +168,7 @@ def write_student(outcome: StudentOutcome, out: Path) -> StudentOutcome:
     if outcome.result is None:
         return outcome
     folder = write_outputs(outcome.result, out, named=True, keep_other_accounts=False)
-    digest = hashlib.sha256((folder / "results.json").read_bytes()).hexdigest()
-    return replace(outcome, results_sha256=digest)
+    return replace(outcome, results_sha256=file_sha256(folder / "results.json"))
 
 
 def roster_fields(row: RosterRow) -> dict[str, str]:
@@ -202,7 +194,7 @@ def grade_class(
     """
     from grader.browser.launch import BrowserSession, find_browser
 
-    needs = needs_of(options.spec)
+    needs = needs_of(options.spec.checks)
     rows_by_id = {row.student_id: row for row in rows}
     own_browser = None
     if browser is None:
