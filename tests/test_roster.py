@@ -149,6 +149,8 @@ BAD_ROWS = {
     "student_id with a space": ("Ada Lovelace,lab,,,,", "line 3: student_id 'Ada Lovelace' cannot name a folder"),
     "student_id too long": ("x" * 81 + ",lab,,,,", "line 3: student_id 'xxxx"),
     "student_id a device name": ("NUL,lab,,,,", "line 3: student_id 'NUL' cannot name a folder"),
+    # Its folder would be "a": the id must be the folder's name as it is.
+    "student_id with an underscore first": ("_a,lab,,,,", "line 3: student_id '_a' cannot name a folder"),
     "more cells than columns": ("ext,lab,,,,,surprise", "line 3: 1 cell past the header's 6 columns"),
 }
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from grader.batch.model import RosterRow
 from grader.site import origin_of
+from grader.target import slug
 
 STUDENT_ID = "student_id"
 IDENTITY_COLUMNS = ("student_id", "name", "email", "sis_login_id", "section")
@@ -31,8 +32,6 @@ MAX_STUDENT_ID_LENGTH = 80
 MAX_HEADER_PROBLEMS = 20
 MAX_SHOWN_LENGTH = 80
 
-SAFE_STUDENT_ID = re.compile(r"[A-Za-z0-9._@-]+")
-WINDOWS_RESERVED_NAMES = {"con", "prn", "aux", "nul"} | {f"{d}{n}" for d in ("com", "lpt") for n in range(1, 10)}
 AWS_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+){1,2}-\d{1,2}", re.ASCII)
 IAM_ROLE_ARN = re.compile(r"arn:aws[-a-z]*:iam::\d{12}:role/[\w+=,.@/-]+", re.ASCII)
 EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
@@ -306,11 +305,11 @@ def _identity_problems(student_id: str) -> list[str]:
     """What is wrong with a student id: missing, or not safe as the name of the student's report folder."""
     if not student_id:
         return ["student_id is empty (give every student an id: it names the folder of their report)"]
-    too_long = len(student_id) > MAX_STUDENT_ID_LENGTH
-    unsafe = not SAFE_STUDENT_ID.fullmatch(student_id) or student_id.startswith(".") or student_id.endswith(".")
-    if too_long or unsafe or student_id.split(".")[0].lower() in WINDOWS_RESERVED_NAMES:
+    # The id is the folder's name as it is: exactly the names slug() leaves unchanged.
+    if len(student_id) > MAX_STUDENT_ID_LENGTH or slug(student_id) != student_id:
         rule = (
-            f"letters, digits, '.', '-', '_' and '@', at most {MAX_STUDENT_ID_LENGTH} characters, no dot first or last"
+            f"letters, digits, '.', '-', '_' and '@', at most {MAX_STUDENT_ID_LENGTH} characters, no dot or "
+            "underscore first or last, not a name Windows keeps for a device such as CON or NUL"
         )
         return [f"student_id {_shown(student_id)} cannot name a folder (use {rule})"]
     return []
