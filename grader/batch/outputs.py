@@ -176,7 +176,7 @@ def outcomes_of(out: Path) -> list[StudentOutcome]:
             section=str(entry.get("section") or ""),
         )
         if entry.get("status") != "graded":
-            outcomes.append(StudentOutcome(row=row, status="ungradable", reason=str(entry.get("reason") or "")))
+            outcomes.append(earlier_outcome(row, entry, None))
             continue
         result = finished_result(out, row, manifest)
         if result is None:
@@ -186,13 +186,18 @@ def outcomes_of(out: Path) -> list[StudentOutcome]:
                 f"`grader batch ROSTER --out {out} --resume`.",
                 kind="usage",
             )
-        outcomes.append(
-            StudentOutcome(
-                row=row,
-                status="graded",
-                result=result,
-                duration_seconds=float(entry.get("duration_seconds") or 0),
-                results_sha256=str(entry.get("results_sha256") or ""),
-            )
-        )
+        outcomes.append(earlier_outcome(row, entry, result))
     return outcomes
+
+
+def earlier_outcome(row: RosterRow, entry: dict[str, Any], result: GradeResult | None) -> StudentOutcome:
+    """A student's outcome as the manifest `entry` tells it: graded with `result`, else ungradable with its reason."""
+    if result is None:
+        return StudentOutcome(row=row, status="ungradable", reason=str(entry.get("reason") or ""))
+    return StudentOutcome(
+        row=row,
+        status="graded",
+        result=result,
+        duration_seconds=float(entry.get("duration_seconds") or 0),
+        results_sha256=str(entry.get("results_sha256") or ""),
+    )

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from grader.batch.model import RosterRow, StudentOutcome
-from grader.batch.outputs import Manifest, RosterStamp, finished_result, read_manifest, write_class_files
+from grader.batch.outputs import (
+    Manifest,
+    RosterStamp,
+    earlier_outcome,
+    finished_result,
+    read_manifest,
+    write_class_files,
+)
 from grader.batch.runner import BatchOptions, grade_class, preflight
 
 Only = Literal["failed", "ungradable", "below-max"]
@@ -64,16 +71,8 @@ def kept_outcome(row: RosterRow, out: Path, manifest: Manifest | None) -> Studen
     if entry is None:
         return None
     result = finished_result(out, row, manifest)
-    if result is not None:
-        return StudentOutcome(
-            row=row,
-            status="graded",
-            result=result,
-            duration_seconds=float(entry.get("duration_seconds") or 0),
-            results_sha256=str(entry.get("results_sha256") or ""),
-        )
-    if entry.get("status") == "ungradable" and entry.get("reason") != STOPPED:
-        return StudentOutcome(row=row, status="ungradable", reason=str(entry.get("reason") or ""))
+    if result is not None or (entry.get("status") == "ungradable" and entry.get("reason") != STOPPED):
+        return earlier_outcome(row, entry, result)
     return None
 
 
