@@ -11,6 +11,8 @@ import pytest
 from grader.browser import launch
 from grader.errors import GraderError
 
+INSTALLED_SYSTEM_BROWSERS = launch.SYSTEM_BROWSERS  # as shipped, before a test pretends a machine without them
+
 
 def _executable(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,3 +79,41 @@ def test_no_browser_anywhere_says_how_to_get_one(nowhere: Path, monkeypatch: pyt
         launch.find_browser()
     assert raised.value.kind == "no-browser"
     assert "playwright install chromium" in raised.value.message
+
+
+def test_linux_takes_playwrights_headless_shell_before_its_full_chromium(
+    nowhere: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With both downloaded, Playwright launches its own headless shell (no path given)."""
+    monkeypatch.setattr(launch.sys, "platform", "linux")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    cache = tmp_path / "cache" / "ms-playwright"
+    _executable(cache / "chromium-1200" / "chrome-linux64" / "chrome")
+    shell = _executable(
+        cache / "chromium_headless_shell-1200" / "chrome-headless-shell-linux64" / "chrome-headless-shell"
+    )
+    assert launch._playwright_download() == str(shell)
+    assert launch.find_browser().executable is None
+
+
+def test_playwrights_full_chromium_alone_is_named_by_its_path(
+    nowhere: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without its headless shell (`install --no-shell`), Playwright would look for the shell: the grader names the one there."""
+    monkeypatch.setattr(launch.sys, "platform", "linux")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    chrome = _executable(tmp_path / "cache" / "ms-playwright" / "chromium-1200" / "chrome-linux64" / "chrome")
+    choice = launch.find_browser()
+    assert choice.executable == str(chrome)
+    assert choice.source == "Playwright's Chromium"
+
+
+def test_debians_headless_shell_is_taken_before_its_full_chromium(
+    nowhere: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    installed = {"/usr/lib/chromium/chromium", "/usr/lib/chromium/chromium-headless-shell"}
+    monkeypatch.setattr(launch, "SYSTEM_BROWSERS", INSTALLED_SYSTEM_BROWSERS)
+    monkeypatch.setattr(launch, "_system_browser", lambda candidate: candidate if candidate in installed else None)
+    assert launch.find_browser().executable == "/usr/lib/chromium/chromium-headless-shell"
+    installed.discard("/usr/lib/chromium/chromium-headless-shell")
+    assert launch.find_browser().executable == "/usr/lib/chromium/chromium"

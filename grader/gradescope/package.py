@@ -82,7 +82,8 @@ if ! "$PYTHON" -m venv "$VENV" >/dev/null 2>&1; then
     "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input "$SOURCE"/{wheel}
-"$VENV/bin/python" -m playwright install --with-deps chromium
+# Only the headless shell: Playwright launches it for a headless browser, and it is the lighter download.
+"$VENV/bin/python" -m playwright install --with-deps --only-shell chromium
 "$VENV/bin/grader" --version
 """
 
