@@ -397,12 +397,15 @@ def gradescope(
 def gradescope_package(
     out: Annotated[Path, typer.Option(help="The autograder zip to upload to Gradescope.")] = Path("autograder.zip"),
     spec: SpecOption = DEFAULT_SPEC,
+    region: Annotated[
+        str, typer.Option(help="Region of every submission's lab (AWS Academy's Learner Lab: us-east-1).")
+    ] = "us-east-1",
 ) -> None:
     """Build the autograder zip: setup.sh installs the grader (a wheel inside) and a Chromium; run_autograder grades."""
     from grader.gradescope import build_package
 
     try:
-        made = build_package(out, spec=spec)
+        made = build_package(out, spec=spec, region=region)
     except GraderError as exc:
         raise stop(exc.message) from None
     console.print(f"Autograder: {safe(made)} (upload it in Gradescope: Configure Autograder > Zip file upload)")

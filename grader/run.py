@@ -32,6 +32,9 @@ def checks_args(spec: LabSpec, *, quiet: bool = True) -> list[str]:
         # The plugin by name: an installed grader has no conftest.py beside its checks to load it.
         "-p",
         "grader.plugin",
+        # No other installed pytest plugin joins a grade: one could reorder, retry or time out the
+        # checks (pytest-randomly, -rerunfailures, -timeout), and none is looked for.
+        "--disable-plugin-autoload",
         "-p",
         "no:cacheprovider",
         # Its end-of-run garbage collection costs more than the whole grade in a big process.

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     import boto3
 
 SANDBOX_KEY = "sandbox"
+AWS_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+){1,2}-\d{1,2}", re.ASCII)
+"""What an AWS region's name looks like (us-east-1, us-gov-west-1)."""
 OPTION_HELP = {
     "profile": "AWS profile to grade with.",
     "credentials_file": "File holding the [default] block from the lab's AWS Details.",

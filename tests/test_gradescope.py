@@ -345,8 +345,8 @@ def test_setup_installs_the_wheel_and_playwrights_chromium_with_its_system_libra
 
 def test_run_autograder_calls_grader_gradescope_with_the_spec(package: Package) -> None:
     run = package.texts["run_autograder"]
-    assert re.search(rf"^exec \S*/bin/grader gradescope --spec {DEFAULT_SPEC} ", run, re.MULTILINE)
-    assert "--submission /autograder/submission" in run
+    assert re.search(rf"^exec \S*/bin/grader gradescope --spec {DEFAULT_SPEC} --region us-east-1 \\$", run, re.MULTILINE)
+    assert re.search(r"^    --submission /autograder/submission ", run, re.MULTILINE)
     assert '--results "$RESULTS"' in run
     assert "RESULTS=/autograder/results/results.json" in run
     stand_in = re.search(r"<<'EOF'\n(.*?)\nEOF\n", run, re.DOTALL)
@@ -369,6 +369,17 @@ def test_a_spec_file_goes_into_the_zip_and_run_autograder_names_it(
     made = _open_package(build_package(tmp_path / "autograder.zip", spec=str(spec)))
     assert made.texts["spec/my-course.toml"] == spec.read_text(encoding="utf-8")
     assert "grader gradescope --spec /autograder/source/spec/my-course.toml " in made.texts["run_autograder"]
+
+
+def test_the_region_given_is_the_one_run_autograder_grades_in(tmp_path: Path) -> None:
+    made = _open_package(build_package(tmp_path / "autograder.zip", spec=DEFAULT_SPEC, region="eu-west-1"))
+    assert " --region eu-west-1 " in made.texts["run_autograder"]
+
+
+def test_a_region_that_is_not_one_is_refused_before_building(tmp_path: Path) -> None:
+    with pytest.raises(GraderError, match="does not look like an AWS region"):
+        build_package(tmp_path / "autograder.zip", spec=DEFAULT_SPEC, region="eu-west-1; rm -rf /")
+    assert not (tmp_path / "autograder.zip").exists()
 
 
 @pytest.mark.parametrize("where", ["folder", "under-a-file"])

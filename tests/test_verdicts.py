@@ -122,3 +122,26 @@ def test_only_an_explicit_fail_is_the_students(pytester: pytest.Pytester) -> Non
     assert line == "FAIL  verdict.hostile_text: The pool is named red."
     # Only what the selected checks declare is observed.
     assert observer.needs == [frozenset({"snapshot", "trails"})]
+
+
+def test_an_installed_pytest_plugin_does_not_join_a_grade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pytest plugin installed beside the grader (found by its entry point) is not loaded into the checks' run:
+    this one would drop every check."""
+    from importlib.metadata import entry_points
+
+    from grader.run import checks_args
+    from grader.spec import DEFAULT_SPEC, load_spec
+
+    (tmp_path / "intruder_plugin.py").write_text("def pytest_collection_modifyitems(items):\n    items.clear()\n")
+    dist = tmp_path / "intruder-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: intruder\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[pytest11]\nintruder = intruder_plugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert "intruder" in {point.name for point in entry_points(group="pytest11")}
+    spec = load_spec(DEFAULT_SPEC)
+    connection = SimpleNamespace(spec=spec, target=Target(), identity=Identity("1", "arn"), student="s", out=None)
+    plugin = GraderPlugin(observer=FakeObserver(connection))  # type: ignore[arg-type]
+    pytest.main(checks_args(spec), plugins=[plugin])
+    assert plugin.result is not None
+    assert [check.id for check in plugin.result.checks] == list(spec.checks)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from grader.batch.model import RosterRow
 from grader.site import origin_of
-from grader.target import slug
+from grader.target import AWS_REGION, slug
 
 STUDENT_ID = "student_id"
 IDENTITY_COLUMNS = ("student_id", "name", "email", "sis_login_id", "section")
@@ -32,7 +32,6 @@ MAX_STUDENT_ID_LENGTH = 80
 MAX_HEADER_PROBLEMS = 20
 MAX_SHOWN_LENGTH = 80
 
-AWS_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+){1,2}-\d{1,2}", re.ASCII)
 IAM_ROLE_ARN = re.compile(r"arn:aws[-a-z]*:iam::\d{12}:role/[\w+=,.@/-]+", re.ASCII)
 EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
 SECRET_COLUMN = re.compile(r"secret|token|passw|pwd|access_?key|api_?key|private_?key|(?:^|_)key(?:_|$)")

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import grader
 from grader.errors import GraderError
 from grader.spec import SpecError, load_spec
+from grader.target import AWS_REGION
 from grader.text import plain
 
 if TYPE_CHECKING:
@@ -101,7 +102,8 @@ EOF
     echo "grader: {venv}/bin/grader is missing: setup.sh did not finish; see the image build's output." >&2
     exit 0
 fi
-exec {venv}/bin/grader gradescope --spec {spec} --submission /autograder/submission --results "$RESULTS"
+exec {venv}/bin/grader gradescope --spec {spec} --region {region} \\
+    --submission /autograder/submission --results "$RESULTS"
 """
 
 NOT_INSTALLED = {
@@ -116,8 +118,15 @@ NOT_INSTALLED = {
 }
 
 
-def build_package(out: Path, *, spec: str) -> Path:
-    """Build the autograder zip at `out`: setup.sh, run_autograder, the grader's wheel (and a spec file); its path."""
+def build_package(out: Path, *, spec: str, region: str = "us-east-1") -> Path:
+    """Build the autograder zip at `out`: setup.sh, run_autograder, the grader's wheel (and a spec file); its path.
+
+    `region` is where every submission's account is graded (AWS Academy's Learner Lab: us-east-1).
+    """
+    if not AWS_REGION.fullmatch(region):
+        raise GraderError(
+            f"--region {region!r} does not look like an AWS region: write it like us-east-1.", kind="usage"
+        )
     refuse_unwritable(out)
     try:
         lab = load_spec(spec)
@@ -134,6 +143,7 @@ def build_package(out: Path, *, spec: str) -> Path:
                 venv=VENV,
                 browsers=BROWSERS,
                 spec=shlex.quote(spec_argument),
+                region=shlex.quote(region),
                 not_installed=json.dumps(NOT_INSTALLED, indent=2),
             ),
         }
