@@ -52,13 +52,20 @@ def test_macos_finds_playwrights_chrome_for_testing_under_library_caches(
     assert launch._playwright_download() == str(chrome)
 
 
-def test_linux_honours_xdg_cache_home(nowhere: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+@pytest.fixture
+def linux_cache(nowhere: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A Linux machine whose XDG_CACHE_HOME is `tmp_path / 'cache'`: Playwright's cache folder in it."""
     monkeypatch.setattr(launch.sys, "platform", "linux")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    shell = _executable(
-        tmp_path / "cache" / "ms-playwright" / "chromium_headless_shell-1200" / "chrome-headless-shell-linux64"
-        / "chrome-headless-shell"
-    )
+    return tmp_path / "cache" / "ms-playwright"
+
+
+HEADLESS_SHELL = Path("chromium_headless_shell-1200") / "chrome-headless-shell-linux64" / "chrome-headless-shell"
+FULL_CHROMIUM = Path("chromium-1200") / "chrome-linux64" / "chrome"
+
+
+def test_linux_honours_xdg_cache_home(linux_cache: Path) -> None:
+    shell = _executable(linux_cache / HEADLESS_SHELL)
     assert launch._playwright_download() == str(shell)
 
 
@@ -81,28 +88,17 @@ def test_no_browser_anywhere_says_how_to_get_one(nowhere: Path, monkeypatch: pyt
     assert "playwright install chromium" in raised.value.message
 
 
-def test_linux_takes_playwrights_headless_shell_before_its_full_chromium(
-    nowhere: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_linux_takes_playwrights_headless_shell_before_its_full_chromium(linux_cache: Path) -> None:
     """With both downloaded, Playwright launches its own headless shell (no path given)."""
-    monkeypatch.setattr(launch.sys, "platform", "linux")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    cache = tmp_path / "cache" / "ms-playwright"
-    _executable(cache / "chromium-1200" / "chrome-linux64" / "chrome")
-    shell = _executable(
-        cache / "chromium_headless_shell-1200" / "chrome-headless-shell-linux64" / "chrome-headless-shell"
-    )
+    _executable(linux_cache / FULL_CHROMIUM)
+    shell = _executable(linux_cache / HEADLESS_SHELL)
     assert launch._playwright_download() == str(shell)
     assert launch.find_browser().executable is None
 
 
-def test_playwrights_full_chromium_alone_is_named_by_its_path(
-    nowhere: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_playwrights_full_chromium_alone_is_named_by_its_path(linux_cache: Path) -> None:
     """Without its headless shell (`install --no-shell`), Playwright would look for the shell: the grader names the one there."""
-    monkeypatch.setattr(launch.sys, "platform", "linux")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    chrome = _executable(tmp_path / "cache" / "ms-playwright" / "chromium-1200" / "chrome-linux64" / "chrome")
+    chrome = _executable(linux_cache / FULL_CHROMIUM)
     choice = launch.find_browser()
     assert choice.executable == str(chrome)
     assert choice.source == "Playwright's Chromium"
