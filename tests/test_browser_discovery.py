@@ -11,7 +11,9 @@ import pytest
 from grader.browser import launch
 from grader.errors import GraderError
 
-INSTALLED_SYSTEM_BROWSERS = launch.SYSTEM_BROWSERS  # as shipped, before a test pretends a machine without them
+# As shipped, before a test pretends a machine without them.
+INSTALLED_SYSTEM_BROWSERS = launch.SYSTEM_BROWSERS
+INSTALLED_SYSTEM_HEADLESS_SHELLS = launch.SYSTEM_HEADLESS_SHELLS
 
 
 def _executable(path: Path) -> Path:
@@ -30,6 +32,7 @@ def nowhere(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     for name in ("PLAYWRIGHT_BROWSERS_PATH", "XDG_CACHE_HOME", "LOCALAPPDATA", "PROGRAMFILES", "PROGRAMFILES(X86)"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(launch, "SYSTEM_BROWSERS", tuple(c for c in launch.SYSTEM_BROWSERS if "%" in c))
+    monkeypatch.setattr(launch, "SYSTEM_HEADLESS_SHELLS", ())
     return home
 
 
@@ -93,7 +96,13 @@ def test_linux_takes_playwrights_headless_shell_before_its_full_chromium(linux_c
     _executable(linux_cache / FULL_CHROMIUM)
     shell = _executable(linux_cache / HEADLESS_SHELL)
     assert launch._playwright_download() == str(shell)
-    assert launch.find_browser().executable is None
+    assert launch.find_browser().executable == str(shell)
+
+
+def test_the_newest_download_is_taken_by_its_revision_as_a_number(linux_cache: Path) -> None:
+    _executable(linux_cache / "chromium_headless_shell-999" / HEADLESS_SHELL.relative_to(HEADLESS_SHELL.parts[0]))
+    newest = _executable(linux_cache / HEADLESS_SHELL)  # revision 1200
+    assert launch.find_browser().executable == str(newest)
 
 
 def test_playwrights_full_chromium_alone_is_named_by_its_path(linux_cache: Path) -> None:
@@ -104,12 +113,30 @@ def test_playwrights_full_chromium_alone_is_named_by_its_path(linux_cache: Path)
     assert choice.source == "Playwright's Chromium"
 
 
-def test_debians_headless_shell_is_taken_before_its_full_chromium(
-    nowhere: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    installed = {"/usr/lib/chromium/chromium", "/usr/lib/chromium/chromium-headless-shell"}
+@pytest.fixture
+def debian(nowhere: Path, monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """A Debian machine whose installed system browsers are the paths put in the set returned."""
+    installed: set[str] = set()
     monkeypatch.setattr(launch, "SYSTEM_BROWSERS", INSTALLED_SYSTEM_BROWSERS)
+    monkeypatch.setattr(launch, "SYSTEM_HEADLESS_SHELLS", INSTALLED_SYSTEM_HEADLESS_SHELLS)
     monkeypatch.setattr(launch, "_system_browser", lambda candidate: candidate if candidate in installed else None)
+    return installed
+
+
+def test_debians_headless_shell_is_taken_before_its_full_chromium(debian: set[str]) -> None:
+    debian.update({"/usr/lib/chromium/chromium", "/usr/lib/chromium/chromium-headless-shell"})
     assert launch.find_browser().executable == "/usr/lib/chromium/chromium-headless-shell"
-    installed.discard("/usr/lib/chromium/chromium-headless-shell")
+    debian.discard("/usr/lib/chromium/chromium-headless-shell")
     assert launch.find_browser().executable == "/usr/lib/chromium/chromium"
+
+
+def test_debians_headless_shell_is_taken_before_playwrights_full_chromium(
+    debian: set[str], linux_cache: Path
+) -> None:
+    """A headless shell wins wherever it is; a download wins only among its own kind."""
+    chrome = _executable(linux_cache / FULL_CHROMIUM)
+    debian.add("/usr/lib/chromium/chromium-headless-shell")
+    assert launch.find_browser().executable == "/usr/lib/chromium/chromium-headless-shell"
+    debian.clear()
+    debian.add("/usr/lib/chromium/chromium")
+    assert launch.find_browser().executable == str(chrome)

@@ -169,6 +169,7 @@ def test_a_full_chromium_logs_in_as_the_headless_shell_does(lab: Lab) -> None:
         if os.environ.get("GRADER_REQUIRE_BROWSER") == "1":
             pytest.fail("GRADER_REQUIRE_BROWSER=1 but no full Chromium is installed (Debian: apt-get install chromium)")
         pytest.skip("no full Chromium or Chrome installed")
+    assert "headless" not in Path(path).name  # a full browser, not a headless shell
     # In a thread of its own: the module's session holds this thread's Playwright.
     with BrowserSession(BrowserChoice(path, "a full Chromium"), lab.routes, REGION, own_thread=True) as full:
         attempt = full.call(log_in, lab.login_url(), "janedoe", PASSWORD)

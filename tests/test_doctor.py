@@ -79,6 +79,7 @@ def test_a_machine_without_a_browser_is_told_how_to_get_one(
 ) -> None:
     """No Playwright Chromium, no system browser, no Chrome or Edge: the browser is the thing to fix, with how."""
     monkeypatch.setattr(launch, "SYSTEM_BROWSERS", ())
+    monkeypatch.setattr(launch, "SYSTEM_HEADLESS_SHELLS", ())
     monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "no-playwright-browsers"))
     monkeypatch.setenv("HOME", str(tmp_path))
     result = doctor("--endpoint-url", empty_sandbox.url, "--out", str(tmp_path / "reports"))

@@ -372,14 +372,27 @@ def test_a_spec_file_goes_into_the_zip_and_run_autograder_names_it(
 
 
 def test_the_region_given_is_the_one_run_autograder_grades_in(tmp_path: Path) -> None:
-    made = _open_package(build_package(tmp_path / "autograder.zip", spec=DEFAULT_SPEC, region="eu-west-1"))
-    assert " --region eu-west-1 " in made.texts["run_autograder"]
+    from typer.testing import CliRunner
+
+    from grader.cli import app
+
+    out = tmp_path / "autograder.zip"
+    said = CliRunner().invoke(app, ["gradescope-package", "--out", str(out), "--region", "eu-west-1"])
+    assert said.exit_code == 0, said.output
+    assert " --region eu-west-1 " in _open_package(out).texts["run_autograder"]
 
 
 def test_a_region_that_is_not_one_is_refused_before_building(tmp_path: Path) -> None:
-    with pytest.raises(GraderError, match="does not look like an AWS region"):
-        build_package(tmp_path / "autograder.zip", spec=DEFAULT_SPEC, region="eu-west-1; rm -rf /")
-    assert not (tmp_path / "autograder.zip").exists()
+    from typer.testing import CliRunner
+
+    from grader.cli import app
+
+    out = tmp_path / "autograder.zip"
+    said = CliRunner().invoke(app, ["gradescope-package", "--out", str(out), "--region", "eu-west-1; rm -rf /"])
+    assert said.exit_code == 2
+    assert "does not look like an AWS region" in said.output
+    assert "Traceback" not in said.output
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("where", ["folder", "under-a-file"])

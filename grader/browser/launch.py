@@ -1,10 +1,10 @@
 """Launching the grader's Chromium: finding one, starting it the same way everywhere, opening pages.
 
-Finding: `--browser-path`; Playwright's own downloaded Chromium (after `playwright install
-chromium`); a system Chromium or Chrome. None found is a GraderError saying how to install one.
-Where both kinds are there, a headless shell (Chromium built without a browser's windows) is
-taken before a full browser: it does the same pages for less than half the browser process's
-CPU (see SYSTEM_BROWSERS).
+Finding: `--browser-path`; else a headless shell (Chromium built without a browser's windows:
+the same pages for less than half the browser process's CPU, see SYSTEM_HEADLESS_SHELLS),
+Playwright's download (after `playwright install chromium`) before the system's; else a full
+browser, Playwright's before a system Chromium, Chrome or Edge. None found is a GraderError
+saying how to install one.
 
 :class:`BrowserSession` is one browser per grading run, launched on first use, optionally in a
 thread of its own (:meth:`BrowserSession.call`). :meth:`BrowserSession.open_page` gives a page in
@@ -42,13 +42,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# Debian's chromium-headless-shell first: a full Chromium, even headless, builds a browser window
-# with its tab strip and address bar for every context. Measured on a 2-core machine grading 24
-# sandbox accounts: the browser process spent 0.90 CPU-s per account with Debian's chromium and
-# 0.39 with its headless shell (the whole grading tree 3.1 against 2.3).
-SYSTEM_BROWSERS = (
+# Debian's chromium-headless-shell, taken before any full browser: a full Chromium, even headless,
+# builds a browser window with its tab strip and address bar for every context. Measured on a
+# 2-core machine grading 24 sandbox accounts: the browser process spent 0.90 CPU-s per account
+# with Debian's chromium and 0.39 with its headless shell (the whole grading tree 3.1 against 2.3).
+SYSTEM_HEADLESS_SHELLS = (
     "/usr/lib/chromium/chromium-headless-shell",
     "chromium-headless-shell",
+)
+SYSTEM_BROWSERS = (
     "/usr/lib/chromium/chromium",
     "/usr/bin/chromium",
     "chromium",
@@ -115,7 +117,7 @@ PLAYWRIGHT_DISABLED_FEATURES = (
 )
 INSTALL_HINT = (
     "No Chromium was found for the browser checks. Install one with `playwright install chromium` "
-    "(or on Debian/Ubuntu `sudo apt-get install chromium`), or give its path with --browser-path."
+    "(or on Debian `sudo apt-get install chromium-headless-shell`), or give its path with --browser-path."
 )
 
 
@@ -192,13 +194,18 @@ def playwright_cache_roots() -> list[Path]:
 
 
 def _playwright_download() -> str | None:
-    """The Chromium `playwright install chromium` put in its cache, if any: its headless shell first."""
+    """The Chromium `playwright install chromium` put in its cache, if any: its headless shell first, its newest."""
     for pattern in PLAYWRIGHT_BROWSER_PATTERNS:
         for base in playwright_cache_roots():
-            found = sorted(base.glob(pattern)) if base.is_dir() else []
+            found = sorted(base.glob(pattern), key=lambda path: _revision(path, base)) if base.is_dir() else []
             if found:
                 return str(found[-1])
     return None
+
+
+def _revision(path: Path, base: Path) -> tuple[int, ...]:
+    """The revision of a download's folder (`chromium-1200` -> (1200,)), compared as numbers."""
+    return tuple(int(number) for number in re.findall(r"\d+", path.relative_to(base).parts[0]))
 
 
 def _is_headless_shell(path: str) -> bool:
@@ -221,11 +228,17 @@ def find_browser(explicit: str | None = None) -> BrowserChoice:
         if not path:
             raise GraderError(f"--browser-path {explicit} is not a browser executable.", kind="usage")
         return BrowserChoice(path, "--browser-path")
+    # A download is named by its path: Playwright would look only for its own revision, in its own
+    # folder, and for its headless shell (missing after `playwright install chromium --no-shell`).
     download = _playwright_download()
+    if download and _is_headless_shell(download):
+        return BrowserChoice(download, "Playwright's Chromium")
+    for candidate in SYSTEM_HEADLESS_SHELLS:
+        path = _system_browser(candidate)
+        if path:
+            return BrowserChoice(path, f"system browser {path}")
     if download:
-        # Playwright launches its own headless shell when given no path; a full Chromium alone
-        # (`playwright install chromium --no-shell`) must be named.
-        return BrowserChoice(None if _is_headless_shell(download) else download, "Playwright's Chromium")
+        return BrowserChoice(download, "Playwright's Chromium")
     for candidate in SYSTEM_BROWSERS:
         path = _system_browser(candidate)
         if path:
