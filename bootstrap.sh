@@ -65,7 +65,7 @@ have_browser() {
 
 # Debian's chromium-headless-shell is the browser the grader prefers (less CPU per page than a full
 # Chromium); the tests also drive a full one, as on students' machines, so `test` wants both.
-# Installed with apt-get as root, once (dpkg knows them afterwards); a package apt cannot install
+# Installed with apt-get as root, once (dpkg-query sees them afterwards); a package apt cannot install
 # is said and left out, and the grader's own browser search decides whether there is one to use.
 ensure_browser() {
   local wanted="$1" missing="" package
@@ -75,9 +75,11 @@ ensure_browser() {
   if [ "$wanted" = "chromium-headless-shell" ] && have_browser; then
     wanted=""
   fi
-  if command -v dpkg >/dev/null 2>&1; then
+  if command -v dpkg-query >/dev/null 2>&1; then
     for package in $wanted; do
-      dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
+      # Installed, not just known (a removed package keeps its config files and its dpkg entry).
+      [ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" = "install ok installed" ] ||
+        missing="$missing $package"
     done
   fi
   if [ -n "$missing" ]; then
