@@ -17,7 +17,7 @@ round; medians are shown (peaks: the highest).
 
 For each it prints the accounts graded per minute, CPU-seconds per account and the peak memory,
 then the batch's speed as a multiple of the loop's (the loop is the baseline measured in the same
-run), and a JSON line with every figure.
+run; with --rounds, also round by round and the median of those), and a JSON line with every figure.
 - CPU: the process tree's, from getrusage(RUSAGE_CHILDREN) before and after each process (this
   process makes itself the subreaper of its descendants, so a browser process orphaned by its
   parent is still reaped here and counted). The sandbox serves from this process: its CPU is
@@ -583,6 +583,19 @@ def table(phases: list[Phase], loop: Phase | None) -> str:
     return "\n".join(lines)
 
 
+def round_ratios(runs: dict[str, list[Phase]]) -> dict[str, list[float]]:
+    """Each batch's speed as a multiple of the loop's in the same round (rounds alternate, so a slow spell of
+    the machine weighs on both sides of one ratio)."""
+    loops = next((phase_runs for name, phase_runs in runs.items() if name.startswith("loop")), None)
+    if not loops:
+        return {}
+    return {
+        name: [round(run.per_minute / loop.per_minute, 2) for run, loop in zip(phase_runs, loops, strict=True)]
+        for name, phase_runs in runs.items()
+        if not name.startswith("loop")
+    }
+
+
 def median_phase(runs: list[Phase]) -> Phase:
     """One phase of the medians of `runs` (the same way of grading, repeated); peaks are the maximum."""
     first = runs[0]
@@ -750,6 +763,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{phase.name}: RSS MiB by process at the peak: {at_peak}; peak RSS per third of the run: {thirds} MiB")
     for name, said in where.items():
         print(f"{name}: where the time goes (medians per student): {json.dumps(said)}")
+    per_round = {name: [round(run.per_minute, 1) for run in phase_runs] for name, phase_runs in runs.items()}
+    ratios = round_ratios(runs)
+    if args.rounds > 1:
+        print("accounts/min per round: " + "; ".join(f"{name} {rates}" for name, rates in per_round.items()))
+        for name, values in ratios.items():
+            print(f"{name}: x loop per round {values}, median {statistics.median(values):.2f}")
     best = max((p for p in phases if not p.name.startswith("loop")), key=lambda p: p.per_minute, default=None)
     if best is not None:
         peak_gib = best.peak_rss_kib / 1024 / 1024
@@ -766,6 +785,8 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": args.rounds,
         "phases": {p.name: p.figures() for p in phases},
         "ratio_to_loop": {p.name: round(p.per_minute / loop.per_minute, 2) for p in phases if loop and p is not loop},
+        "accounts_per_min_per_round": per_round,
+        "ratio_to_loop_per_round": ratios,
         "where": where,
         "targets": {
             "accounts_per_min": TARGET_PER_MINUTE,
