@@ -233,17 +233,24 @@ def find_browser(explicit: str | None = None) -> BrowserChoice:
     download = _playwright_download()
     if download and _is_headless_shell(download):
         return BrowserChoice(download, "Playwright's Chromium")
-    for candidate in SYSTEM_HEADLESS_SHELLS:
-        path = _system_browser(candidate)
-        if path:
-            return BrowserChoice(path, f"system browser {path}")
+    shell = _first_installed(SYSTEM_HEADLESS_SHELLS)
+    if shell is not None:
+        return shell
     if download:
         return BrowserChoice(download, "Playwright's Chromium")
-    for candidate in SYSTEM_BROWSERS:
+    browser = _first_installed(SYSTEM_BROWSERS)
+    if browser is None:
+        raise GraderError(INSTALL_HINT, kind="no-browser")
+    return browser
+
+
+def _first_installed(candidates: tuple[str, ...]) -> BrowserChoice | None:
+    """The first of `candidates` (see :func:`_system_browser`) installed here, or None."""
+    for candidate in candidates:
         path = _system_browser(candidate)
         if path:
             return BrowserChoice(path, f"system browser {path}")
-    raise GraderError(INSTALL_HINT, kind="no-browser")
+    return None
 
 
 _VIEWPORT: ViewportSize = {"width": 1000, "height": 720}
