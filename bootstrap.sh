@@ -63,16 +63,18 @@ have_browser() {
   "$VENV/bin/python" -c 'from grader.browser import find_browser; find_browser()' >/dev/null 2>&1
 }
 
-# Debian's chromium-headless-shell is the browser the grader prefers (less CPU per page than a full
-# Chromium); the tests also drive a full one, as on students' machines, so `test` wants both.
+# ensure_browser WHEN PACKAGES: WHEN is `if-none` (install only when the grader finds no browser)
+# or `always` (install whichever of PACKAGES is missing). Debian's chromium-headless-shell is the
+# browser the grader prefers (less CPU per page than a full Chromium); the tests also drive a full
+# one, as on students' machines, so `test` wants both, always.
 # Installed with apt-get as root, once (dpkg-query sees them afterwards); a package apt cannot install
 # is said and left out, and the grader's own browser search decides whether there is one to use.
 ensure_browser() {
-  local wanted="$1" missing="" package
+  local when="$1" wanted="$2" missing="" package
   if ! [ -f grader/browser/__init__.py ]; then
     return 0
   fi
-  if [ "$wanted" = "chromium-headless-shell" ] && have_browser; then
+  if [ "$when" = "if-none" ] && have_browser; then
     wanted=""
   fi
   if command -v dpkg-query >/dev/null 2>&1; then
@@ -105,13 +107,13 @@ shift || true
 case "$command" in
   demo)
     ensure_python_packages
-    ensure_browser chromium-headless-shell
+    ensure_browser if-none chromium-headless-shell
     exec "$VENV/bin/grader" demo "$@"
     ;;
   test)
     ensure_python_packages dev
     check_code
-    ensure_browser "chromium-headless-shell chromium"
+    ensure_browser always "chromium-headless-shell chromium"
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
   *)
