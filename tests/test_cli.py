@@ -80,7 +80,7 @@ def test_demo_lists_every_scenario() -> None:
 def test_bad_input_is_one_sentence_and_exit_2(args: tuple[str, ...], phrase: str, tmp_path: Path) -> None:
     """Unknown scenario, spec or profile and an unreachable endpoint exit 2 with a sentence."""
     filled = [a.replace("{closed}", str(_closed_port())) for a in args]
-    result = run(*filled, "--out", str(tmp_path), env=_no_aws_env(tmp_path))
+    result = run(*filled, "--out", str(tmp_path), env=no_aws_env(tmp_path))
     assert result.exit_code == 2
     assert phrase in " ".join(result.output.split())
 
@@ -97,7 +97,7 @@ def test_a_spec_file_with_an_unknown_key_is_named(tmp_path: Path) -> None:
 
 def test_no_credentials_is_explained(tmp_path: Path) -> None:
     """With no credentials anywhere, the grader says how to give them and exits 2."""
-    result = run("check", "--out", str(tmp_path), env=_no_aws_env(tmp_path))
+    result = run("check", "--out", str(tmp_path), env=no_aws_env(tmp_path))
     assert result.exit_code == 2
     assert "No AWS credentials were found" in " ".join(result.output.split())
 
@@ -287,11 +287,12 @@ def _wait_for(port: int, seconds: float = 60) -> None:
     raise AssertionError(f"the sandbox did not listen on {port} within {seconds} s")
 
 
-def _no_aws_env(tmp_path: Path) -> dict[str, str | None]:
-    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("AWS_")}
+def no_aws_env(tmp_path: Path) -> dict[str, str | None]:
+    """An environment with no AWS settings at all: no keys, no profile, no config or credentials file."""
+    env: dict[str, str | None] = {name: None for name in os.environ if name.startswith("AWS_")}
     env.update(
-        AWS_CONFIG_FILE=str(tmp_path / "none-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none-credentials"),
+        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
         AWS_EC2_METADATA_DISABLED="true",
     )
     return env
@@ -356,7 +357,7 @@ def test_a_credentials_file_path_with_markup_and_a_malformed_file_are_said_as_th
     creds = folder / "creds\x1b[2Jfile"
     if content is not None:
         creds.write_text(content)
-    result = run("check", "--credentials-file", str(creds), "--out", str(tmp_path / "out"), env=_no_aws_env(tmp_path))
+    result = run("check", "--credentials-file", str(creds), "--out", str(tmp_path / "out"), env=no_aws_env(tmp_path))
     assert result.exit_code == 2
     said = " ".join(result.output.split())
     assert f"{folder}/credsfile" in said and "\x1b" not in result.output  # the escape sequence is dropped

@@ -3,7 +3,6 @@ named, and no key, secret or token in what it prints."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from grader.browser import launch
 from grader.cli import app
 from grader.doctor import Finding
 from grader.sandbox import Sandbox
+from tests.test_cli import no_aws_env
 
 runner = CliRunner()
 KEY_ID, SECRET, TOKEN = "ASIAZZZDOCTORKEYID77", "DoctorSecretValue321", "DoctorSessionToken654"
@@ -61,17 +61,6 @@ def findings(output: str) -> dict[str, tuple[str, str]]:
         if mark in MARKS and separator:
             found[topic] = (MARKS[mark], text)
     return found
-
-
-def no_aws_env(tmp_path: Path) -> dict[str, str | None]:
-    """An environment with no AWS settings at all: no keys, no profile, no config or credentials file."""
-    env: dict[str, str | None] = {name: None for name in os.environ if name.startswith("AWS_")}
-    env.update(
-        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    return env
 
 
 def test_a_machine_without_a_browser_is_told_how_to_get_one(
