@@ -11,7 +11,7 @@ and ``RespondToAuthChallenge`` (``PASSWORD_VERIFIER``) itself, with real SRP-6a
 proven it hands over to moto's own ``respond_to_auth_challenge`` (PASSWORD_VERIFIER branch),
 so tokens, MFA and ``NEW_PASSWORD_REQUIRED`` sessions are moto's. ``RespondToAuthChallenge``
 ``NEW_PASSWORD_REQUIRED`` gets its SECRET_HASH checked, then goes to moto. Every other request
-(other operations, other flows, OPTIONS preflight) passes to the wrapped app untouched.
+(other operations, other flows) passes to the wrapped app untouched.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from moto.cognitoidp.models import (
 from moto.core.exceptions import JsonRESTError
 
 from grader.sandbox import srp
+from grader.sandbox.cors import allow_origin
 from grader.sandbox.expiring import ExpiringStore
 from grader.sandbox.moto_state import (
     auth_session_seconds,
@@ -159,7 +160,7 @@ class CognitoFidelity:
         payload = body.encode()
         reason = HTTPStatus(status).phrase
         out = [*headers, ("x-amzn-requestid", str(uuid.uuid4())), ("Content-Length", str(len(payload)))]
-        out.extend(_cors_headers(environ))
+        out.extend(allow_origin(environ))
         start_response(f"{status} {reason}", out)
         return [payload]
 
@@ -339,15 +340,3 @@ def _required(values: Mapping[str, str], name: str) -> str:
     if not value:
         raise InvalidParameterException(f"Missing required parameter {name}")
     return value
-
-
-def _cors_headers(environ: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The headers moto's flask-cors adds to a simple (non-preflight) response."""
-    from moto import settings
-
-    if getattr(settings, "DISABLE_GLOBAL_CORS", False):
-        return []
-    origin = environ.get("HTTP_ORIGIN")
-    if origin:
-        return [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
-    return [("Access-Control-Allow-Origin", "*")]

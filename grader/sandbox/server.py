@@ -25,6 +25,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from grader.sandbox.cloudtrail import CloudTrailRecorder
 from grader.sandbox.cognito_fidelity import CognitoFidelity
+from grader.sandbox.cors import answer_preflight, is_preflight
 from grader.sandbox.hosted_ui import HostedUI
 from grader.sandbox.sites import DeployedSite, SiteHost
 from grader.sandbox.wsgi import read_body, sigv4_credential
@@ -139,6 +140,8 @@ class Gateway:
             return self.sites(environ, start_response)
         if self.hosted_ui.handles(path):
             return self.hosted_ui(environ, start_response)
+        if is_preflight(environ):
+            return answer_preflight(environ, start_response)
         body = read_body(environ)
         call = identify(environ, body)
         signed = sigv4_credential(environ)
