@@ -45,7 +45,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("grader", "grading a student's lab")
     group.addoption("--spec", default=DEFAULT_SPEC, help="lab spec id or path of a .toml spec")
     for name, help_text in OPTION_HELP.items():
-        group.addoption(f"--{name.replace('_', '-')}", default=None, help=help_text)
+        # The help is written for the command line's Rich markup, where [ is escaped.
+        group.addoption(f"--{name.replace('_', '-')}", default=None, help=help_text.replace("\\[", "["))
     group.addoption(
         "--deadline", default=DEFAULT_DEADLINE_S, type=float, help="seconds the grader may take to observe one account"
     )

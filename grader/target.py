@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import configparser
 import functools
 import re
 from collections.abc import Mapping
@@ -10,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from grader.credentials_file import read_credentials_file
 from grader.errors import GraderError
 
 if TYPE_CHECKING:
@@ -20,7 +20,8 @@ AWS_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+){1,2}-\d{1,2}", re.ASCII)
 """What an AWS region's name looks like (us-east-1, us-gov-west-1)."""
 OPTION_HELP = {
     "profile": "AWS profile to grade with.",
-    "credentials_file": "File holding the [default] block from the lab's AWS Details.",
+    # The backslash keeps the command line's help (Rich markup) from taking `[default]` for a style.
+    "credentials_file": "File holding the \\[default] block from the lab's AWS Details.",
     "region": "AWS region of the lab (default us-east-1).",
     "endpoint_url": "AWS endpoint, e.g. a `grader sandbox` URL.",
     "site_url": "The website's address, if not the callback URL.",
@@ -44,6 +45,17 @@ class Target:
     role_arn: str | None = None
     """A read-only role in the student's account, assumed with the credentials above (a course's own accounts)."""
     external_id: str | None = None
+    site_url_trusted: bool = True
+    """Whether `site_url` was named by the person running the grader, who may name a local website.
+
+    A URL from a roster (which students may fill in) is not: it passes the same address policy as
+    every host a student controls (public addresses only), unless the instructor allows local sites.
+    """
+
+    @property
+    def named_site_url(self) -> str | None:
+        """The website reached as it is, local or not: `site_url` when the person running the grader named it."""
+        return self.site_url if self.site_url_trusted else None
 
     @property
     def kind(self) -> str:
@@ -136,41 +148,6 @@ def target_from_options(options: Mapping[str, Any]) -> Target:
         student=options.get("student"),
         browser_path=options.get("browser_path"),
     )
-
-
-def read_credentials_file(path: Path) -> dict[str, str]:
-    """Read the `[default]` block an AWS Academy lab shows under AWS Details."""
-    if not path.is_file():
-        raise GraderError(f"The credentials file {path} does not exist.", kind="no-credentials")
-    parser = configparser.ConfigParser()
-    try:
-        parser.read_string(path.read_text(encoding="utf-8"))
-    except (configparser.Error, UnicodeDecodeError):
-        raise GraderError(
-            f"The credentials file {path} is not in the [default] key = value form that AWS "
-            "Details shows. Copy that block into the file as it is.",
-            kind="no-credentials",
-        ) from None
-    section = "default" if parser.has_section("default") else next(iter(parser.sections()), None)
-    if section is None:
-        raise GraderError(
-            f"The credentials file {path} has no [default] block. Copy the whole block from AWS Details.",
-            kind="no-credentials",
-        )
-    values = parser[section]
-    missing = [k for k in ("aws_access_key_id", "aws_secret_access_key") if not values.get(k)]
-    if missing:
-        raise GraderError(
-            f"The credentials file {path} lacks {' and '.join(missing)}. Copy the whole block from AWS Details.",
-            kind="no-credentials",
-        )
-    keys = {
-        "aws_access_key_id": values["aws_access_key_id"].strip(),
-        "aws_secret_access_key": values["aws_secret_access_key"].strip(),
-    }
-    if values.get("aws_session_token"):
-        keys["aws_session_token"] = values["aws_session_token"].strip()
-    return keys
 
 
 def student_from_arn(arn: str, account_id: str) -> str:

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from grader.credentials_file import MAX_FILE_BYTES as MAX_FILE_BYTES
+from grader.credentials_file import read_credentials_file, read_text
 from grader.errors import GraderError
 from grader.results import GradeResult
 from grader.spec import LabSpec, SpecError, load_spec
@@ -41,9 +43,6 @@ KEY_MARK = "aws_access_key_id"
 
 MAX_DEPTH = 4
 """How many folders deep the submission is searched (Gradescope keeps a zip's folders)."""
-
-MAX_FILE_BYTES = 64 * 1024
-"""A credentials block is under a kilobyte: a bigger file is not read."""
 
 MAX_FILES = 500
 """How many files of a submission are looked at, at most."""
@@ -148,20 +147,11 @@ def _submitted_files(folder: Path) -> Iterator[Path]:
 
 
 def read_small_text(path: Path) -> str | None:
-    """The file's text when it is small and text (UTF-8, or UTF-16 with its mark, as Windows saves it); else None."""
+    """The file's text when it is a small text file, read as every command reads a credentials file; else None."""
     try:
-        with path.open("rb") as file:
-            data = file.read(MAX_FILE_BYTES + 1)
-    except OSError:
+        return read_text(path)
+    except GraderError:
         return None
-    if len(data) > MAX_FILE_BYTES:
-        return None
-    encoding = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError:
-        return None
-    return None if "\x00" in text else text
 
 
 def credentials_block(text: str) -> str:
@@ -260,7 +250,7 @@ def _grade_submission(
     """Find the submitted credentials, grade that account, and return results.json's content."""
     from grader.batch.exports import gradescope_results
     from grader.batch.model import RosterRow, StudentOutcome
-    from grader.target import Target, read_credentials_file
+    from grader.target import Target
 
     found = find_credentials(submission)
     row = RosterRow(
