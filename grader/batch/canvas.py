@@ -12,6 +12,17 @@ not written back. Every row of the export is kept, in its order.
 
 Which row is whose (see :func:`fill_gradebook`): by SIS login id, then by Canvas ID, then by email,
 never by name. When a student of the batch matches no row or several, nothing is written.
+
+The export is read twice, a row at a time: once to find the column and match the students, once to
+write the filled file. Memory grows with the batch, never with the gradebook.
+
+Every cell copied from the export goes through :func:`~grader.batch.exports.spreadsheet_text`: its
+control characters are removed, and a cell that would start a formula gets a leading single quote.
+That keeps the import matching: Canvas finds each row by its "ID" (then its SIS ids, its name last)
+and each assignment column by the id in its header, so a quoted name, section or header ("'=Lab 3
+(12345)") still lands on its student and its assignment. The header's identity names and the
+"Points Possible" label never start like a formula, so they reach Canvas as it wrote them; plain
+numbers (scores, Canvas IDs, the points possible, a negative score kept) are never quoted.
 """
 
 from __future__ import annotations
@@ -19,12 +30,18 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+import secrets
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol, TextIO
 
+from grader.batch.exports import FORMULA_TRIGGERS, spreadsheet_text
 from grader.batch.model import RosterRow, StudentOutcome
+from grader.text import plain
 
 IDENTITY_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Integration ID", "Section")
 """The columns that say who a row is; the filled file keeps those the export has, in its order."""
@@ -38,12 +55,16 @@ POINTS_POSSIBLE_CELL = "    Points Possible"
 """The Student cell of the points row as Canvas writes it, leading spaces included."""
 
 READ_ONLY = "(read only)"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-"""What makes a spreadsheet read a cell as a formula."""
+LISTED_COLUMNS = 10
+"""How many of the export's assignment columns a refusal names before counting the rest."""
+LISTED_ROWS = 5
+"""How many of the rows that share one student's key are kept to name in a problem."""
 
 HOW_TO_EXPORT = "In Canvas, open Grades, then Export > Export Entire Gradebook, and give the file it downloads."
 
 RowKind = Literal["points", "other", "student"]
+Records = Iterator[tuple[int, list[str]]]
+"""The export's records that hold anything, each with its record number in the file (the first is 1)."""
 
 
 class CanvasError(Exception):
@@ -62,17 +83,16 @@ class CanvasError(Exception):
 
 
 @dataclass(frozen=True)
-class Filled:
-    """A filled gradebook: the CSV `text` to import into Canvas, and what went into it.
+class FillReport:
+    """What went into a filled gradebook.
 
     `column` is the assignment column's header as written; `created` says the export did not have it.
     `written` counts the scores written. `left_empty` holds the student ids of the batch's ungradable
     students: their cell was not written (it stays empty, or keeps what the gradebook already held;
     never a zero). `untouched` counts the gradebook's student rows no student of the batch matched:
-    they keep their value. The text has `\\n` line ends and no byte-order mark.
+    they keep their value.
     """
 
-    text: str
     column: str
     created: bool
     written: int
@@ -80,42 +100,133 @@ class Filled:
     untouched: int
 
 
+@dataclass(frozen=True)
+class Filled(FillReport):
+    """A gradebook filled in memory: the report, and the CSV `text` (`\\n` line ends, no byte-order mark)."""
+
+    text: str
+
+
+class _Writer(Protocol):
+    """Where the filled rows go: a csv writer."""
+
+    def writerow(self, row: Sequence[str]) -> object: ...
+
+
 @dataclass
 class _Row:
-    """One record of the export after the header: its row number in the file, cells and kind."""
+    """One record of the export after the header: its record number in the file, cells and kind."""
 
     number: int
     cells: list[str]
     kind: RowKind
 
 
-@dataclass
-class _Gradebook:
-    """The export as read: its header, where each identity column is, and its rows."""
+@dataclass(frozen=True)
+class _Layout:
+    """The export's header: its cells (stripped), where each identity column and the email column are."""
 
     header: list[str]
     identity: dict[str, int]
     email: int | None
-    rows: list[_Row]
+
+    def row(self, number: int, cells: list[str]) -> _Row:
+        """A record as a row of the header's width, with its kind."""
+        width = len(self.header)
+        cells = cells[:width] + [""] * (width - len(cells))
+        student, canvas_id = cells[self.identity["Student"]].strip(), cells[self.identity["ID"]].strip()
+        kind: RowKind = "student"
+        if student.casefold() == POINTS_POSSIBLE.casefold():
+            kind = "points"
+        elif not student and not canvas_id:
+            kind = "other"
+        return _Row(number, cells, kind)
 
     def cell(self, row: _Row, column: str) -> str:
         """The row's cell in an identity column, stripped ("" when the export lacks the column)."""
         index = self.identity.get(column)
         return row.cells[index].strip() if index is not None else ""
 
-    def describe(self, row: _Row) -> str:
-        """A row as an instructor finds it in the file: its number and its Student cell."""
-        name = self.cell(row, "Student")
-        return f"row {row.number} ({name})" if name else f"row {row.number}"
+    def email_of(self, row: _Row) -> str:
+        """The row's email cell, stripped ("" when the export has no email column)."""
+        return row.cells[self.email].strip() if self.email is not None else ""
 
 
-def fill_gradebook(export_text: str, assignment: str, outcomes: Sequence[StudentOutcome]) -> Filled:
+@dataclass(frozen=True)
+class _Seen:
+    """What a problem may say of a student row: its record number, Student cell, SIS login and email."""
+
+    number: int
+    name: str
+    login: str
+    email: str
+
+    def describe(self) -> str:
+        """The row as an instructor finds it in the file: its number and its Student cell."""
+        name = plain(self.name, newlines=False)
+        return f"row {self.number} ({name})" if name else f"row {self.number}"
+
+
+@dataclass
+class _Hits:
+    """The rows one way of finding one student found: how many, and the first few."""
+
+    count: int = 0
+    first: list[_Seen] = field(default_factory=list)
+
+    def add(self, seen: _Seen) -> None:
+        self.count += 1
+        if len(self.first) < LISTED_ROWS:
+            self.first.append(seen)
+
+
+@dataclass(frozen=True)
+class _Key:
+    """One way to find a student: what ("SIS Login ID", "ID" or "email") and the roster's value."""
+
+    way: str
+    wanted: str
+
+    @property
+    def lookup(self) -> str:
+        """The value as compared: Canvas IDs exactly, logins and emails in any case."""
+        return self.wanted if self.way == "ID" else self.wanted.casefold()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the first reading found: the layout, the column, the points to write, and whose each row is."""
+
+    layout: _Layout
+    index: int | None
+    column: str
+    maximum: float | None
+    claims: dict[int, StudentOutcome]
+    has_points: bool
+    students: int
+    left_empty: list[str]
+
+    def report(self, written: int) -> FillReport:
+        """The report of a fill that wrote `written` scores."""
+        return FillReport(
+            column=self.column,
+            created=self.index is None,
+            written=written,
+            left_empty=self.left_empty,
+            untouched=self.students - len(self.claims),
+        )
+
+
+def fill_gradebook(
+    export_text: str, assignment: str, outcomes: Sequence[StudentOutcome], *, new_column: bool = False
+) -> Filled:
     """Fill the Canvas gradebook export `export_text` with the batch's scores in the column `assignment`.
 
     The column is the export's own when it has one of that header (or, for a name without an id such
-    as "Lab 3", the one column "Lab 3 (12345)"; for "Lab 3 (12345)", the column with id 12345), and a
-    new one otherwise. Graded students get their score, the points row the batch's maximum score;
-    ungradable students and rows of no student of the batch keep what the gradebook held.
+    as "Lab 3", the one column "Lab 3 (12345)"; for "Lab 3 (12345)", the column with id 12345). A name
+    the export has no column for is refused, listing the export's assignment columns, unless
+    `new_column` allows making it. Graded students get their score, the points row the batch's maximum
+    score; ungradable students and rows of no student of the batch keep what the gradebook held.
 
     Each student of the batch is looked for by the first of these that finds any row: the roster's
     `sis_login_id` against "SIS Login ID" (case-insensitive); its `student_id`, when it is a number,
@@ -124,61 +235,163 @@ def fill_gradebook(export_text: str, assignment: str, outcomes: Sequence[Student
     email). A student with no row, with several, or sharing a row with another student is a problem;
     all problems are raised together in one :class:`CanvasError` and nothing is written.
     """
-    book = _read(export_text)
-    index, column = _assignment_column(book, assignment)
-    created = index is None
+    text = export_text.removeprefix("\ufeff")
+    plan = _plan(_records(io.StringIO(text, newline="")), assignment, outcomes, new_column)
+    out = io.StringIO()
+    written = _write(_records(io.StringIO(text, newline="")), plan, csv.writer(out, lineterminator="\n"))
+    report = plan.report(written)
+    return Filled(**vars(report), text=out.getvalue())
+
+
+def fill_gradebook_file(
+    gradebook: Path, out: Path, assignment: str, outcomes: Sequence[StudentOutcome], *, new_column: bool = False
+) -> FillReport:
+    """Fill the export in the file `gradebook` as :func:`fill_gradebook` does, into the file `out`.
+
+    The export is read a row at a time; the filled file is written to a temporary file beside `out`
+    and renamed onto it once whole, so `out` is never half-written. A gradebook that cannot be read,
+    or that changes while it is filled, is a :class:`CanvasError`; writing `out` raises `OSError`.
+    Nothing is written when either is raised.
+    """
+    with _open(gradebook) as file:
+        before = _stamp(file)
+        plan = _plan(_records(file, gradebook), assignment, outcomes, new_column)
+        with _staged(out) as staged:
+            file.seek(0)
+            written = _write(_records(file, gradebook), plan, csv.writer(staged, lineterminator="\n"))
+            if _stamp(file) != before:
+                raise CanvasError(
+                    f"The gradebook {gradebook} changed while it was being filled, and nothing was written: "
+                    "fill it again once it is saved."
+                )
+    return plan.report(written)
+
+
+@contextmanager
+def _open(gradebook: Path) -> Iterator[TextIO]:
+    """The gradebook file opened as text (a byte-order mark skipped); one that cannot be opened is a CanvasError.
+
+    It must be a file that can be read twice (not a pipe).
+    """
+    try:
+        file = gradebook.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise _unreadable(gradebook, exc) from None
+    with file:
+        if not file.seekable():
+            raise CanvasError(
+                f"The gradebook {gradebook} is not a file the grader can read twice (a pipe?): "
+                "save the export as a file and give that."
+            )
+        yield file
+
+
+def _unreadable(gradebook: Path | None, exc: Exception) -> CanvasError:
+    """The error for a gradebook that could not be read (opened, or decoded as UTF-8)."""
+    where = f"The gradebook {gradebook}" if gradebook is not None else "The gradebook"
+    return CanvasError(f"{where} could not be read ({type(exc).__name__}): export it from Canvas again.")
+
+
+def _stamp(file: TextIO) -> tuple[int, int]:
+    """The open file's size and modification time, to see it did not change between readings."""
+    status = os.fstat(file.fileno())
+    return status.st_size, status.st_mtime_ns
+
+
+@contextmanager
+def _staged(out: Path) -> Iterator[TextIO]:
+    """A new temporary file beside `out` to write; renamed onto `out` when the block ends, removed if it fails."""
+    temp = out.with_name(f".{out.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        temp.replace(out)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _records(stream: TextIO, gradebook: Path | None = None) -> Records:
+    """The export's records that hold anything, numbered as in the file; one not CSV is a CanvasError."""
+    reader = csv.reader(stream)
+    number = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise CanvasError(
+                f"The gradebook file is not a CSV file as Canvas writes it ({exc}). {HOW_TO_EXPORT}"
+            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _unreadable(gradebook, exc) from None
+        number += 1
+        if any(cell.strip() for cell in cells):
+            yield number, cells
+
+
+def _plan(records: Records, assignment: str, outcomes: Sequence[StudentOutcome], new_column: bool) -> _Plan:
+    """Read the export once: find the column, check its points, and match the students to rows (or raise)."""
+    layout = _layout(next(records, None))
+    index, column = _assignment_column(layout, assignment, new_column)
     problems: list[str] = []
     maximum = _maximum(outcomes, problems)
-    points_rows = [row for row in book.rows if row.kind == "points"]
-    if index is not None:
-        for row in points_rows:
-            _check_points(book, row, index, column, maximum, problems)
-    claims = _match(book, outcomes, problems)
+    finder = _Finder(layout, outcomes)
+    has_points = False
+    students = 0
+    for number, cells in records:
+        row = layout.row(number, cells)
+        if row.kind == "points":
+            has_points = True
+            if index is not None:
+                _check_points(layout, row, index, column, maximum, problems)
+        elif row.kind == "student":
+            students += 1
+            finder.see(row)
+    claims = finder.claims(problems)
     if problems:
         raise CanvasError(
             f"The gradebook was not filled, and nothing was written: {_count(len(problems), 'problem')} to fix.",
             problems,
         )
+    left_empty = [o.row.student_id for o in outcomes if o.status != "graded"]
+    return _Plan(layout, index, column, maximum, claims, has_points, students, left_empty)
 
-    rows = list(book.rows)
-    if maximum is not None and not points_rows:
-        rows.insert(_first_student(rows), _Row(0, _points_cells(book), "points"))
-    columns = sorted(book.identity.values())
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*(book.header[i] for i in columns), column])
+
+def _write(records: Records, plan: _Plan, writer: _Writer) -> int:
+    """Read the export again and write the filled rows; return how many scores were written."""
+    layout, index = plan.layout, plan.index
+    columns = sorted(layout.identity.values())
+    next(records, None)  # the header, written as the plan knows it
+    writer.writerow([*(spreadsheet_text(layout.header[i]) for i in columns), spreadsheet_text(plan.column)])
+    add_points = plan.maximum is not None and not plan.has_points
     written = 0
-    for row in rows:
-        value = row.cells[index] if index is not None else ""
-        if row.kind == "points" and maximum is not None:
-            value = _safe(_number(maximum))
-        outcome = claims.get(row.number) if row.kind == "student" else None
+    for number, cells in records:
+        row = layout.row(number, cells)
+        if add_points and row.kind == "student":
+            writer.writerow(_points_cells(layout, columns, plan.maximum))
+            add_points = False
+        value = spreadsheet_text(row.cells[index]) if index is not None else ""
+        if row.kind == "points" and plan.maximum is not None:
+            value = _number(plan.maximum)
+        outcome = plan.claims.get(row.number) if row.kind == "student" else None
         if outcome is not None and outcome.status == "graded" and outcome.result is not None:
-            value = _safe(_number(outcome.result.score))
+            value = _number(outcome.result.score)
             written += 1
-        writer.writerow([*(row.cells[i] for i in columns), value])
-    return Filled(
-        text=out.getvalue(),
-        column=column,
-        created=created,
-        written=written,
-        left_empty=[o.row.student_id for o in outcomes if o.status != "graded"],
-        untouched=sum(1 for row in book.rows if row.kind == "student" and row.number not in claims),
-    )
+        writer.writerow([*(spreadsheet_text(row.cells[i]) for i in columns), value])
+    if add_points:
+        writer.writerow(_points_cells(layout, columns, plan.maximum))
+    return written
 
 
-def _read(text: str) -> _Gradebook:
-    """Parse the export (byte-order mark, CRLF and quoted cells allowed) and find its identity columns."""
-    text = text.removeprefix("\ufeff")
-    try:
-        records = list(csv.reader(io.StringIO(text)))
-    except csv.Error as exc:
-        raise CanvasError(f"The gradebook file is not a CSV file as Canvas writes it ({exc}). {HOW_TO_EXPORT}") from exc
-    numbered = [(number, cells) for number, cells in enumerate(records, 1) if any(c.strip() for c in cells)]
-    if not numbered:
+def _layout(header_record: tuple[int, list[str]] | None) -> _Layout:
+    """The export's header: where its identity columns are; refused when it is no Canvas gradebook export."""
+    if header_record is None:
         raise CanvasError(f"The gradebook file is empty. {HOW_TO_EXPORT}")
-    _, header = numbered[0]
-    header = [cell.strip() for cell in header]
+    header = [cell.strip() for cell in header_record[1]]
     first: dict[str, int] = {}
     for i, name in enumerate(header):
         first.setdefault(name.casefold(), i)
@@ -192,52 +405,59 @@ def _read(text: str) -> _Gradebook:
             f"{HOW_TO_EXPORT}"
         )
     email = next((i for i, name in enumerate(header) if name.casefold() in EMAIL_HEADERS), None)
-    width = len(header)
-    rows = []
-    for number, cells in numbered[1:]:
-        cells = cells[:width] + [""] * (width - len(cells))
-        student, canvas_id = cells[identity["Student"]].strip(), cells[identity["ID"]].strip()
-        kind: RowKind = "student"
-        if student.casefold() == POINTS_POSSIBLE.casefold():
-            kind = "points"
-        elif not student and not canvas_id:
-            kind = "other"
-        rows.append(_Row(number, cells, kind))
-    return _Gradebook(header, identity, email, rows)
+    return _Layout(header, identity, email)
 
 
-def _assignment_column(book: _Gradebook, assignment: str) -> tuple[int | None, str]:
+def _assignment_column(layout: _Layout, assignment: str, new_column: bool) -> tuple[int | None, str]:
     """The export's column for `assignment` (its index and header), or (None, the new column's header)."""
-    name = " ".join(assignment.split())
+    name = " ".join(plain(assignment, newlines=False).split())
     if not name:
         raise CanvasError('Name the assignment column to fill, as Canvas shows it: for example "Lab 3 (12345)".')
     taken = {c.casefold() for c in IDENTITY_COLUMNS} | EMAIL_HEADERS | {POINTS_POSSIBLE.casefold()}
     if name.casefold() in taken:
         raise CanvasError(f"{name!r} names a column that says who a student is, not an assignment.")
-    found = [i for i, header in enumerate(book.header) if header == name]
-    if not found:
-        wanted_title, wanted_id = _split_id(name)
-        for i, header in enumerate(book.header):
-            title, canvas_id = _split_id(header)
-            if canvas_id is None:
-                continue
-            if (wanted_id is not None and canvas_id == wanted_id) or (
-                wanted_id is None and title.casefold() == wanted_title.casefold()
-            ):
-                found.append(i)
+    found = _columns_named(layout.header, name)
     if len(found) > 1:
-        listed = ", ".join(repr(book.header[i]) for i in found)
+        listed = ", ".join(repr(plain(layout.header[i], newlines=False)) for i in found)
         raise CanvasError(f"The gradebook has several columns for {name!r} ({listed}): name one with its id.")
-    if not found:
-        if name.startswith(FORMULA_START):
-            raise CanvasError(f"The assignment name {name!r} begins like a spreadsheet formula: choose another name.")
-        return None, name
-    index = found[0]
-    if any(row.kind == "points" and row.cells[index].strip().casefold() == READ_ONLY for row in book.rows):
+    if found:
+        return found[0], spreadsheet_text(layout.header[found[0]])
+    if not new_column:
         raise CanvasError(
-            f"The gradebook's column {book.header[index]!r} is read-only in Canvas (a total): name an assignment."
+            f"The gradebook has no column {name!r}. {_assignments_listed(layout)} Name one as the gradebook "
+            "heads it, or pass --new-column to add a new assignment of that name."
         )
-    return index, book.header[index]
+    if name.lstrip().startswith(FORMULA_TRIGGERS):
+        raise CanvasError(f"The assignment name {name!r} begins like a spreadsheet formula: choose another name.")
+    return None, name
+
+
+def _columns_named(header: list[str], name: str) -> list[int]:
+    """The columns `name` names: by exact header, else by Canvas id ("... (12345)") or by title ("Lab 3")."""
+    found = [i for i, cell in enumerate(header) if cell == name]
+    if found:
+        return found
+    wanted_title, wanted_id = _split_id(name)
+    for i, cell in enumerate(header):
+        title, canvas_id = _split_id(cell)
+        if canvas_id is None:
+            continue
+        if (wanted_id is not None and canvas_id == wanted_id) or (
+            wanted_id is None and title.casefold() == wanted_title.casefold()
+        ):
+            found.append(i)
+    return found
+
+
+def _assignments_listed(layout: _Layout) -> str:
+    """A sentence naming the export's assignment columns (those with a Canvas id), the first few of many."""
+    identity = set(layout.identity.values()) | {layout.email}
+    names = [cell for i, cell in enumerate(layout.header) if i not in identity and _split_id(cell)[1] is not None]
+    if not names:
+        return 'It has no assignment columns (headed like "Lab 3 (12345)").'
+    listed = ", ".join(repr(plain(cell, newlines=False)) for cell in names[:LISTED_COLUMNS])
+    more = f" and {len(names) - LISTED_COLUMNS} more" if len(names) > LISTED_COLUMNS else ""
+    return f"Its assignment columns are {listed}{more}."
 
 
 def _split_id(header: str) -> tuple[str, str | None]:
@@ -266,10 +486,15 @@ def _maximum(outcomes: Sequence[StudentOutcome], problems: list[str]) -> float |
 
 
 def _check_points(
-    book: _Gradebook, row: _Row, index: int, column: str, maximum: float | None, problems: list[str]
+    layout: _Layout, row: _Row, index: int, column: str, maximum: float | None, problems: list[str]
 ) -> None:
-    """An existing column's points must be the batch's maximum, or scores would mean another fraction."""
+    """A total's column is refused; an assignment's points must be the batch's maximum, or scores would mislead."""
     current = row.cells[index].strip()
+    if current.casefold() == READ_ONLY:
+        raise CanvasError(
+            f"The gradebook's column {plain(layout.header[index], newlines=False)!r} is read-only in Canvas "
+            "(a total): name an assignment."
+        )
     if maximum is None or not current:
         return
     try:
@@ -278,117 +503,130 @@ def _check_points(
         return
     if round(points, 4) != maximum:
         problems.append(
-            f"In the gradebook, {column!r} is worth {current} points, but the batch's scores are out of "
-            f"{_number(maximum)}: set the assignment's points to {_number(maximum)} in Canvas, export the "
-            "gradebook again, and fill that file."
+            f"In the gradebook, {column!r} is worth {plain(current, newlines=False)} points, but the batch's scores "
+            f"are out of {_number(maximum)}: set the assignment's points to {_number(maximum)} in Canvas, export "
+            "the gradebook again, and fill that file."
         )
 
 
-def _match(book: _Gradebook, outcomes: Sequence[StudentOutcome], problems: list[str]) -> dict[int, StudentOutcome]:
-    """Find each student's one gradebook row; return the matches by row number, adding problems found."""
-    students = [row for row in book.rows if row.kind == "student"]
-    claims: dict[int, list[StudentOutcome]] = {}
-    for outcome in outcomes:
-        roster = outcome.row
-        tried: list[str] = []
-        hits: list[_Row] = []
-        for way, wanted, cells in _keys(book, roster):
-            tried.append(f"{way} {wanted!r}")
-            hits = [row for row in students if any(_same(way, wanted, cell) for cell in cells(row))]
-            if hits:
-                break
-        if not tried:
+class _Finder:
+    """Matches the batch's students to the export's student rows as they are read, keeping only the hits."""
+
+    def __init__(self, layout: _Layout, outcomes: Sequence[StudentOutcome]) -> None:
+        self.layout = layout
+        self.outcomes = list(outcomes)
+        self.keys = [_keys(layout, outcome.row) for outcome in self.outcomes]
+        self.wanted: dict[tuple[str, str], list[tuple[int, int]]] = {}
+        for student, keys in enumerate(self.keys):
+            for position, key in enumerate(keys):
+                self.wanted.setdefault((key.way, key.lookup), []).append((student, position))
+        self.hits: dict[tuple[int, int], _Hits] = {}
+
+    def see(self, row: _Row) -> None:
+        """Note the row against every student whose key it holds (once a student and key, however many cells)."""
+        layout = self.layout
+        login, canvas_id, email = layout.cell(row, "SIS Login ID"), layout.cell(row, "ID"), layout.email_of(row)
+        cells = [("SIS Login ID", login.casefold()), ("ID", canvas_id), ("email", login.casefold())]
+        cells.append(("email", email.casefold()))
+        targets = {target for key in cells if key[1] for target in self.wanted.get(key, ())}
+        if not targets:
+            return
+        seen = _Seen(row.number, layout.cell(row, "Student"), login, email)
+        for target in targets:
+            self.hits.setdefault(target, _Hits()).add(seen)
+
+    def claims(self, problems: list[str]) -> dict[int, StudentOutcome]:
+        """Each student's one row, by row number; adds a problem for each student without exactly one."""
+        claims: dict[int, list[tuple[StudentOutcome, _Seen]]] = {}
+        for student, outcome in enumerate(self.outcomes):
+            found = self._row_of(student, outcome.row, problems)
+            if found is not None:
+                claims.setdefault(found.number, []).append((outcome, found))
+        problems.extend(
+            f"{_either([_who(o.row) for o, _ in claimed], 'and')} match the same gradebook "
+            f"{claimed[0][1].describe()}: each student needs a row of their own; correct the roster."
+            for claimed in claims.values()
+            if len(claimed) > 1
+        )
+        return {number: claimed[0][0] for number, claimed in claims.items() if len(claimed) == 1}
+
+    def _row_of(self, student: int, roster: RosterRow, problems: list[str]) -> _Seen | None:
+        """The student's one row by the first key that finds any, or None with a problem added."""
+        keys = self.keys[student]
+        if not keys:
             problems.append(
                 f"{_who(roster)}: the roster gives no SIS login id, no Canvas ID (student_id {roster.student_id!r} "
                 "is not a number) and no email to find them by in the gradebook, which is never matched by name."
             )
-        elif not hits:
+            return None
+        tried: list[str] = []
+        hits = _Hits()
+        for position, key in enumerate(keys):
+            tried.append(f"{key.way} {key.wanted!r}")
+            hits = self.hits.get((student, position), _Hits())
+            if hits.count:
+                break
+        if not hits.count:
             problems.append(
                 f"{_who(roster)}: no gradebook row has {_either(tried)} (rows are never matched by name): "
                 "correct the roster, or export the gradebook again if the student enrolled since."
             )
-        elif len(hits) > 1:
-            rows = _either([book.describe(row) for row in hits], "and")
-            problems.append(f"{_who(roster)}: {len(hits)} gradebook rows have {tried[-1]}: {rows}.")
-        elif (conflict := _contradiction(book, roster, hits[0], tried[-1])) is not None:
+            return None
+        if hits.count > 1:
+            rows = [seen.describe() for seen in hits.first]
+            if hits.count > len(hits.first):
+                rows.append(f"{hits.count - len(hits.first)} more")
+            problems.append(f"{_who(roster)}: {hits.count} gradebook rows have {tried[-1]}: {_either(rows, 'and')}.")
+            return None
+        conflict = _contradiction(roster, hits.first[0], tried[-1])
+        if conflict is not None:
             problems.append(f"{_who(roster)}: {conflict}")
-        else:
-            claims.setdefault(hits[0].number, []).append(outcome)
-    for number, claimed in claims.items():
-        if len(claimed) > 1:
-            row = next(row for row in students if row.number == number)
-            problems.append(
-                f"{_either([_who(o.row) for o in claimed], 'and')} match the same gradebook {book.describe(row)}: "
-                "each student needs a row of their own; correct the roster."
-            )
-    return {number: claimed[0] for number, claimed in claims.items() if len(claimed) == 1}
+            return None
+        return hits.first[0]
 
 
-def _keys(book: _Gradebook, roster: RosterRow) -> list[tuple[str, str, Callable[[_Row], list[str]]]]:
-    """The ways to find a roster row in the gradebook, in order: what, the roster's value, the cells to look in."""
-    keys: list[tuple[str, str, Callable[[_Row], list[str]]]] = []
+def _keys(layout: _Layout, roster: RosterRow) -> list[_Key]:
+    """The ways to find a roster row in the gradebook, in the order they are tried."""
+    keys: list[_Key] = []
     sis, canvas_id, email = roster.sis_login_id.strip(), roster.student_id.strip(), roster.email.strip()
-    if sis and "SIS Login ID" in book.identity:
-        keys.append(("SIS Login ID", sis, lambda row: [book.cell(row, "SIS Login ID")]))
+    if sis and "SIS Login ID" in layout.identity:
+        keys.append(_Key("SIS Login ID", sis))
     if canvas_id.isascii() and canvas_id.isdigit():
-        keys.append(("ID", canvas_id, lambda row: [book.cell(row, "ID")]))
+        keys.append(_Key("ID", canvas_id))
     if email:
-        keys.append(("email", email, lambda row: [book.cell(row, "SIS Login ID"), _email(book, row)]))
+        keys.append(_Key("email", email))
     return keys
 
 
-def _same(way: str, wanted: str, cell: str) -> bool:
-    """Whether a gradebook cell holds the roster's value: Canvas IDs exactly, logins and emails in any case."""
-    if not cell:
-        return False
-    return cell == wanted if way == "ID" else cell.casefold() == wanted.casefold()
-
-
-def _contradiction(book: _Gradebook, roster: RosterRow, row: _Row, found_by: str) -> str | None:
+def _contradiction(roster: RosterRow, row: _Seen, found_by: str) -> str | None:
     """Why a row found by Canvas ID ("ID '123'") is someone else's (its SIS login or email differs), or None."""
     if not found_by.startswith("ID "):
         return None
     sis, email = roster.sis_login_id.strip().casefold(), roster.email.strip().casefold()
-    login, row_email = book.cell(row, "SIS Login ID"), _email(book, row)
-    if sis and login and login.casefold() not in {sis, email}:
+    if sis and row.login and row.login.casefold() not in {sis, email}:
         return (
-            f"gradebook {book.describe(row)} has ID {roster.student_id!r}, but its SIS Login ID is {login!r}, "
-            f"not {roster.sis_login_id.strip()!r}: correct the roster."
+            f"gradebook {row.describe()} has ID {roster.student_id!r}, but its SIS Login ID is "
+            f"{plain(row.login, newlines=False)!r}, not {roster.sis_login_id.strip()!r}: correct the roster."
         )
-    if email and row_email and row_email.casefold() != email:
+    if email and row.email and row.email.casefold() != email:
         return (
-            f"gradebook {book.describe(row)} has ID {roster.student_id!r}, but its email is {row_email!r}, "
-            f"not {roster.email.strip()!r}: correct the roster."
+            f"gradebook {row.describe()} has ID {roster.student_id!r}, but its email is "
+            f"{plain(row.email, newlines=False)!r}, not {roster.email.strip()!r}: correct the roster."
         )
     return None
 
 
-def _email(book: _Gradebook, row: _Row) -> str:
-    """The row's email cell, stripped ("" when the export has no email column)."""
-    return row.cells[book.email].strip() if book.email is not None else ""
-
-
-def _points_cells(book: _Gradebook) -> list[str]:
-    """The cells of a points row to add to an export that has none (its other cells empty)."""
-    cells = [""] * len(book.header)
-    cells[book.identity["Student"]] = POINTS_POSSIBLE_CELL
-    return cells
-
-
-def _first_student(rows: list[_Row]) -> int:
-    """Where the first student row is (after the header's other rows), or the end."""
-    return next((i for i, row in enumerate(rows) if row.kind == "student"), len(rows))
+def _points_cells(layout: _Layout, columns: list[int], maximum: float | None) -> list[str]:
+    """A points row for an export that has none: the label, empty identity cells, and the maximum."""
+    cells = ["" for _ in columns]
+    cells[columns.index(layout.identity["Student"])] = POINTS_POSSIBLE_CELL
+    return [*cells, _number(maximum) if maximum is not None else ""]
 
 
 def _number(value: float) -> str:
     """A score as Canvas reads it, without needless decimals: 12, 7.5, 0.3333."""
     text = f"{value:.4f}".rstrip("0").rstrip(".")
     return "0" if text in {"", "-0"} else text
-
-
-def _safe(cell: str) -> str:
-    """A cell we write, kept from being read as a formula by a spreadsheet (a leading quote)."""
-    return f"'{cell}" if cell.startswith(FORMULA_START) else cell
 
 
 def _who(roster: RosterRow) -> str:

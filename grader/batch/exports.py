@@ -18,6 +18,7 @@ from grader.batch.model import StudentOutcome
 from grader.report.render import STATUS_LABELS, format_points
 from grader.results import CheckResult, GradeResult
 from grader.spec import LabSpec
+from grader.text import plain
 
 ROSTER_COLUMNS = ("student_id", "name", "email", "sis_login_id", "section")
 CLASS_CSV_COLUMNS = (*ROSTER_COLUMNS, "status", "reason", "score", "max_score")
@@ -26,6 +27,7 @@ CLASS_CSV_COLUMNS = (*ROSTER_COLUMNS, "status", "reason", "score", "max_score")
 # A spreadsheet reads a cell that starts with one of these as a formula (or as the start of one);
 # OWASP's advice for CSV files is to prefix such a cell with a single quote so it stays text.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 UNGRADABLE_TESTCASE = "grading"
 """The one JUnit testcase of an ungradable student: grading could not start."""
@@ -67,12 +69,22 @@ def class_csv(outcomes: Sequence[StudentOutcome], spec: LabSpec) -> str:
 
 
 def spreadsheet_text(value: str) -> str:
-    """`value` made safe to open in a spreadsheet: a leading formula character gets a single quote before it."""
-    return f"'{value}" if value.startswith(FORMULA_TRIGGERS) else value
+    """`value` made safe to open in a spreadsheet: one line of text that no spreadsheet reads as a formula.
+
+    Control characters go (escape sequences and C0/C1 controls; a newline or tab becomes a space).
+    A cell whose first non-blank character starts a formula gets a single quote before it, unless it
+    is a plain decimal number such as -2.5, which a spreadsheet reads as that number and nothing else.
+    """
+    text = plain(value, newlines=False)
+    if text.lstrip().startswith(FORMULA_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(text):
+        return f"'{text}"
+    return text
 
 
 def junit_xml(outcomes: Sequence[StudentOutcome], spec: LabSpec) -> str:
-    """junit.xml: a testsuite per student (named by student id), a testcase per check; ungradable is one error.
+    """junit.xml: a testsuite per student (named by student id), a testcase per check.
+
+    An ungradable student is one error, a student the batch has not reached yet one skipped case.
 
     fail is a `failure`, the grader's error an `error`, skip `skipped`; an advisory warning is a
     passing testcase whose `system-out` carries the warning (it scores nothing and fails nothing).
@@ -98,7 +110,13 @@ def _student_suite(outcome: StudentOutcome) -> ET.Element:
     student_id = xml_text(outcome.row.student_id)
     suite = ET.Element("testsuite", name=student_id)
     result = graded_result(outcome)
-    if result is None:
+    if result is None and outcome.status == "not-graded":
+        case = ET.SubElement(suite, "testcase", classname=student_id, name=UNGRADABLE_TESTCASE)
+        reason = xml_text(outcome.reason or "Not graded yet.")
+        ET.SubElement(case, "skipped", message=reason).text = reason
+        counts = {"tests": 1, "failures": 0, "errors": 0, "skipped": 1}
+        seconds = 0.0
+    elif result is None:
         case = ET.SubElement(suite, "testcase", classname=student_id, name=UNGRADABLE_TESTCASE)
         reason = xml_text(outcome.reason or "The student could not be graded.")
         ET.SubElement(case, "error", message=reason, type="ungradable").text = reason
@@ -154,6 +172,9 @@ def gradescope_results(outcome: StudentOutcome, spec: LabSpec, *, output: str = 
     result = graded_result(outcome)
     seconds = result.duration_seconds if result is not None else outcome.duration_seconds
     execution_time = max(0, round(seconds))
+    if result is None and outcome.status == "not-graded":
+        text = "Your lab has not been graded yet, so the 0 here is not a mark for your work."
+        return {"score": 0.0, "execution_time": 0, "output": text, "tests": []}
     if result is None:
         reason = outcome.reason or "Your submission could not be graded."
         text = (
