@@ -2,10 +2,11 @@
 
 The page shows how many students were graded, the mean and median score, the score distribution
 as an inline SVG histogram, each check's outcomes across the class (which steps the class found
-hard), the students who could not be graded and why, and every student's score linking to their
-own report. It has no script and loads nothing: styles are inline, and the only links are the
-relative paths of the students' reports. Everything a student controls reaches the page through
-the report's Jinja2 environment, which autoescapes; nothing is marked safe.
+hard), the students who could not be graded and why, those a stopped batch has not reached yet,
+and every student's score linking to their own report. It has no script and loads nothing:
+styles are inline, and the only links are the relative paths of the students' reports.
+Everything a student controls reaches the page through the report's Jinja2 environment, which
+autoescapes; nothing is marked safe.
 """
 
 from __future__ import annotations
@@ -113,6 +114,7 @@ class StudentRow:
     name: str
     section: str
     graded: bool
+    status: str
     score: str
     max_score: str
     percent: int | None
@@ -156,7 +158,8 @@ def build_class_context(
         "spec": spec,
         "total": len(outcomes),
         "graded": len(results),
-        "ungradable": [row for row in students if not row.graded],
+        "ungradable": [row for row in students if row.status == "ungradable"],
+        "not_graded": [row for row in students if row.status == "not-graded"],
         "max_score": format_points(max_score),
         "mean": None if mean is None else format_points(mean),
         "mean_percent": None if mean is None else percent(mean, max_score),
@@ -277,6 +280,7 @@ def _student_row(outcome: StudentOutcome, report_links: Mapping[str, str]) -> St
         name=outcome.row.name,
         section=outcome.row.section,
         graded=result is not None,
+        status=outcome.status,
         score="" if result is None else format_points(result.score),
         max_score="" if result is None else format_points(result.max_score),
         percent=None if result is None else percent(result.score, result.max_score),

@@ -14,9 +14,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from grader.batch.model import RosterRow, StudentOutcome
+from grader.batch.model import RosterRow, StudentOutcome, outcome_counts
 from grader.batch.run import Only, run_batch
 from grader.batch.runner import BatchOptions
+from grader.batch.stopping import exit_soon
 from grader.errors import GraderError
 
 
@@ -35,7 +36,7 @@ def batch_command(
     from grader.batch.roster import RosterError, load_roster
 
     try:
-        loaded = load_roster(roster, skip_bad_rows=skip_bad_rows)
+        loaded = load_roster(roster, skip_bad_rows=skip_bad_rows, allow_local_sites=options.allow_local_sites)
     except RosterError as exc:
         raise GraderError(exc.message, kind="usage") from None
     for problem in loaded.skipped:
@@ -94,14 +95,14 @@ def batch_command(
         )
     finally:
         progress.stop()
-    graded = [o for o in run.outcomes if o.status == "graded"]
-    left = [o for o in run.outcomes if o.status != "graded"]
     if run.interrupted:
         console.print("[bold dark_orange]Stopped.[/] What finished is kept: run again with --resume to go on.")
     kept = "" if run.regraded == len(rows) else f" ({len(rows) - run.regraded} kept from the run before)"
     console.print(
-        f"[bold]{len(graded)} graded[/], {len(left)} ungradable, of {len(rows)}{kept}, "
-        f"in {time.monotonic() - started:.0f} s."
+        f"{outcome_counts(run.outcomes)}, of {len(rows)}{kept}, in {time.monotonic() - started:.0f} s.",
+        style="bold",
     )
     console.print(f"Class page: {safe(options.out / 'class.html')}")
+    if run.interrupted:
+        exit_soon(run.exit_code)
     return run.exit_code

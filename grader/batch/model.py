@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from grader.results import GradeResult
 
-OutcomeStatus = Literal["graded", "ungradable"]
+OutcomeStatus = Literal["graded", "ungradable", "not-graded"]
+
+
+CLASS_FILES = ("class.csv", "class.html", "junit.xml", "batch.json", "gradescope")
+"""What a batch writes into its folder beside the students' own folders: no student id may be one of them."""
 
 
 @dataclass(frozen=True)
@@ -45,10 +50,11 @@ class RosterRow:
 
 @dataclass(frozen=True)
 class StudentOutcome:
-    """What became of one roster row: `graded` with its `result`, or `ungradable` with `reason`.
+    """What became of one roster row: `graded` with its `result`, `ungradable` with `reason`, or `not-graded`.
 
     `reason` says why and what the student must do ("start the lab, copy fresh AWS Details, send
-    them again"); an ungradable student is never a zero. `results_sha256` is the SHA-256 of the
+    them again"); an ungradable student is never a zero. `not-graded`: the batch was stopped before
+    it reached the row (its reason says how to go on); --resume grades it. `results_sha256` is the SHA-256 of the
     student's results.json as written (empty when none was).
     """
 
@@ -58,3 +64,11 @@ class StudentOutcome:
     result: GradeResult | None = None
     duration_seconds: float = 0.0
     results_sha256: str = ""
+
+
+def outcome_counts(outcomes: Sequence[StudentOutcome]) -> str:
+    """The counts in words: "3 graded, 1 ungradable", and ", 2 not graded yet" when a stopped batch left some."""
+    graded = sum(outcome.status == "graded" for outcome in outcomes)
+    ungradable = sum(outcome.status == "ungradable" for outcome in outcomes)
+    not_yet = len(outcomes) - graded - ungradable
+    return f"{graded} graded, {ungradable} ungradable" + (f", {not_yet} not graded yet" if not_yet else "")

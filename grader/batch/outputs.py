@@ -191,9 +191,12 @@ def outcomes_of(out: Path) -> list[StudentOutcome]:
 
 
 def earlier_outcome(row: RosterRow, entry: dict[str, Any], result: GradeResult | None) -> StudentOutcome:
-    """A student's outcome as the manifest `entry` tells it: graded with `result`, else ungradable with its reason."""
+    """A student's outcome as the manifest `entry` tells it: graded with `result`, else not graded or ungradable."""
     if result is None:
-        return StudentOutcome(row=row, status="ungradable", reason=str(entry.get("reason") or ""))
+        reason = str(entry.get("reason") or "")
+        if entry.get("status") == "not-graded":
+            return StudentOutcome(row=row, status="not-graded", reason=reason)
+        return StudentOutcome(row=row, status="ungradable", reason=reason)
     return StudentOutcome(
         row=row,
         status="graded",

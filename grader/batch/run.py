@@ -23,9 +23,12 @@ from grader.batch.outputs import (
     write_class_files,
 )
 from grader.batch.runner import BatchOptions, grade_class, preflight
+from grader.batch.stopping import StopRequests
 
 Only = Literal["failed", "ungradable", "below-max"]
-STOPPED = "The batch was stopped before this student was graded: run it again with --resume."
+STOPPED = "Not graded yet: the batch was stopped before this student was graded. Run it again with --resume."
+EARLIER_STOPPED = "The batch was stopped before this student was graded: run it again with --resume."
+"""What batch.json said of a student not reached, before such students had a status of their own."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ def kept_outcome(row: RosterRow, out: Path, manifest: Manifest | None) -> Studen
     if entry is None:
         return None
     result = finished_result(out, row, manifest)
-    if result is not None or (entry.get("status") == "ungradable" and entry.get("reason") != STOPPED):
+    if result is not None or (entry.get("status") == "ungradable" and entry.get("reason") != EARLIER_STOPPED):
         return earlier_outcome(row, entry, result)
     return None
 
@@ -106,29 +109,31 @@ def run_batch(
     to_grade = [row for row in rows if row.student_id not in kept]
     found: dict[str, StudentOutcome] = {}
     interrupted = False
-    try:
-        checked = preflight(to_grade, options, on_row=on_preflight)
-        found.update(checked.ungradable)
-        if on_start is not None:
-            on_start(len(checked.ready))
+    with StopRequests() as stops:
+        try:
+            checked = preflight(to_grade, options, on_row=on_preflight)
+            found.update(checked.ungradable)
+            if on_start is not None:
+                on_start(len(checked.ready))
 
-        def done(outcome: StudentOutcome) -> None:
-            found[outcome.row.student_id] = outcome
-            if on_done is not None:
-                on_done(outcome)
+            def done(outcome: StudentOutcome) -> None:
+                found[outcome.row.student_id] = outcome
+                if on_done is not None:
+                    on_done(outcome)
 
-        grade_class(checked.ready, rows, options, on_done=done, browser=browser)
-    except KeyboardInterrupt:
-        interrupted = True
-    outcomes = [
-        kept.get(row.student_id)
-        or found.get(row.student_id)
-        or StudentOutcome(row=row, status="ungradable", reason=STOPPED)
-        for row in rows
-    ]
-    finished = datetime.now(UTC).isoformat(timespec="seconds")
-    stamp = RosterStamp.of(roster, shard)
-    write_class_files(outcomes, options.spec, options.out, roster=stamp, started=started, finished=finished)
+            grade_class(checked.ready, rows, options, on_done=done, browser=browser, stops=stops)
+        except KeyboardInterrupt:
+            interrupted = True
+        with stops.ignoring():  # a second Ctrl-C must not cut the class files short
+            outcomes = [
+                kept.get(row.student_id)
+                or found.get(row.student_id)
+                or StudentOutcome(row=row, status="not-graded", reason=STOPPED)
+                for row in rows
+            ]
+            finished = datetime.now(UTC).isoformat(timespec="seconds")
+            stamp = RosterStamp.of(roster, shard)
+            write_class_files(outcomes, options.spec, options.out, roster=stamp, started=started, finished=finished)
     return BatchRun(outcomes=outcomes, regraded=len(to_grade), interrupted=interrupted)
 
 

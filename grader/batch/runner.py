@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
@@ -24,6 +25,7 @@ from typing import Any
 
 from grader.batch.model import RosterRow, StudentOutcome
 from grader.batch.outputs import file_sha256
+from grader.batch.stopping import StopRequests
 from grader.errors import GraderError
 from grader.observe import DEFAULT_DEADLINE_S
 from grader.observe.evidence import Evidence
@@ -50,6 +52,10 @@ SHARED_ACCOUNT = (
 )
 
 
+STOPPING_PATIENCE_S = 0.5
+"""How long a stopped batch waits for its browser to close before leaving it to end on its own."""
+
+
 @dataclass(frozen=True)
 class BatchOptions:
     """How a class is graded: where, with which spec, how many at a time, and each one's deadline."""
@@ -61,6 +67,8 @@ class BatchOptions:
     browser_path: str | None = None
     workers: int = 4
     deadline_s: float = DEFAULT_DEADLINE_S
+    allow_local_sites: bool = False
+    """Whether the roster's site_url may name the grading machine's own network (the instructor's choice)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,7 @@ def target_of(row: RosterRow, options: BatchOptions) -> Target:
         credentials_file=row.credentials_file,
         endpoint_url=options.endpoint_url,
         site_url=row.site_url,
+        site_url_trusted=options.allow_local_sites,
         student=row.student_id,
         browser_path=options.browser_path,
         role_arn=row.role_arn,
@@ -91,8 +100,14 @@ def ungradable(row: RosterRow, error: GraderError) -> StudentOutcome:
     said = STUDENT_REMEDY.get(error.kind) or error.message
     if error.kind == "no-credentials" and row.credentials_file is not None:
         said = f"{error.message} {SEND_AGAIN}"
-    where = "" if str(row.credentials_file or "\0") in said else f"{row.way_in}: "
-    return StudentOutcome(row=row, status="ungradable", reason=where + said)
+    way_in = row.way_in
+    if row.credentials_file is not None:
+        # The reason goes into files students may see: it names their file, not the instructor's folders.
+        path, name = str(row.credentials_file), row.credentials_file.name
+        if path in said:
+            return StudentOutcome(row=row, status="ungradable", reason=said.replace(path, name))
+        way_in = f"credentials file {name}"
+    return StudentOutcome(row=row, status="ungradable", reason=f"{way_in}: {said}")
 
 
 def preflight(
@@ -101,7 +116,8 @@ def preflight(
     """Connect to every row's account at once; `on_row(row, "ready" | reason)` as each is known."""
     ready: dict[str, Connection] = {}
     left_out: dict[str, StudentOutcome] = {}
-    with ThreadPoolExecutor(max_workers=max(1, min(16, len(rows))), thread_name_prefix="preflight") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, min(16, len(rows))), thread_name_prefix="preflight")
+    try:
         futures = {pool.submit(connect, target_of(row, options), options.spec, None): row for row in rows}
         for future in futures:
             row = futures[future]
@@ -109,8 +125,19 @@ def preflight(
                 ready[row.student_id] = future.result()
             except GraderError as exc:
                 left_out[row.student_id] = ungradable(row, exc)
-            if on_row is not None:
-                on_row(row, "ready" if row.student_id in ready else left_out[row.student_id].reason)
+    finally:  # a stop (Ctrl-C) waits for no other account's answer
+        pool.shutdown(wait=False, cancel_futures=True)
+    _set_aside_shared_accounts(rows, ready, left_out)
+    if on_row is not None:  # once the shared accounts are known: a row said ready stays ready
+        for row in rows:
+            on_row(row, "ready" if row.student_id in ready else left_out[row.student_id].reason)
+    return Preflight(ready=ready, ungradable=left_out)
+
+
+def _set_aside_shared_accounts(
+    rows: Sequence[RosterRow], ready: dict[str, Connection], left_out: dict[str, StudentOutcome]
+) -> None:
+    """Move every ready row whose AWS account another ready row shares from `ready` to `left_out`."""
     by_account: dict[str, list[str]] = {}
     for student_id, connection in ready.items():
         by_account.setdefault(connection.identity.account_id, []).append(student_id)
@@ -123,7 +150,6 @@ def preflight(
             reason = SHARED_ACCOUNT.format(others=others) + f" (account {account})"
             left_out[student_id] = StudentOutcome(row=rows_by_id[student_id], status="ungradable", reason=reason)
             del ready[student_id]
-    return Preflight(ready=ready, ungradable=left_out)
 
 
 class _Observed:
@@ -152,6 +178,8 @@ def judge(connection: Connection, evidence: Evidence) -> GradeResult:
 
     plugin = GraderPlugin(observer=_Observed(connection, evidence))  # type: ignore[arg-type]
     code = pytest.main(checks_args(connection.spec), plugins=[plugin])
+    if code == pytest.ExitCode.INTERRUPTED:  # pytest caught a Ctrl-C itself: the batch's stop, not a bug
+        raise KeyboardInterrupt
     if plugin.result is None:
         raise GraderError(
             f"The checks did not run (pytest exit code {int(code)}). This is a bug in the grader: "
@@ -183,6 +211,7 @@ def grade_class(
     *,
     on_done: Callable[[StudentOutcome], None] | None = None,
     browser: Any = None,
+    stops: StopRequests | None = None,
 ) -> list[StudentOutcome]:
     """Grade every ready student, `options.workers` at a time; each outcome written and passed to `on_done`.
 
@@ -190,7 +219,8 @@ def grade_class(
 
     `browser`: a BrowserSession to lend every observer (else one is launched and closed here).
     A KeyboardInterrupt stops the batch: what finished is written and passed on, the rest is not
-    started, and the interrupt goes on to the caller.
+    started, and the interrupt goes on to the caller. With `stops`, a stop that comes while a
+    student is judged and written waits until their files are written.
     """
     from grader.browser.launch import BrowserSession, find_browser
 
@@ -203,6 +233,7 @@ def grade_class(
                 find_browser(options.browser_path), None, options.region, own_thread=True
             )
     done: list[StudentOutcome] = []
+    stopping = False
 
     def observe(connection: Connection) -> tuple[Evidence, float]:
         started = time.monotonic()
@@ -223,14 +254,22 @@ def grade_class(
             for future in finished:
                 connection = pending.pop(future)
                 row = rows_by_id[connection.target.student or ""]
-                outcome = _outcome(row, connection, future, options.out)
-                done.append(outcome)
-                if on_done is not None:
-                    on_done(outcome)
+                with stops.shielded() if stops is not None else contextlib.nullcontext():
+                    outcome = _outcome(row, connection, future, options.out)
+                    done.append(outcome)
+                    if on_done is not None:
+                        on_done(outcome)
+    except BaseException:
+        stopping = True
+        if own_browser is not None:  # stopped: the flows in the browser end now, not at their deadline
+            # Playwright's calls cut short by the kill are never awaited: that is the point, not news.
+            warnings.filterwarnings("ignore", r"coroutine '.*' was never awaited", RuntimeWarning)
+            own_browser.kill()
+        raise
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
         if own_browser is not None:
-            own_browser.close()
+            own_browser.close(patience_s=STOPPING_PATIENCE_S if stopping else None)
     return done
 
 

@@ -262,6 +262,33 @@ def first_line(exc: Exception) -> str:
     return (text.splitlines()[0] if text else type(exc).__name__)[:200]
 
 
+_DRIVER_START = threading.Lock()
+
+
+@contextlib.contextmanager
+def driver_in_own_session() -> Iterator[None]:
+    """Start Playwright's driver (a Node.js process) in a session of its own, on POSIX systems.
+
+    A terminal's Ctrl-C, or a SIGTERM sent to the grader's process group, would otherwise reach
+    the driver too; it would die under the work in hand while the grader still talks to it. In a
+    session of its own only the grader ends it, by closing it or by exiting (the driver stops when
+    its input closes). Playwright starts the driver with asyncio's `create_subprocess_exec`, looked
+    up when called: it is wrapped for as long as the driver starts, under a lock.
+    """
+    if os.name != "posix":
+        yield
+        return
+    import asyncio
+
+    with _DRIVER_START:
+        original = asyncio.create_subprocess_exec
+        asyncio.create_subprocess_exec = functools.partial(original, start_new_session=True)
+        try:
+            yield
+        finally:
+            asyncio.create_subprocess_exec = original
+
+
 def remaining_ms(deadline: float, floor_ms: float = 1.0) -> float:
     return max(floor_ms, (deadline - time.monotonic()) * 1000.0)
 
@@ -426,23 +453,25 @@ class BrowserSession:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def close(self) -> None:
+    def close(self, patience_s: float | None = None) -> None:
         """Close the browser and stop Playwright (safe to call twice).
 
-        A session whose thread is still busy (a page that never answers) gets `timeout_s` to
-        finish; then its browser is stopped from outside, and the close waits no more than that again.
+        A session whose thread is still busy (a page that never answers) gets `patience_s`
+        (default `timeout_s`) to finish; then its browser is stopped from outside, and the close
+        waits no more than that again. A close cut short leaves the thread to end on its own.
         """
+        patience = self.timeout_s if patience_s is None else patience_s
         worker, self._worker = self._worker, None
         if worker is None:
             self._close()
             return
         closing = worker.submit(self._close)
         try:
-            closing.result(timeout=self.timeout_s)
+            closing.result(timeout=patience)
         except FutureTimeout:
             self.kill()
             with contextlib.suppress(FutureTimeout):
-                closing.result(timeout=self.timeout_s)
+                closing.result(timeout=patience)
         worker.shutdown(wait=False)
 
     def _close(self) -> None:
@@ -480,13 +509,19 @@ class BrowserSession:
             ) from None
         args = session_launch_args()
         try:
-            self._playwright = sync_playwright().start()
+            with driver_in_own_session():
+                self._playwright = sync_playwright().start()
             self._browser = self._playwright.chromium.launch(
                 executable_path=self.choice.executable,
                 headless=True,
                 args=args,
                 # Playwright adds --no-sandbox itself unless told otherwise: the two agree.
                 chromium_sandbox="--no-sandbox" not in args,
+                # Ctrl-C reaches the whole process group: the grader decides what stops, and how.
+                # Left to Playwright, the signal would close the browser under the work in hand.
+                handle_sigint=False,
+                handle_sigterm=False,
+                handle_sighup=False,
                 timeout=30_000,
             )
         except Exception as exc:  # noqa: BLE001 - any launch failure is the same advice
