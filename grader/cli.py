@@ -46,8 +46,8 @@ STATUS_STYLE = {
     "skip": ("SKIP", "dim"),
 }
 
-SpecOption = Annotated[str, typer.Option(help="Lab spec: a built-in id or the path of a .toml file.")]
-OutOption = Annotated[Path, typer.Option(help="Folder for <student>/report.html and results.json.")]
+SpecOption = Annotated[str, typer.Option(metavar="SPEC", help="Lab spec: a built-in id or the path of a .toml file.")]
+OutOption = Annotated[Path, typer.Option(metavar="FOLDER", help="Folder for <student>/report.html and results.json.")]
 
 
 def safe(text: object, *, newlines: bool = True) -> str:
@@ -141,17 +141,18 @@ def load(spec: str) -> LabSpec:
 
 @app.command()
 def check(
-    profile: Annotated[str | None, typer.Option(help=OPTION_HELP["profile"])] = None,
-    credentials_file: Annotated[Path | None, typer.Option(help=OPTION_HELP["credentials_file"])] = None,
-    region: Annotated[str, typer.Option(help=OPTION_HELP["region"])] = "us-east-1",
-    endpoint_url: Annotated[str | None, typer.Option(help=OPTION_HELP["endpoint_url"])] = None,
-    site_url: Annotated[str | None, typer.Option(help=OPTION_HELP["site_url"])] = None,
-    student: Annotated[str | None, typer.Option(help=OPTION_HELP["student"])] = None,
-    browser_path: Annotated[str | None, typer.Option(help=OPTION_HELP["browser_path"])] = None,
+    profile: Annotated[str | None, typer.Option(metavar="NAME", help=OPTION_HELP["profile"])] = None,
+    credentials_file: Annotated[Path | None, typer.Option(metavar="FILE", help=OPTION_HELP["credentials_file"])] = None,
+    region: Annotated[str, typer.Option(metavar="REGION", help=OPTION_HELP["region"])] = "us-east-1",
+    endpoint_url: Annotated[str | None, typer.Option(metavar="URL", help=OPTION_HELP["endpoint_url"])] = None,
+    site_url: Annotated[str | None, typer.Option(metavar="URL", help=OPTION_HELP["site_url"])] = None,
+    student: Annotated[str | None, typer.Option(metavar="NAME", help=OPTION_HELP["student"])] = None,
+    browser_path: Annotated[str | None, typer.Option(metavar="PATH", help=OPTION_HELP["browser_path"])] = None,
     spec: SpecOption = DEFAULT_SPEC,
     out: OutOption = Path("reports"),
     deadline: Annotated[
-        float, typer.Option(min=1, help="Seconds the grader may take to observe the account and website.")
+        float,
+        typer.Option(min=1, metavar="SECONDS", help="Seconds the grader may take to observe the account and website."),
     ] = DEFAULT_DEADLINE_S,
 ) -> None:
     """Grade one account (yours, by default from your AWS credentials)."""
@@ -182,9 +183,9 @@ def check(
 @app.command()
 def demo(
     scenario: Annotated[str, typer.Option(help="Scenario to grade (see --list).")] = "finished",
-    list_: Annotated[bool, typer.Option("--list", help="List the scenarios and exit.")] = False,
+    list_: Annotated[bool, typer.Option("--list", metavar="", help="List the scenarios and exit.")] = False,
     class_: Annotated[
-        bool, typer.Option("--class", help="Grade a small class instead: roster, batch, class.html.")
+        bool, typer.Option("--class", metavar="", help="Grade a small class instead: roster, batch, class.html.")
     ] = False,
     out: OutOption = Path("reports"),
 ) -> None:
@@ -293,24 +294,38 @@ def sandbox(
 def batch(
     roster: Annotated[Path, typer.Argument(help="The class roster (CSV): student_id and one way in per row.")],
     out: Annotated[
-        Path | None, typer.Option(help="Folder for the class files (default reports/<roster name>/).")
+        Path | None, typer.Option(metavar="FOLDER", help="Folder for the class files (default reports/<roster name>/).")
     ] = None,
-    workers: Annotated[int, typer.Option(min=1, max=32, help="Students observed at a time.")] = 4,
+    workers: Annotated[int, typer.Option(min=1, max=32, metavar="N", help="Students observed at a time.")] = 4,
     spec: SpecOption = DEFAULT_SPEC,
-    region: Annotated[str, typer.Option(help="Region of a row that names none.")] = "us-east-1",
-    endpoint_url: Annotated[str | None, typer.Option(help=OPTION_HELP["endpoint_url"])] = None,
-    browser_path: Annotated[str | None, typer.Option(help=OPTION_HELP["browser_path"])] = None,
+    region: Annotated[str, typer.Option(metavar="REGION", help="Region of a row that names none.")] = "us-east-1",
+    endpoint_url: Annotated[str | None, typer.Option(metavar="URL", help=OPTION_HELP["endpoint_url"])] = None,
+    browser_path: Annotated[str | None, typer.Option(metavar="PATH", help=OPTION_HELP["browser_path"])] = None,
     deadline: Annotated[
-        float, typer.Option(min=5, help="Seconds each student's observation may take.")
+        float, typer.Option(min=5, metavar="SECONDS", help="Seconds each student's observation may take.")
     ] = DEFAULT_DEADLINE_S,
-    resume: Annotated[bool, typer.Option(help="Grade only the rows without a finished result.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", metavar="", help="Grade only the rows without a finished result.")
+    ] = False,
     only: Annotated[
-        str | None, typer.Option(help="Re-grade only these rows, keep the rest: failed, ungradable or below-max.")
+        str | None,
+        typer.Option(metavar="WHICH", help="Re-grade only these rows, keep the rest: failed, ungradable or below-max."),
     ] = None,
-    skip_bad_rows: Annotated[bool, typer.Option(help="Grade the good rows of a roster with bad ones.")] = False,
+    skip_bad_rows: Annotated[
+        bool, typer.Option("--skip-bad-rows", metavar="", help="Grade the good rows of a roster with bad ones.")
+    ] = False,
     shard: Annotated[
-        str | None, typer.Option(help="K/N: grade every N-th row from the K-th, into its own folder (see merge).")
+        str | None,
+        typer.Option(metavar="K/N", help="Grade every N-th row from the K-th, into its own folder (see merge)."),
     ] = None,
+    allow_local_sites: Annotated[
+        bool,
+        typer.Option(
+            "--allow-local-sites",
+            metavar="",
+            help="Visit a roster's site_url on this machine's own network (loopback, private): for sites you run.",
+        ),
+    ] = False,
 ) -> None:
     """Grade a whole class from a roster: every student's report, class.csv, class.html, junit.xml, Gradescope files."""
     from grader.batch.command import batch_command
@@ -339,6 +354,7 @@ def batch(
             browser_path=browser_path,
             workers=workers,
             deadline_s=deadline,
+            allow_local_sites=allow_local_sites,
         )
         code = batch_command(
             roster,
@@ -361,18 +377,25 @@ def batch(
 def merge(
     folders: Annotated[list[Path], typer.Argument(help="The shard folders `grader batch --shard` wrote.")],
     out: Annotated[Path, typer.Option(help="The class folder to make from them.")],
+    partial: Annotated[
+        bool,
+        typer.Option("--partial", metavar="", help="Merge the shards given although some of the split are missing."),
+    ] = False,
 ) -> None:
     """Join the shard folders of one roster into one class folder, as if graded in one run."""
-    from grader.batch.merge import merge_batches
+    from grader.batch.merge import merge_shards, missing_phrase
+    from grader.batch.model import outcome_counts
 
     usable_out(out)
     try:
-        outcomes = merge_batches(folders, out)
+        merged = merge_shards(folders, out, partial=partial)
     except GraderError as exc:
         raise stop(exc.message) from None
-    graded = sum(outcome.status == "graded" for outcome in outcomes)
+    missing = ""
+    if merged.missing:
+        missing = f" ({missing_phrase(merged.missing)}: the class files hold only the shards merged)"
     console.print(
-        f"Merged {len(folders)} folders: {graded} graded, {len(outcomes) - graded} ungradable. "
+        f"Merged {len(folders)} folders: {outcome_counts(merged.outcomes)}{missing}. "
         f"Class page: {safe(out / 'class.html')}"
     )
 
@@ -384,8 +407,8 @@ def gradescope(
         "/autograder/results/results.json"
     ),
     spec: SpecOption = DEFAULT_SPEC,
-    region: Annotated[str, typer.Option(help=OPTION_HELP["region"])] = "us-east-1",
-    endpoint_url: Annotated[str | None, typer.Option(help=OPTION_HELP["endpoint_url"])] = None,
+    region: Annotated[str, typer.Option(metavar="REGION", help=OPTION_HELP["region"])] = "us-east-1",
+    endpoint_url: Annotated[str | None, typer.Option(metavar="URL", help=OPTION_HELP["endpoint_url"])] = None,
 ) -> None:
     """Gradescope's autograder entry point: grade the credentials file the student submitted into results.json."""
     from grader.gradescope import run_autograder
@@ -419,28 +442,27 @@ app.add_typer(export_app, name="export")
 def export_canvas(
     folder: Annotated[Path, typer.Argument(help="The folder `grader batch` wrote (with batch.json).")],
     gradebook: Annotated[Path, typer.Option(help="The course's gradebook, exported from Canvas (CSV).")],
-    assignment: Annotated[str, typer.Option(help='The assignment column, e.g. "Lab 3 (12345)"; made if missing.')],
+    assignment: Annotated[str, typer.Option(help='The gradebook\'s assignment column, e.g. "Lab 3 (12345)".')],
     out: Annotated[Path, typer.Option(help="The CSV to import into Canvas.")],
+    new_column: Annotated[
+        bool,
+        typer.Option("--new-column", metavar="", help="Add the assignment as a new column if the gradebook has none."),
+    ] = False,
 ) -> None:
     """Fill the batch's scores into a Canvas gradebook export, matching students by SIS login, Canvas id or email."""
-    from grader.batch.canvas import CanvasError, fill_gradebook
+    from grader.batch.canvas import CanvasError, fill_gradebook_file
     from grader.batch.outputs import outcomes_of
 
     try:
         outcomes = outcomes_of(folder)
-        text = gradebook.read_text(encoding="utf-8-sig")
-        filled = fill_gradebook(text, assignment, outcomes)
     except GraderError as exc:
         raise stop(exc.message) from None
-    except CanvasError as exc:
-        raise stop(str(exc)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = type(exc).__name__
-        raise stop(f"The gradebook {gradebook} could not be read ({reason}): export it from Canvas again.") from None
     if out.is_dir() or out_problem(out.parent):
         raise stop(f"--out {out} cannot be written: name a file in a folder the grader can write to.")
     try:
-        out.write_text(filled.text, encoding="utf-8")
+        filled = fill_gradebook_file(gradebook, out, assignment, outcomes, new_column=new_column)
+    except CanvasError as exc:
+        raise stop(str(exc)) from None
     except OSError as exc:
         raise stop(f"--out {out} could not be written ({exc.strerror or type(exc).__name__}).") from None
     console.print(
@@ -452,11 +474,11 @@ def export_canvas(
 
 @app.command()
 def doctor(
-    profile: Annotated[str | None, typer.Option(help=OPTION_HELP["profile"])] = None,
-    credentials_file: Annotated[Path | None, typer.Option(help=OPTION_HELP["credentials_file"])] = None,
-    region: Annotated[str, typer.Option(help=OPTION_HELP["region"])] = "us-east-1",
-    endpoint_url: Annotated[str | None, typer.Option(help=OPTION_HELP["endpoint_url"])] = None,
-    browser_path: Annotated[str | None, typer.Option(help=OPTION_HELP["browser_path"])] = None,
+    profile: Annotated[str | None, typer.Option(metavar="NAME", help=OPTION_HELP["profile"])] = None,
+    credentials_file: Annotated[Path | None, typer.Option(metavar="FILE", help=OPTION_HELP["credentials_file"])] = None,
+    region: Annotated[str, typer.Option(metavar="REGION", help=OPTION_HELP["region"])] = "us-east-1",
+    endpoint_url: Annotated[str | None, typer.Option(metavar="URL", help=OPTION_HELP["endpoint_url"])] = None,
+    browser_path: Annotated[str | None, typer.Option(metavar="PATH", help=OPTION_HELP["browser_path"])] = None,
     spec: SpecOption = DEFAULT_SPEC,
     out: OutOption = Path("reports"),
 ) -> None:
@@ -507,7 +529,7 @@ def _show_version(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", help="Show the version and exit.", is_eager=True, callback=_show_version),
+        typer.Option("--version", metavar="", help="Show the version and exit.", is_eager=True, callback=_show_version),
     ] = False,
 ) -> None:
     pass

@@ -450,3 +450,27 @@ def test_version_prints_the_version() -> None:
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"grader {__version__}"
     assert "Usage" in run().output
+
+
+@pytest.mark.parametrize(
+    ("command", "flag", "words"),
+    [
+        (["batch"], "--resume", "Grade only the rows"),
+        (["batch"], "--skip-bad-rows", "Grade the good rows"),
+        (["merge"], "--partial", "Merge the shards given"),
+        (["export", "canvas"], "--new-column", "Add the assignment"),
+    ],
+)
+def test_help_at_80_columns_keeps_room_for_the_descriptions(command: list[str], flag: str, words: str) -> None:
+    """At 80 columns a flag's description starts on its own line by mid-screen, with no <bool> label beside it."""
+    shown = subprocess.run(
+        [sys.executable, "-m", "grader", *command, "--help"],
+        env={**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    [line] = [line for line in shown.splitlines() if f" {flag} " in line]
+    assert "<bool>" not in line
+    assert line.index(words[:10]) < 50, line

@@ -387,3 +387,82 @@ def test_no_file_content_raises_anything_but_a_roster_error(tmp_path: Path) -> N
             path.write_text("student_id,profile,credentials_file\n" + body, encoding="utf-8")
         outcome = load_or_refusal(path, skip_bad_rows=generator.random() < 0.5)
         assert isinstance(outcome, Roster) or outcome.message.startswith(outcome.sentence)
+
+
+@pytest.mark.parametrize("student_id", ["gradescope", "GradeScope", "class.html", "class.csv", "junit.xml", "batch.json"])
+def test_an_id_that_is_a_class_files_name_is_refused_with_its_line(tmp_path: Path, student_id: str) -> None:
+    """A student id the batch's own files would collide with (ignoring case) is refused when the roster is read."""
+    path = write_roster(tmp_path, f"student_id,profile\nada,lab\n{student_id},lab\n")
+    [problem] = refusal(path).problems
+    assert problem.startswith(f"line 3: student_id '{student_id}' is the name of a file the batch writes")
+
+
+def test_the_reserved_names_are_every_name_the_batch_writes(tmp_path: Path) -> None:
+    """CLASS_FILES lists exactly what write_class_files puts beside the students' folders."""
+    from grader.batch.model import CLASS_FILES, StudentOutcome
+    from grader.batch.outputs import RosterStamp, write_class_files
+    from grader.spec import load_spec
+
+    row = RosterRow(line=2, student_id="ada", profile="lab")
+    outcomes = [StudentOutcome(row=row, status="ungradable", reason="expired")]
+    stamp = RosterStamp("roster.csv", "0" * 64)
+    write_class_files(outcomes, load_spec(), tmp_path, roster=stamp, started="", finished="")
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(CLASS_FILES)
+
+
+LOCAL_SITES = [
+    "http://169.254.169.254/latest/meta-data/",
+    "http://127.0.0.1:8000/",
+    "https://10.0.0.5/",
+    "http://[::1]/",
+    "http://localhost:8080/",
+    "http://0.0.0.0/",
+]
+
+
+@pytest.mark.parametrize("site_url", LOCAL_SITES)
+def test_a_site_url_on_the_grading_machines_network_is_refused(tmp_path: Path, site_url: str) -> None:
+    """A roster's site_url that names a loopback, private or link-local address is a problem of its row."""
+    path = write_roster(tmp_path, f"student_id,profile,site_url\nada,lab,{site_url}\n")
+    [problem] = refusal(path).problems
+    assert "is on the grading machine's own network" in problem
+    assert "--allow-local-sites" in problem
+
+
+@pytest.mark.parametrize("site_url", LOCAL_SITES)
+def test_allow_local_sites_accepts_them(tmp_path: Path, site_url: str) -> None:
+    """The instructor who runs the students' sites locally can allow them."""
+    path = write_roster(tmp_path, f"student_id,profile,site_url\nada,lab,{site_url}\n")
+    assert load_roster(path, allow_local_sites=True).rows[0].site_url == site_url
+
+
+def test_a_roster_site_url_is_held_to_the_address_policy_when_visited() -> None:
+    """A roster's site_url (a name that may resolve anywhere) is not reached 'as named': the policy decides."""
+    from grader.batch.runner import BatchOptions, target_of
+    from grader.browser.routing import RealRoutes, discover_routes
+    from grader.spec import load_spec
+
+    row = RosterRow(line=2, student_id="ada", profile="lab", site_url="http://metadata.example/latest/")
+    roster_target = target_of(row, BatchOptions(out=Path("out"), spec=load_spec()))
+    assert roster_target.named_site_url is None
+    routes = discover_routes(roster_target)
+    assert isinstance(routes, RealRoutes)
+    assert routes.direct == ()
+    allowed = target_of(row, BatchOptions(out=Path("out"), spec=load_spec(), allow_local_sites=True))
+    assert allowed.named_site_url == row.site_url
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_credentials_file_that_is_not_a_regular_file_says_so(tmp_path: Path, kind: str) -> None:
+    """A named pipe or a device as credentials_file is 'not a regular file', never 'does not exist', and never read."""
+    import os
+
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "keys")
+        written = "keys"
+    else:
+        written = "/dev/zero"
+    path = write_roster(tmp_path, f"student_id,credentials_file\nada,{written}\n")
+    [problem] = refusal(path).problems
+    assert "is not a regular file" in problem
+    assert "does not exist" not in problem

@@ -12,11 +12,14 @@ import csv
 import difflib
 import io
 import re
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from grader.batch.model import RosterRow
+from grader.batch.model import CLASS_FILES, RosterRow
+from grader.netpolicy import AddressPolicy
 from grader.site import origin_of
 from grader.target import AWS_REGION, slug
 
@@ -81,12 +84,16 @@ class _ReadRow:
     problems: list[str]
 
 
-def load_roster(path: Path, *, skip_bad_rows: bool = False) -> Roster:
-    """Read and check the roster at `path`; raise RosterError listing every problem, or (skip_bad_rows) skip them."""
+def load_roster(path: Path, *, skip_bad_rows: bool = False, allow_local_sites: bool = False) -> Roster:
+    """Read and check the roster at `path`; raise RosterError listing every problem, or (skip_bad_rows) skip them.
+
+    A site_url on the grading machine's own network (loopback, private, link-local) is a problem
+    unless `allow_local_sites`: students may fill in the roster's site_url.
+    """
     path = Path(path)
     records = _records(_read_text(path), path)
     header = _read_header(records, path)
-    read_rows = _read_rows(records, header, path)
+    read_rows = _read_rows(records, header, path, allow_local_sites=allow_local_sites)
     _mark_duplicate_ids(read_rows)
     rows: list[RosterRow] = []
     problems: list[str] = []
@@ -254,7 +261,9 @@ def _unknown_column_advice(name: str) -> str:
     return "remove it, or rename it to one of the known columns"
 
 
-def _read_rows(records: Iterator[tuple[int, list[str]]], header: _Header, path: Path) -> list[_ReadRow]:
+def _read_rows(
+    records: Iterator[tuple[int, list[str]]], header: _Header, path: Path, *, allow_local_sites: bool
+) -> list[_ReadRow]:
     """Every data row after the header, with its own problems (duplicates are marked later)."""
     roster_folder = path.resolve().parent
     read_rows: list[_ReadRow] = []
@@ -264,22 +273,25 @@ def _read_rows(records: Iterator[tuple[int, list[str]]], header: _Header, path: 
                 f"The roster {path} has more than {MAX_ROSTER_ROWS:,} students, far more than a class; check that "
                 "it is the right file, or split it into several rosters."
             )
-        read_rows.append(_read_row(line, [cell.strip() for cell in cells], header, roster_folder))
+        cells = [cell.strip() for cell in cells]
+        read_rows.append(_read_row(line, cells, header, roster_folder, allow_local_sites=allow_local_sites))
     if not read_rows:
         raise RosterError(f"The roster {path} has a header row but no students; add one row per student.")
     return read_rows
 
 
-def _read_row(line: int, cells: list[str], header: _Header, roster_folder: Path) -> _ReadRow:
+def _read_row(
+    line: int, cells: list[str], header: _Header, roster_folder: Path, *, allow_local_sites: bool
+) -> _ReadRow:
     """One data row's cells by column name, its credentials file, and what is wrong with it on its own."""
     fields = {name: cells[index] if index < len(cells) else "" for name, index in header.index_of.items()}
     student_id = fields.get(STUDENT_ID, "")
-    problems = [*_layout_problems(cells, header), *_identity_problems(student_id), *_way_in_problems(fields)]
+    problems = [*_layout_problems(cells, header), *identity_problems(student_id), *_way_in_problems(fields)]
     credentials_file = None
     if fields.get("credentials_file"):
         credentials_file, problem = _credentials_file(fields["credentials_file"], roster_folder)
         problems.extend([problem] if problem else [])
-    problems.extend(_optional_problems(fields))
+    problems.extend(_optional_problems(fields, allow_local_sites=allow_local_sites))
     return _ReadRow(line, student_id, fields, credentials_file, problems)
 
 
@@ -300,8 +312,9 @@ def _layout_problems(cells: list[str], header: _Header) -> list[str]:
     return problems
 
 
-def _identity_problems(student_id: str) -> list[str]:
-    """What is wrong with a student id: missing, or not safe as the name of the student's report folder."""
+def identity_problems(student_id: str) -> list[str]:
+    """What is wrong with a student id: missing, not safe as the name of the student's report folder, or the
+    name of a file the batch writes beside the students' folders."""
     if not student_id:
         return ["student_id is empty (give every student an id: it names the folder of their report)"]
     # The id is the folder's name as it is: exactly the names slug() leaves unchanged.
@@ -311,6 +324,10 @@ def _identity_problems(student_id: str) -> list[str]:
             "underscore first or last, not a name Windows keeps for a device such as CON or NUL"
         )
         return [f"student_id {_shown(student_id)} cannot name a folder (use {rule})"]
+    # Compared ignoring case, as the file systems of Windows and macOS do.
+    if student_id.casefold() in {name.casefold() for name in CLASS_FILES}:
+        said = f"student_id {_shown(student_id)} is the name of a file the batch writes for the class"
+        return [f"{said} ({', '.join(CLASS_FILES)}): give this student another id"]
     return []
 
 
@@ -336,7 +353,7 @@ def _way_in_problems(fields: dict[str, str]) -> list[str]:
     return problems
 
 
-def _optional_problems(fields: dict[str, str]) -> list[str]:
+def _optional_problems(fields: dict[str, str], *, allow_local_sites: bool) -> list[str]:
     """What is wrong with the row's optional site_url and region."""
     problems: list[str] = []
     site_url = fields.get("site_url", "")
@@ -345,6 +362,15 @@ def _optional_problems(fields: dict[str, str]) -> list[str]:
             f"site_url {_shown(site_url)} is not an http(s) address (write it as https://HOST/ or http://HOST/, "
             "or leave it empty)"
         )
+    elif site_url and not allow_local_sites:
+        # Literal addresses only: a name is resolved, and held to the same rule, when the site is visited.
+        local = AddressPolicy().refusal(site_url, 0.0, resolve_names=False)
+        if local or (urlsplit(site_url).hostname or "").rstrip(".").endswith("localhost"):
+            problems.append(
+                f"site_url {_shown(site_url)} is on the grading machine's own network, which the grader does not "
+                "visit for a roster (give the website's public address; an instructor who runs the sites locally "
+                "can allow that with --allow-local-sites)"
+            )
     region = fields.get("region", "")
     if region and not AWS_REGION.fullmatch(region.lower()):
         problems.append(
@@ -394,13 +420,18 @@ def _credentials_file(written: str, roster_folder: Path) -> tuple[Path | None, s
     """The credentials file a cell names (relative to the roster's folder), or the problem with it."""
     where = roster_folder / Path(written).expanduser()
     try:
-        is_file, is_dir = where.is_file(), where.is_dir()
+        mode = where.stat().st_mode
     except (OSError, ValueError):
-        is_file = is_dir = False
-    if is_file:
+        mode = None
+    if mode is not None and stat.S_ISREG(mode):
         return where, ""
-    if is_dir:
+    if mode is not None and stat.S_ISDIR(mode):
         return None, f"credentials file {_shown(written)} is a folder, {where} (name the file inside it)"
+    if mode is not None:
+        return None, (
+            f"credentials file {_shown(written)} at {where} is not a regular file (a device, a pipe or a socket): "
+            "name the text file that holds the student's AWS Details"
+        )
     return None, (
         f"credentials file {_shown(written)} does not exist at {where} (put the file there or fix the path; "
         "a relative path starts at the roster's folder)"

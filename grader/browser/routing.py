@@ -185,10 +185,10 @@ def discover_routes(target: Target) -> Routes:
     """The routes for `target`: :class:`RealRoutes` against real AWS, else the sandbox's.
 
     Reads the sandbox's site listing; an endpoint without one (404, or not JSON) serves no sites.
-    A website the user named (`target.site_url`) is reached directly, as it is.
+    A website the user named (`target.named_site_url`) is reached directly, as it is.
     """
     if target.endpoint_url is None:
-        return RealRoutes(target.site_url)
+        return RealRoutes(target.named_site_url)
     endpoint = target.endpoint_url.rstrip("/")
     try:
         answer = requests.get(endpoint + SITES_PATH, timeout=_LISTING_TIMEOUT_S)
@@ -213,7 +213,8 @@ def discover_routes(target: Target) -> Routes:
                     "mode": str(entry.get("mode", "up")),
                     "schemes": [str(s) for s in schemes] if isinstance(schemes, list) else ["https", "http"],
                 }
-    direct = (origin_of(target.site_url),) if target.site_url and origin_of(target.site_url) else ()
+    named = target.named_site_url
+    direct = (origin_of(named),) if named and origin_of(named) else ()
     return SandboxRoutes(endpoint, sites, direct)
 
 

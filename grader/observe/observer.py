@@ -196,7 +196,7 @@ class Observer:
         return Fetcher(
             lambda url: local_url(url, routes),
             offline=isinstance(routes, SandboxRoutes),
-            allowed_origins=(self.connection.target.site_url,),
+            allowed_origins=(self.connection.target.named_site_url,),
         )
 
     def _browser(self) -> Any:
