@@ -321,3 +321,12 @@ def test_a_folder_without_batch_json_is_a_usage_error(tmp_path: Path) -> None:
     """A folder `grader batch` did not write is refused as a usage error naming it."""
     (tmp_path / "empty").mkdir()
     assert str(tmp_path / "empty") in refused([tmp_path / "empty"], tmp_path / "out").message
+
+
+def test_a_partial_merge_says_which_shards_it_holds_and_never_merges_as_the_whole_roster(tmp_path: Path) -> None:
+    """The folder a partial merge writes names its shards ("1/4+3/4"), so merging it later as a whole is refused."""
+    shards = [make_shard(tmp_path / f"shard-{k}", f"{k}/4") for k in (3, 1)]
+    merge_shards(shards, tmp_path / "out", partial=True)
+    manifest = json.loads((tmp_path / "out" / "batch.json").read_text(encoding="utf-8"))
+    assert manifest["shard"] == "1/4+3/4"
+    assert refused([tmp_path / "out"], tmp_path / "again").kind == "usage"

@@ -81,9 +81,17 @@ def merge_shards(folders: Sequence[Path], out: Path, *, partial: bool = False) -
     outcomes = [outcome for outcome, _ in students]
     started = min(manifest.started for _, manifest in shards)
     finished = max(manifest.finished for _, manifest in shards)
-    stamp = RosterStamp(first.roster, first.roster_sha256)
+    # A partial merge says which shards it holds ("1/4+3/4"), so it never passes for the whole roster later.
+    held = "+".join(sorted((m.shard for _, m in shards), key=_shard_order)) if missing else ""
+    stamp = RosterStamp(first.roster, first.roster_sha256, held)
     write_class_files(outcomes, spec, out, roster=stamp, started=started, finished=finished)
     return Merged(outcomes, tuple(missing))
+
+
+def _shard_order(shard: str) -> int:
+    """The K of a "K/N" shard, for ordering."""
+    k_text = shard.partition("/")[0]
+    return int(k_text) if k_text.isdigit() else 0
 
 
 def missing_phrase(missing: Sequence[str]) -> str:

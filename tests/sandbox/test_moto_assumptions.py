@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import re
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -47,9 +45,9 @@ from moto.moto_api._internal.models import moto_api_backend
 from moto.s3.models import s3_backends
 from moto.server import DomainDispatcherApplication, create_backend_app
 from moto.sts.models import sts_backends
-from werkzeug.serving import make_server
 
 from grader.sandbox.provision import SANDBOX_AMI
+from tests.sandbox.serving import serving
 
 REGION = "us-east-1"
 OTHER_REGION = "eu-west-1"
@@ -69,19 +67,27 @@ EC2_VERSION = "2016-11-15"
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
     """moto's WSGI app, built as server._inner_app builds it, on a free local port."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = make_server("127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(DomainDispatcherApplication(create_backend_app)) as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)
 def _empty_moto() -> None:
     moto_api_backend.reset()
+
+
+def new_password(url: str, client_id: str, session: str) -> requests.Response:
+    """janedoe's NEW_PASSWORD_REQUIRED answer, sent unsigned as the browser SDK sends it."""
+    return browser_post(
+        url,
+        "RespondToAuthChallenge",
+        {
+            "ClientId": client_id,
+            "ChallengeName": "NEW_PASSWORD_REQUIRED",
+            "Session": session,
+            "ChallengeResponses": {"USERNAME": "janedoe", "NEW_PASSWORD": PASSWORD},
+        },
+    )
 
 
 def aws(
@@ -319,16 +325,7 @@ def test_unsigned_new_password_required_finds_the_session_in_any_account_and_reg
     session = str(uuid.uuid4())
     found.sessions[session] = ("janedoe", found.user_pools[pool_id])
 
-    answer = browser_post(
-        url,
-        "RespondToAuthChallenge",
-        {
-            "ClientId": client_id,
-            "ChallengeName": "NEW_PASSWORD_REQUIRED",
-            "Session": session,
-            "ChallengeResponses": {"USERNAME": "janedoe", "NEW_PASSWORD": PASSWORD},
-        },
-    )
+    answer = new_password(url, client_id, session)
     assert answer.status_code == 200, answer.text
     assert answer.json()["AuthenticationResult"]["IdToken"]
     user = found.user_pools[pool_id].users["janedoe"]
@@ -1020,16 +1017,7 @@ def test_gap_new_password_required_skips_the_secret_hash(url: str) -> None:
     pool_id, client_id = make_pool(url, client={"GenerateSecret": True})
     make_user(url, pool_id, confirmed=False)
     session = password_verifier(pool_id, client_id)["Session"]
-    answer = browser_post(
-        url,
-        "RespondToAuthChallenge",
-        {
-            "ClientId": client_id,
-            "ChallengeName": "NEW_PASSWORD_REQUIRED",
-            "Session": session,
-            "ChallengeResponses": {"USERNAME": "janedoe", "NEW_PASSWORD": PASSWORD},
-        },
-    )
+    answer = new_password(url, client_id, session)
     assert answer.status_code == 200, answer.text
 
 
