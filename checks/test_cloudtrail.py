@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from grader.checking import Check, listing
+from grader.errors import GraderError
 from grader.observe.evidence import TrailsFound
 from grader.registry import lab_check
 from grader.snapshot import AppClient, Snapshot
 from grader.spec import LabSpec
-from grader.trail import AuthEvents, Trail, TrailStatus, successful_sign_ins
+from grader.trail import AuthEvents, Trail, TrailStatus, successful_sign_ins, with_clients
 
 MAX_ROWS = 25
 
@@ -79,15 +80,19 @@ def test_auth_events(auth_events: AuthEvents, snapshot: Snapshot, spec: LabSpec,
     lab = _lab_clients(snapshot)
     mine = [e for e in found.events if not e.by_grader]
     own = len(found.events) - len(mine)
-    ours = mine if lab is None else [e for e in mine if e.client_id in lab]
-    elsewhere = [] if lab is None else [e for e in mine if e.client_id not in lab]
+    # An answer names its app client only through the InitiateAuth it answers (docs/aws-cloudtrail.md);
+    # one that answers no question read names none, and counts neither for nor against the lab's client.
+    attributed = with_clients(mine)
+    ours = attributed if lab is None else [e for e in attributed if e.client_id in lab]
+    elsewhere = [] if lab is None else [e for e in attributed if e.client_id and e.client_id not in lab]
     failed = [e for e in ours if e.error_code]
+    signed_in = successful_sign_ins(mine)
     check.record(
         source=found.source,
         grader_events_ignored=own,
         lab_app_clients=None if lab is None else [{"id": c.id, "name": c.name} for c in lab.values()],
         other_client_events=len(elsewhere),
-        events=[e.row() for e in sorted(mine, key=lambda e: e.time, reverse=True)[:MAX_ROWS]],
+        events=[e.row() for e in sorted(attributed, key=lambda e: e.time, reverse=True)[:MAX_ROWS]],
     )
     if len(mine) > MAX_ROWS:
         check.record(events_not_listed=len(mine) - MAX_ROWS)
@@ -100,7 +105,11 @@ def test_auth_events(auth_events: AuthEvents, snapshot: Snapshot, spec: LabSpec,
         check.record(skipped_history_entries=found.skipped_events)
     if found.skipped_why:
         check.record(skipped_why=found.skipped_why)
-    succeeded = successful_sign_ins(ours)
+    if found.pages_read:
+        check.record(history_pages_read=found.pages_read)
+    if found.incomplete:
+        check.record(read_incomplete=found.incomplete)
+    succeeded = signed_in if lab is None else [e for e in signed_in if e.client_id in lab]
     if succeeded:
         latest = max(succeeded, key=lambda e: e.time)
         extra = f"; {len(failed)} failed attempt{'s' if len(failed) != 1 else ''} too" if failed else ""
@@ -110,8 +119,8 @@ def test_auth_events(auth_events: AuthEvents, snapshot: Snapshot, spec: LabSpec,
             f"website, the latest {_when(latest.time)}{extra}{anyone} (source: {found.source}).{skipped}"
         )
         return
-    others = successful_sign_ins(elsewhere)
-    tried = sorted({e.client_id or "(none)" for e in elsewhere})
+    others = [] if lab is None else [e for e in signed_in if e.client_id and e.client_id not in lab]
+    tried = sorted({e.client_id for e in elsewhere})
     if lab is not None and not lab:
         seen = f"; it shows sign-ins only to other app clients ({listing(tried)})" if elsewhere else ""
         pool = snapshot.pool.get()
@@ -121,6 +130,8 @@ def test_auth_events(auth_events: AuthEvents, snapshot: Snapshot, spec: LabSpec,
             f"to the lab's app client{seen} (source: {found.source}).{skipped}"
         )
     lab_named = listing(f"{c.name} (id {c.id})" for c in (lab or {}).values())
+    if found.cut_short():
+        _not_all_read(found, len(mine), len(failed), skipped)
     if others:
         clients = sorted({e.client_id for e in others})
         more = f"; {len(failed)} failed attempt{'s' if len(failed) != 1 else ''} to the lab's client" if failed else ""
@@ -158,9 +169,22 @@ def _lab_clients(snapshot: Snapshot) -> dict[str, AppClient] | None:
     return {c.id: c for c in snapshot.clients.get()}
 
 
+def _not_all_read(found: AuthEvents, seen: int, failed: int, skipped: str) -> None:
+    """No successful sign-in in what was read, but not everything was read: the grader's error, never absence."""
+    failures = f", {failed} of them failed sign-ins to the lab's app client" if failed else ""
+    raise GraderError(
+        f"CloudTrail shows no successful sign-in from the website in the part the grader read "
+        f"({seen} sign-in event{'s' if seen != 1 else ''} not made by the grader{failures}; source: {found.source}), "
+        f"but the grader could not read all of it.{skipped} An older sign-in may be there. "
+        "Run the grader again (with more time: --deadline), or look for InitiateAuth and RespondToAuthChallenge "
+        "in the CloudTrail console's event history.",
+        kind="incomplete",
+    )
+
+
 def _skipped(found: AuthEvents) -> str:
     """What reading the events left out or skipped, as sentences after a space; '' for nothing."""
-    said = []
+    said = [found.incomplete] if found.incomplete else []
     if found.events_left_out:
         said.append(
             f"Only the newest {len(found.events):,} sign-in events were kept; "

@@ -16,9 +16,10 @@ Reading CloudTrail lives in grader/observe/cloudtrail.py; nothing here does I/O.
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from grader import USER_AGENT
@@ -34,6 +35,9 @@ GRADER_MARK = USER_AGENT.split("/", 1)[0]
 MAX_FIELD_CHARS = 500
 # How many sign-in events a grade keeps, newest first (see NewestEvents).
 MAX_EVENTS = 5000
+# How long after its InitiateAuth a RespondToAuthChallenge may come and still answer it (the
+# browser's SDK answers at once: both usually share one second). docs/aws-cloudtrail.md
+PAIR_WINDOW = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class Trail:
     multi_region: bool
     bucket: str
     prefix: str
+    kms_key: str = ""
+    """The KMS key its log files are encrypted with (SSE-KMS); '' for S3-managed encryption."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,10 @@ class AuthEvent:
     auth_flow: str
     challenge: str
     client_id: str = ""
-    """The app client signed in to (CloudTrail shows requestParameters.clientId in clear)."""
+    """The app client signed in to (requestParameters.clientId, in clear); AWS's samples show it
+    on InitiateAuth only, so an answer may have none (docs/aws-cloudtrail.md)."""
+    sub: str = ""
+    """The user's `sub` (additionalEventData.sub), where CloudTrail recorded it; never the user name."""
 
     @property
     def by_grader(self) -> bool:
@@ -101,6 +110,18 @@ class AuthEvents:
     skipped_files: int = 0
     skipped_events: int = 0
     skipped_why: str = ""
+    pages_read: int = 0
+    """Event-history pages read (LookupEvents answers); 0 when the events came from log files."""
+    incomplete: str = ""
+    """Why the read stopped before the oldest event wanted (a cap, the deadline, throttling), in a
+    sentence; '' when everything was read. What was not read is never taken as absence."""
+
+    def cut_short(self) -> str:
+        """Sentences saying what was not read (stopped early, older events left out); '' for nothing."""
+        said = [self.incomplete] if self.incomplete else []
+        if self.events_left_out:
+            said.append(f"{self.events_left_out:,} older sign-in events were left out.")
+        return " ".join(said)
 
 
 def trail_from(raw: dict[str, Any]) -> Trail:
@@ -111,6 +132,7 @@ def trail_from(raw: dict[str, Any]) -> Trail:
         multi_region=bool(raw.get("IsMultiRegionTrail")),
         bucket=raw.get("S3BucketName", ""),
         prefix=raw.get("S3KeyPrefix", "") or "",
+        kms_key=raw.get("KmsKeyId", "") or "",
     )
 
 
@@ -149,6 +171,7 @@ def auth_event_from(record: object) -> AuthEvent:
     """The AuthEvent of a CloudTrail record; any field missing or of another type is ''."""
     fields = _fields(record)
     params = _fields(fields.get("requestParameters"))
+    extra = _fields(fields.get("additionalEventData"))
     return AuthEvent(
         time=event_time(fields),
         name=text_of(fields.get("eventName")),
@@ -159,25 +182,61 @@ def auth_event_from(record: object) -> AuthEvent:
         auth_flow=text_of(params.get("authFlow")),
         challenge=text_of(params.get("challengeName")),
         client_id=text_of(params.get("clientId")),
+        sub=text_of(extra.get("sub"), 100),
     )
 
 
-def successful_sign_ins(events: Iterable[AuthEvent]) -> list[AuthEvent]:
-    """RespondToAuthChallenge answers without error that follow an SRP InitiateAuth from the same
-    browser (user agent) to the same app client.
+def pair_sign_ins(events: Iterable[AuthEvent]) -> list[tuple[AuthEvent, AuthEvent]]:
+    """Each RespondToAuthChallenge with the SRP InitiateAuth it answers: (question, answer).
 
-    Events of the same second are taken in protocol order (InitiateAuth first), whatever order
-    they came in: CloudTrail's times have whole seconds and event history lists the newest first.
+    An answer pairs with the latest unanswered question from the same browser (user agent and
+    source IP) at most :data:`PAIR_WINDOW` earlier, whose `sub` and client id agree with its own
+    where both records carry them. Events of one second are taken in protocol order (InitiateAuth
+    first), whatever order they came in (docs/aws-cloudtrail.md).
     """
-    started: set[tuple[str, str]] = set()
-    done = []
+    waiting: dict[tuple[str, str], deque[AuthEvent]] = {}
+    pairs = []
     for event in sorted(events, key=lambda e: (e.time, PROTOCOL_ORDER.get(e.name, len(PROTOCOL_ORDER)))):
-        browser = (event.user_agent, event.client_id)
+        browser = waiting.setdefault((event.user_agent, event.source_ip), deque())
+        while browser and event.time - browser[0].time > PAIR_WINDOW:
+            browser.popleft()
         if event.name == "InitiateAuth" and event.auth_flow == "USER_SRP_AUTH" and not event.error_code:
-            started.add(browser)
-        elif event.name == "RespondToAuthChallenge" and not event.error_code and browser in started:
-            done.append(event)
-    return done
+            browser.append(event)
+        elif event.name == "RespondToAuthChallenge":
+            question = _question_of(event, browser)
+            if question is not None:
+                browser.remove(question)
+                pairs.append((question, event))
+    return pairs
+
+
+def _question_of(answer: AuthEvent, waiting: deque[AuthEvent]) -> AuthEvent | None:
+    """The latest of `waiting` that `answer` may answer: `sub` and client id equal where both have one."""
+    for question in reversed(waiting):
+        if _agree(question.sub, answer.sub) and _agree(question.client_id, answer.client_id):
+            return question
+    return None
+
+
+def _agree(one: str, other: str) -> bool:
+    return not one or not other or one == other
+
+
+def with_clients(events: Iterable[AuthEvent]) -> list[AuthEvent]:
+    """`events`, each answer that names no app client given the client of the InitiateAuth it answers."""
+    events = list(events)
+    named = {id(answer): question.client_id for question, answer in pair_sign_ins(events) if not answer.client_id}
+    return [replace(e, client_id=named[id(e)]) if named.get(id(e)) else e for e in events]
+
+
+def successful_sign_ins(events: Iterable[AuthEvent]) -> list[AuthEvent]:
+    """The answers without error that follow an SRP InitiateAuth of the same browser (see
+    :func:`pair_sign_ins`), each with the app client it signed in to."""
+    return [
+        replace(answer, client_id=answer.client_id or question.client_id)
+        for question, answer in pair_sign_ins(events)
+        if not answer.error_code
+    ]
 
 
 def started_instances(record: object) -> list[str]:

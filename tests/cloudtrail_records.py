@@ -1,4 +1,11 @@
-"""CloudTrail records of a browser's sign-in calls, as AWS writes them, for the CloudTrail tests."""
+"""CloudTrail records as AWS writes them, for the CloudTrail tests (docs/aws-cloudtrail.md).
+
+A browser's sign-in calls are unauthenticated (`userIdentity` has no principal), carry the
+user's `sub` in `additionalEventData` and never the user name, and show the app client in clear
+on InitiateAuth; no public sample shows it on RespondToAuthChallenge (``client=None`` leaves it
+out). Hosted-UI pages are service events (`Login_GET`, `Login_POST`, `Token_POST`, ...) whose
+parameters are lists under `additionalEventData.requestParameters`.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +15,117 @@ from typing import Any
 SECOND = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(microsecond=0)
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0 Safari/537.36"
 LAB_CLIENT = "1example23456789abcdefghij"
+ACCOUNT = "123456789012"
+SUB = "d4c8a2e6-1b7f-4e0a-9c3d-5f6e7a8b9c0d"
+HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 
 
-def sign_in_record(name: str, when: datetime = SECOND, *, error: str = "", client: str = LAB_CLIENT) -> dict[str, Any]:
-    """A CloudTrail record of a browser sign-in call, secrets hidden as AWS hides them."""
+def _stamp(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sign_in_record(
+    name: str,
+    when: datetime = SECOND,
+    *,
+    error: str = "",
+    client: str | None = LAB_CLIENT,
+    agent: str = BROWSER,
+    ip: str = "198.51.100.7",
+    sub: str | None = None,
+    version: str = "1.08",
+) -> dict[str, Any]:
+    """A CloudTrail record of a browser sign-in call, secrets hidden as AWS hides them.
+
+    `client` None leaves `clientId` out; `sub` puts the user's sub in `additionalEventData`.
+    """
+    params: dict[str, Any] = (
+        {"authFlow": "USER_SRP_AUTH", "authParameters": HIDDEN}
+        if name == "InitiateAuth"
+        else {"challengeName": "PASSWORD_VERIFIER", "challengeResponses": HIDDEN}
+    )
+    if client is not None:
+        params["clientId"] = client
     record: dict[str, Any] = {
-        "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventVersion": version,
+        "userIdentity": {"type": "Unknown", "principalId": "Anonymous"},
+        "eventTime": _stamp(when),
         "eventSource": "cognito-idp.amazonaws.com",
         "eventName": name,
-        "sourceIPAddress": "198.51.100.7",
-        "userAgent": BROWSER,
-        "requestParameters": (
-            {"authFlow": "USER_SRP_AUTH", "clientId": client, "authParameters": "HIDDEN_DUE_TO_SECURITY_REASONS"}
-            if name == "InitiateAuth"
-            else {"challengeName": "PASSWORD_VERIFIER", "clientId": client, "challengeResponses": "HIDDEN_DUE_TO_SECURITY_REASONS"}
-        ),
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": ip,
+        "userAgent": agent,
+        "requestParameters": params,
+        "responseElements": None,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": ACCOUNT,
+        "eventCategory": "Management",
     }
+    if sub is not None:
+        record["additionalEventData"] = {"sub": sub}
     if error:
         record["errorCode"] = error
+        record["errorMessage"] = "Incorrect username or password."
     return record
+
+
+def hosted_ui_record(name: str, when: datetime = SECOND, *, client: str = LAB_CLIENT) -> dict[str, Any]:
+    """A hosted-UI service event (`Login_GET`, `Login_POST`, `Token_POST`, ...) as AWS's samples show them."""
+    return {
+        "eventVersion": "1.08",
+        "userIdentity": {"accountId": ACCOUNT},
+        "eventTime": _stamp(when),
+        "eventSource": "cognito-idp.amazonaws.com",
+        "eventName": name,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "198.51.100.7",
+        "userAgent": BROWSER,
+        "errorCode": "",
+        "errorMessage": "",
+        "requestParameters": None,
+        "responseElements": None,
+        "additionalEventData": {
+            "responseParameters": {"status": 302.0 if name.endswith("_POST") else 200.0},
+            "requestParameters": {
+                "client_id": [client],
+                "response_type": ["token"],
+                "redirect_uri": ["https://ec2-44-195-176-112.compute-1.amazonaws.com"],
+                **({"username": [HIDDEN], "password": [HIDDEN], "_csrf": [HIDDEN]} if name == "Login_POST" else {}),
+            },
+            "userPoolDomain": "vehicleapp.auth.us-east-1.amazoncognito.com",
+            "userPoolId": "us-east-1_AbCdEfGhI",
+        },
+        "readOnly": not name.endswith("_POST"),
+        "eventType": "AwsServiceEvent",
+        "managementEvent": True,
+        "recipientAccountId": ACCOUNT,
+        "serviceEventDetails": {"serviceAccountId": "111122223333"},
+        "eventCategory": "Management",
+    }
+
+
+def console_read_record(name: str = "DescribeUserPool", when: datetime = SECOND) -> dict[str, Any]:
+    """A signed read of the console (DescribeUserPool, ListUserPools, ...) under the same event source."""
+    return {
+        "eventVersion": "1.11",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "principalId": "AROAEXAMPLE:student",
+            "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/voclabs/student",
+            "accountId": ACCOUNT,
+        },
+        "eventTime": _stamp(when),
+        "eventSource": "cognito-idp.amazonaws.com",
+        "eventName": name,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "203.0.113.9",
+        "userAgent": "console.amazonaws.com",
+        "requestParameters": {"userPoolId": "us-east-1_AbCdEfGhI"},
+        "responseElements": None,
+        "readOnly": True,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": ACCOUNT,
+        "eventCategory": "Management",
+    }

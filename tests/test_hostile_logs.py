@@ -26,16 +26,19 @@ from grader.trail import (
     Trail,
     auth_event_from,
     event_time,
+    is_sign_in,
     started_instances,
     successful_sign_ins,
 )
-from tests.cloudtrail_records import LAB_CLIENT, SECOND
+from tests.cloudtrail_records import LAB_CLIENT, SECOND, SUB, hosted_ui_record
 from tests.cloudtrail_records import sign_in_record as _record
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 PREFIX = f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/"
-TRAIL = Trail("VehicleApp-Trail", f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/VehicleApp-Trail", REGION, True, "logs", "")
+TRAIL = Trail(
+    "VehicleApp-Trail", f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/VehicleApp-Trail", REGION, True, "logs", ""
+)
 MIB = 1024 * 1024
 
 
@@ -115,14 +118,30 @@ class BucketAWS:
 def _grade(found: AuthEvents) -> Check:
     """cloudtrail.auth_events on `found` for a lab whose app client is LAB_CLIENT; a fail is marked in evidence."""
     client = AppClient(
-        id=LAB_CLIENT, name="VehicleApp", has_secret=False, explicit_auth_flows=("ALLOW_USER_SRP_AUTH",),
-        oauth_flows=("implicit",), oauth_enabled=True, oauth_scopes=("openid",), identity_providers=("COGNITO",),
-        callback_urls=(), logout_urls=(),
+        id=LAB_CLIENT,
+        name="VehicleApp",
+        has_secret=False,
+        explicit_auth_flows=("ALLOW_USER_SRP_AUTH",),
+        oauth_flows=("implicit",),
+        oauth_enabled=True,
+        oauth_scopes=("openid",),
+        identity_providers=("COGNITO",),
+        callback_urls=(),
+        logout_urls=(),
     )
     pool = Pool(
-        id="us-east-1_AbCdEfGhI", name="VehicleAppUserPool", created="", username_attributes=(), alias_attributes=(),
-        password_policy={}, mfa="OFF", recovery_mechanisms=(), admin_create_user_only=True,
-        email_sending_account=None, domain=None, custom_domain=None,
+        id="us-east-1_AbCdEfGhI",
+        name="VehicleAppUserPool",
+        created="",
+        username_attributes=(),
+        alias_attributes=(),
+        password_policy={},
+        mfa="OFF",
+        recovery_mechanisms=(),
+        admin_create_user_only=True,
+        email_sending_account=None,
+        domain=None,
+        custom_domain=None,
     )
     spec = SimpleNamespace(expected=SimpleNamespace(events_days=90))
     snapshot = SimpleNamespace(pool=Read(value=pool), clients=Read(value=(client,)))
@@ -189,10 +208,19 @@ BOGUS_LOGS: list[tuple[str, bytes, int]] = [
     ("empty-file", b"", 1),
     (
         "sign-in-record-of-wrong-types",
-        _log([{
-            "eventSource": "cognito-idp.amazonaws.com", "eventName": "InitiateAuth", "eventTime": ["2026"],
-            "requestParameters": ["authFlow"], "userAgent": {"a": 1}, "errorCode": 7, "sourceIPAddress": None,
-        }]),
+        _log(
+            [
+                {
+                    "eventSource": "cognito-idp.amazonaws.com",
+                    "eventName": "InitiateAuth",
+                    "eventTime": ["2026"],
+                    "requestParameters": ["authFlow"],
+                    "userAgent": {"a": 1},
+                    "errorCode": 7,
+                    "sourceIPAddress": None,
+                }
+            ]
+        ),
         0,
     ),
     ("event-name-a-list", _log([{"eventSource": "cognito-idp.amazonaws.com", "eventName": ["InitiateAuth"]}]), 0),
@@ -286,6 +314,9 @@ HOSTILE_RECORDS: list[Any] = [
     {"requestParameters": {"instancesSet": {"items": {"instanceId": "i-1"}}}},
     {"requestParameters": {"instancesSet": {"items": [{"instanceId": ["i-1"]}, {"instanceId": 5}, "i-2", None]}}},
     {"userAgent": "U" * 1_000_000, "sourceIPAddress": "1" * 1_000_000},
+    {"additionalEventData": ["sub"]},
+    {"additionalEventData": {"sub": {"x": 1}}},
+    {"additionalEventData": {"sub": "s" * 1_000_000}},
 ]
 
 
@@ -294,8 +325,17 @@ def test_no_record_shape_makes_the_record_parsers_raise(record: Any) -> None:
     """auth_event_from, event_time and started_instances take any JSON value: strings stay strings, nothing raises,
     and no field kept is longer than a few hundred characters."""
     event = auth_event_from(record)
-    for value in (event.name, event.error_code, event.error_message, event.user_agent, event.source_ip,
-                  event.auth_flow, event.challenge, event.client_id):
+    for value in (
+        event.name,
+        event.error_code,
+        event.error_message,
+        event.user_agent,
+        event.source_ip,
+        event.auth_flow,
+        event.challenge,
+        event.client_id,
+        event.sub,
+    ):
         assert isinstance(value, str) and len(value) <= 1000
     assert isinstance(event_time(record), datetime)
     assert all(isinstance(i, str) for i in started_instances(record))
@@ -325,7 +365,8 @@ def test_event_history_skips_entries_that_are_not_records() -> None:
 def test_instance_starts_skip_entries_that_are_not_records() -> None:
     """read_instance_starts skips junk CloudTrailEvent values (not JSON, not an object, odd instance lists)."""
     start = {
-        "eventSource": "ec2.amazonaws.com", "eventName": "StartInstances",
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": "StartInstances",
         "eventTime": SECOND.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "requestParameters": {"instancesSet": {"items": [{"instanceId": "i-0abc"}]}},
     }
@@ -379,13 +420,20 @@ def test_the_cut_never_splits_one_second_of_a_sign_in() -> None:
 
 def test_the_check_says_what_was_skipped_in_its_evidence_and_message() -> None:
     """AuthEvents carries the files skipped and the events left out; the check records both and says them."""
-    events: tuple[AuthEvent, ...] = tuple(auth_event_from(r) for r in (_record("RespondToAuthChallenge"), _record("InitiateAuth")))
+    events: tuple[AuthEvent, ...] = tuple(
+        auth_event_from(r) for r in (_record("RespondToAuthChallenge"), _record("InitiateAuth"))
+    )
     found = AuthEvents(
-        "the trail's log files", events, events_left_out=0, skipped_files=2,
+        "the trail's log files",
+        events,
+        events_left_out=0,
+        skipped_files=2,
         skipped_why="2 files were not CloudTrail logs, so the grader skipped them.",
     )
     check = _grade(found)
-    assert check.message.endswith("(source: the trail's log files). 2 files were not CloudTrail logs, so the grader skipped them.")
+    assert check.message.endswith(
+        "(source: the trail's log files). 2 files were not CloudTrail logs, so the grader skipped them."
+    )
     assert check.evidence["skipped_log_files"] == 2
 
 
@@ -413,3 +461,68 @@ def test_the_streaming_parser_reads_what_json_reads_however_the_text_is_split(in
             records += stream.feed(text[start : start + piece])
         records += stream.feed("", final=True)
         assert records == document["Records"]
+
+
+# ---------------------------------------------------------------------- records as AWS writes them
+
+HOSTED_UI = ["Login_GET", "Login_POST", "Token_POST", "Signup_GET", "Signup_POST", "Confirm_POST"]
+
+
+@pytest.mark.parametrize("name", HOSTED_UI)
+def test_hosted_ui_service_events_are_read_without_error_and_are_no_sign_in(name: str) -> None:
+    """A hosted-UI service event (requestParameters null, lists under additionalEventData, errorCode '') parses,
+    and is not a website sign-in."""
+    record = hosted_ui_record(name)
+    assert not is_sign_in(record)
+    event = auth_event_from(record)
+    assert (event.name, event.error_code, event.client_id, event.auth_flow) == (name, "", "", "")
+
+
+def test_log_files_of_hosted_ui_sign_ins_only_count_no_website_sign_in() -> None:
+    """Log files holding only hosted-UI service events: no sign-in from the website, the student's fail."""
+    aws = BucketAWS(files={_key("HOSTED"): _log([hosted_ui_record(n) for n in reversed(HOSTED_UI)])})
+    found = _read(aws)
+    assert found.events == () and found.skipped_files == 0
+    check = _grade(found)
+    assert check.evidence["failed"] and "recorded no Cognito sign-in" in check.message
+
+
+@pytest.mark.parametrize("version", ["1.08", "1.09", "1.10", "1.11"])
+def test_records_as_aws_writes_them_are_one_sign_in(version: str) -> None:
+    """Unauthenticated calls of eventVersion 1.08 to 1.11 with the user's sub and no client id on the answer,
+    in a log file: one sign-in to the lab's client, the sub kept."""
+    records = [
+        _record("RespondToAuthChallenge", client=None, sub=SUB, version=version),
+        _record("InitiateAuth", sub=SUB, version=version),
+    ]
+    found = _read(BucketAWS(files={_key("REAL"): _log(records)}))
+    assert {e.sub for e in found.events} == {SUB}
+    assert [e.client_id for e in successful_sign_ins(found.events)] == [LAB_CLIENT]
+    assert "failed" not in _grade(found).evidence
+
+
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+
+
+def test_log_files_refused_for_want_of_kms_decrypt_are_the_graders_error_naming_the_key() -> None:
+    """Event history refused and every SSE-KMS log file refused: the grader's error names the trail's key and
+    kms:Decrypt, never the student's fail."""
+    trail = Trail(TRAIL.name, TRAIL.arn, REGION, True, "logs", "", kms_key=KEY_ARN)
+    aws = BucketAWS(files={_key("A"): REAL_LOG}, refused={_key("A")})
+    with pytest.raises(GraderError) as refused:
+        read_auth_events(aws, [trail], 90, ACCOUNT)  # type: ignore[arg-type]
+    assert refused.value.kind == "access-denied"
+    assert KEY_ARN in refused.value.message and "kms:Decrypt" in refused.value.message
+
+
+def test_event_history_is_used_whatever_the_logs_key() -> None:
+    """With event history readable, a trail whose files need a key the grader may not use changes nothing."""
+    trail = Trail(TRAIL.name, TRAIL.arn, REGION, True, "logs", "", kms_key=KEY_ARN)
+    history = [
+        {"EventName": r["eventName"], "CloudTrailEvent": json.dumps(r)}
+        for r in (_record("RespondToAuthChallenge", client=None), _record("InitiateAuth"))
+    ]
+    aws = BucketAWS(files={_key("A"): REAL_LOG}, refused={_key("A")}, history=history)
+    found = read_auth_events(aws, [trail], 90, ACCOUNT)  # type: ignore[arg-type]
+    assert found.source == "event history (LookupEvents)" and aws.fetched == []
+    assert "failed" not in _grade(found).evidence

@@ -6,7 +6,7 @@ import gzip
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any
@@ -121,7 +121,14 @@ class FakeAWS:
         return [{"Key": k, "LastModified": datetime.now(timezone.utc)} for k in sorted(self.files)]
 
 
-TRAIL = Trail("VehicleApp-Trail", "arn:aws:cloudtrail:us-east-1:123456789012:trail/VehicleApp-Trail", "us-east-1", True, "logs", "")
+TRAIL = Trail(
+    "VehicleApp-Trail",
+    "arn:aws:cloudtrail:us-east-1:123456789012:trail/VehicleApp-Trail",
+    "us-east-1",
+    True,
+    "logs",
+    "",
+)
 
 
 def test_event_history_keeps_the_client_id_and_pairs_the_second() -> None:
@@ -139,8 +146,12 @@ def test_log_files_answer_first_in_one_second() -> None:
     aws = FakeAWS(
         history=None,
         files={
-            prefix + "123456789012_CloudTrail_us-east-1_20261128T0833Z_AAAAAAAAAAAAAAAA.json.gz": [_record("RespondToAuthChallenge")],
-            prefix + "123456789012_CloudTrail_us-east-1_20261128T0833Z_BBBBBBBBBBBBBBBB.json.gz": [_record("InitiateAuth")],
+            prefix + "123456789012_CloudTrail_us-east-1_20261128T0833Z_AAAAAAAAAAAAAAAA.json.gz": [
+                _record("RespondToAuthChallenge")
+            ],
+            prefix + "123456789012_CloudTrail_us-east-1_20261128T0833Z_BBBBBBBBBBBBBBBB.json.gz": [
+                _record("InitiateAuth")
+            ],
         },
     )
     found = read_auth_events(aws, [TRAIL], 90, "123456789012")  # type: ignore[arg-type]
@@ -154,16 +165,32 @@ def test_log_files_answer_first_in_one_second() -> None:
 
 def _client(client_id: str = LAB_CLIENT, name: str = "Vehicle App - Quick") -> AppClient:
     return AppClient(
-        id=client_id, name=name, has_secret=False, explicit_auth_flows=("ALLOW_USER_SRP_AUTH",),
-        oauth_flows=("implicit",), oauth_enabled=True, oauth_scopes=("openid",), identity_providers=("COGNITO",),
-        callback_urls=(), logout_urls=(),
+        id=client_id,
+        name=name,
+        has_secret=False,
+        explicit_auth_flows=("ALLOW_USER_SRP_AUTH",),
+        oauth_flows=("implicit",),
+        oauth_enabled=True,
+        oauth_scopes=("openid",),
+        identity_providers=("COGNITO",),
+        callback_urls=(),
+        logout_urls=(),
     )
 
 
 POOL = Pool(
-    id="us-east-1_AbCdEfGhI", name="VehicleAppUserPool", created="", username_attributes=(), alias_attributes=(),
-    password_policy={}, mfa="OFF", recovery_mechanisms=(), admin_create_user_only=True,
-    email_sending_account=None, domain=None, custom_domain=None,
+    id="us-east-1_AbCdEfGhI",
+    name="VehicleAppUserPool",
+    created="",
+    username_attributes=(),
+    alias_attributes=(),
+    password_policy={},
+    mfa="OFF",
+    recovery_mechanisms=(),
+    admin_create_user_only=True,
+    email_sending_account=None,
+    domain=None,
+    custom_domain=None,
 )
 
 
@@ -196,33 +223,41 @@ def test_check_fails_for_one_wrong_password() -> None:
 
 def test_sign_in_to_another_client_does_not_count() -> None:
     """A successful sign-in to another app client (another lab's pool) fails the check, naming that client."""
-    check = _grade([
-        _event("RespondToAuthChallenge", client=OTHER_CLIENT),
-        _event("InitiateAuth", client=OTHER_CLIENT),
-    ])
+    check = _grade(
+        [
+            _event("RespondToAuthChallenge", client=OTHER_CLIENT),
+            _event("InitiateAuth", client=OTHER_CLIENT),
+        ]
+    )
     assert check.evidence["failed"]
-    assert check.message.startswith(f"CloudTrail recorded 1 successful sign-in only to other app clients ({OTHER_CLIENT})")
+    assert check.message.startswith(
+        f"CloudTrail recorded 1 successful sign-in only to other app clients ({OTHER_CLIENT})"
+    )
     assert f"none to the lab's app client Vehicle App - Quick (id {LAB_CLIENT})" in check.message
     assert check.evidence["other_client_events"] == 2
 
 
 def test_sign_in_to_the_lab_client_counts_beside_others() -> None:
     """Sign-ins to other clients beside one to the lab's client: the check passes, counting the lab's only."""
-    check = _grade([
-        _event("RespondToAuthChallenge", client=OTHER_CLIENT),
-        _event("InitiateAuth", client=OTHER_CLIENT),
-        _event("RespondToAuthChallenge"),
-        _event("InitiateAuth"),
-    ])
+    check = _grade(
+        [
+            _event("RespondToAuthChallenge", client=OTHER_CLIENT),
+            _event("InitiateAuth", client=OTHER_CLIENT),
+            _event("RespondToAuthChallenge"),
+            _event("InitiateAuth"),
+        ]
+    )
     assert "failed" not in check.evidence
     assert check.message.startswith("CloudTrail recorded 1 successful sign-in from")
 
 
 def test_failed_attempts_only_to_another_client_are_named() -> None:
     """Only failed attempts, all to another client: the message names that client, not the lab's failures."""
-    check = _grade([
-        _event("InitiateAuth", client=OTHER_CLIENT, error="ResourceNotFoundException"),
-    ])
+    check = _grade(
+        [
+            _event("InitiateAuth", client=OTHER_CLIENT, error="ResourceNotFoundException"),
+        ]
+    )
     assert check.evidence["failed"]
     assert f"sign-in attempts only to other app clients ({OTHER_CLIENT})" in check.message
 
@@ -239,7 +274,9 @@ def test_pool_without_app_client_fails_naming_the_other_clients() -> None:
 
 def test_without_the_lab_pool_any_client_counts_and_says_so() -> None:
     """When the lab's pool was not found (see pool.exists), a sign-in to any client counts, and the message says so."""
-    check = _grade([_event("RespondToAuthChallenge", client=OTHER_CLIENT), _event("InitiateAuth", client=OTHER_CLIENT)], pool=None)
+    check = _grade(
+        [_event("RespondToAuthChallenge", client=OTHER_CLIENT), _event("InitiateAuth", client=OTHER_CLIENT)], pool=None
+    )
     assert "failed" not in check.evidence
     assert "the lab's user pool was not found, so a sign-in to any app client counts" in check.message
 
@@ -262,12 +299,18 @@ def pinned(sandbox: Sandbox) -> Iterator[Sandbox]:
 
 
 def _lab(url: str) -> tuple[str, str]:
-    idp = boto3.client("cognito-idp", endpoint_url=url, region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
+    idp = boto3.client(
+        "cognito-idp", endpoint_url=url, region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s"
+    )
     pool_id = idp.create_user_pool(PoolName="VehicleAppUserPool")["UserPool"]["Id"]
     client_id = idp.create_user_pool_client(
-        UserPoolId=pool_id, ClientName="VehicleApp", ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+        UserPoolId=pool_id,
+        ClientName="VehicleApp",
+        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )["UserPoolClient"]["ClientId"]
-    idp.admin_create_user(UserPoolId=pool_id, Username="janedoe", TemporaryPassword="ILove2SeeTheTemple!", MessageAction="SUPPRESS")
+    idp.admin_create_user(
+        UserPoolId=pool_id, Username="janedoe", TemporaryPassword="ILove2SeeTheTemple!", MessageAction="SUPPRESS"
+    )
     idp.admin_set_user_password(UserPoolId=pool_id, Username="janedoe", Password=PASSWORD, Permanent=True)
     return pool_id, client_id
 
@@ -275,14 +318,27 @@ def _lab(url: str) -> tuple[str, str]:
 def _browser_sign_in(url: str, pool_id: str, client_id: str) -> None:
     """The website's SRP sign-in, as the browser SDK sends it."""
     client = srp.SrpClient(pool_id)
-    first = browser_post(url, "InitiateAuth", {
-        "AuthFlow": "USER_SRP_AUTH", "ClientId": client_id,
-        "AuthParameters": {"USERNAME": "janedoe", "SRP_A": client.srp_a_hex},
-    }, **{"User-Agent": BROWSER})
+    first = browser_post(
+        url,
+        "InitiateAuth",
+        {
+            "AuthFlow": "USER_SRP_AUTH",
+            "ClientId": client_id,
+            "AuthParameters": {"USERNAME": "janedoe", "SRP_A": client.srp_a_hex},
+        },
+        **{"User-Agent": BROWSER},
+    )
     answers = client.challenge_responses(first.json()["ChallengeParameters"], PASSWORD)
-    second = browser_post(url, "RespondToAuthChallenge", {
-        "ChallengeName": "PASSWORD_VERIFIER", "ClientId": client_id, "ChallengeResponses": answers,
-    }, **{"User-Agent": BROWSER})
+    second = browser_post(
+        url,
+        "RespondToAuthChallenge",
+        {
+            "ChallengeName": "PASSWORD_VERIFIER",
+            "ClientId": client_id,
+            "ChallengeResponses": answers,
+        },
+        **{"User-Agent": BROWSER},
+    )
     assert second.status_code == 200, second.text
 
 
@@ -300,7 +356,9 @@ def test_sandbox_sign_in_in_one_second_is_found(pinned: Sandbox) -> None:
 
 def test_sandbox_instance_restart_time(pinned: Sandbox) -> None:
     """read_instance_starts gives the time of the instance's latest StartInstances; refused event history is a GraderError."""
-    ec2 = boto3.client("ec2", endpoint_url=pinned.url, region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
+    ec2 = boto3.client(
+        "ec2", endpoint_url=pinned.url, region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s"
+    )
     instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     ec2.stop_instances(InstanceIds=[instance])
     ec2.start_instances(InstanceIds=[instance])
@@ -310,3 +368,86 @@ def test_sandbox_instance_restart_time(pinned: Sandbox) -> None:
     with pytest.raises(GraderError) as err:
         read_instance_starts(aws)
     assert err.value.kind == "access-denied"
+
+
+# ---------------------------------------------------------------------- pairing as AWS records it
+
+
+def _as_recorded(
+    name: str,
+    when: datetime = SECOND,
+    *,
+    client: str = "",
+    ip: str = "198.51.100.7",
+    sub: str = "",
+    error: str = "",
+) -> AuthEvent:
+    """An AuthEvent as AWS records it: the answer often without client id, the user's sub where known."""
+    return replace(_event(name, when, error=error, client=client), source_ip=ip, sub=sub)
+
+
+LATER = SECOND + timedelta(seconds=61)
+
+
+@pytest.mark.parametrize(
+    ("events", "clients"),
+    [
+        ([_as_recorded("RespondToAuthChallenge"), _as_recorded("InitiateAuth", client=LAB_CLIENT)], [LAB_CLIENT]),
+        (
+            [
+                _as_recorded("RespondToAuthChallenge", SECOND + timedelta(seconds=2)),
+                _as_recorded("InitiateAuth", client=LAB_CLIENT),
+            ],
+            [LAB_CLIENT],
+        ),
+        (
+            [_as_recorded("RespondToAuthChallenge", ip="203.0.113.5"), _as_recorded("InitiateAuth", client=LAB_CLIENT)],
+            [],
+        ),
+        ([_as_recorded("RespondToAuthChallenge", LATER), _as_recorded("InitiateAuth", client=LAB_CLIENT)], []),
+        (
+            [
+                _as_recorded("RespondToAuthChallenge", sub="sub-other"),
+                _as_recorded("InitiateAuth", client=OTHER_CLIENT, sub="sub-other"),
+                _as_recorded("InitiateAuth", client=LAB_CLIENT, sub="sub-jane"),
+            ],
+            [OTHER_CLIENT],
+        ),
+        (
+            [
+                _as_recorded("RespondToAuthChallenge", client=OTHER_CLIENT),
+                _as_recorded("InitiateAuth", client=OTHER_CLIENT),
+                _as_recorded("InitiateAuth", client=LAB_CLIENT),
+            ],
+            [OTHER_CLIENT],
+        ),
+    ],
+    ids=[
+        "answer-without-client-id",
+        "answer-seconds-later",
+        "other-source-ip",
+        "over-a-minute-later",
+        "sub-picks-the-question",
+        "client-id-where-both-have-one",
+    ],
+)
+def test_answers_pair_by_browser_ip_time_sub_and_client_where_present(
+    events: list[AuthEvent], clients: list[str]
+) -> None:
+    """An answer pairs with a question of the same browser and source IP within a minute, by sub and client id
+    only where both records carry them, and takes the question's app client."""
+    assert [e.client_id for e in successful_sign_ins(events)] == clients
+
+
+def test_check_counts_a_sign_in_whose_answer_has_no_client_id() -> None:
+    """The measured failure: an answer without clientId no longer reads as a sign-in to another client '(none)'."""
+    check = _grade([_as_recorded("RespondToAuthChallenge"), _as_recorded("InitiateAuth", client=LAB_CLIENT)])
+    assert "failed" not in check.evidence, check.message
+    assert check.message.startswith("CloudTrail recorded 1 successful sign-in from the website")
+
+
+def test_an_answer_that_answers_no_question_read_names_no_client() -> None:
+    """A lone answer without client id (its question not read) is no sign-in and no attempt to another client."""
+    check = _grade([_as_recorded("RespondToAuthChallenge")])
+    assert check.evidence["failed"] and check.evidence["other_client_events"] == 0
+    assert "(none)" not in check.message

@@ -1,8 +1,14 @@
 """Reads CloudTrail: the lab's trail, its status and bucket, the Cognito sign-in events, instance starts.
 
-Event history (`LookupEvents`) is the first source, at most 2 requests a second as AWS allows;
-when it is refused, the trail's own log files in its bucket are the second. Which source was
-used is part of the result. Every call goes through the read-only AWS layer (grader/aws.py).
+Event history (`LookupEvents`) is the first source, looked up by event name (InitiateAuth, then
+RespondToAuthChallenge), never by event source: an account's cognito-idp events are mostly
+console reads and hosted-UI service events, which would fill any cap before the sign-ins. All the
+lookups of one connection share one :class:`LookupPacer` (AWS allows 2 requests a second per
+account and region), a throttled call is retried with backoff, and a read that stops early (its
+page cap, the deadline, throttling) says so in the result: what was not read is never absence
+(docs/aws-cloudtrail.md). When event history is refused, the trail's own log files in its bucket
+are the second source. Which source was used is part of the result. Every call goes through the
+read-only AWS layer (grader/aws.py).
 
 The log files are the student's to write (anything can be put in the trail's bucket), so they are
 read as hostile: a file listed larger than :data:`MAX_LOG_BYTES` is not downloaded, a body is read
@@ -18,10 +24,12 @@ import codecs
 import contextlib
 import json
 import re
+import threading
 import time
+import weakref
 import zlib
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,7 +40,6 @@ from grader.aws import ReadOnlyAWS
 from grader.errors import GraderError, explain
 from grader.trail import (
     EC2_SOURCE,
-    EVENT_SOURCE,
     SIGN_IN_EVENTS,
     START_EVENT,
     AuthEvents,
@@ -50,8 +57,10 @@ from grader.trail import (
 
 MAX_START_PAGES = 5
 HISTORY_DAYS = 90  # how far back event history goes
-LOOKUP_INTERVAL = 0.5  # seconds between LookupEvents pages: AWS allows 2 per second
-MAX_PAGES = 40
+LOOKUP_INTERVAL = 0.55  # seconds between LookupEvents calls of one account: AWS allows 2 per second
+MAX_PAGES = 40  # event-history pages (50 events each) read per event name
+MAX_THROTTLED = 5  # retries of one throttled LookupEvents call
+FIRST_BACKOFF = 1.0  # seconds before the first retry; doubled at each next one
 MIB = 1024 * 1024
 MAX_LOG_FILES = 200  # the newest log files read
 MAX_LIST_PAGES = 100  # pages of the bucket's listing (1,000 keys each)
@@ -104,70 +113,228 @@ def read_status(aws: ReadOnlyAWS, trail: Trail) -> TrailStatus:
     )
 
 
-def read_auth_events(aws: ReadOnlyAWS, trails: list[Trail], days: int, account_id: str) -> AuthEvents:
+class LookupPacer:
+    """Spaces the LookupEvents calls of one account, from every thread, at least `interval` apart.
+
+    `clock` and `sleep` are time.monotonic and time.sleep unless a test gives others.
+    """
+
+    def __init__(
+        self,
+        interval: float = LOOKUP_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.interval, self.clock, self.sleep = interval, clock, sleep
+        self._next = float("-inf")
+        self._lock = threading.Lock()
+
+    def wait(self, deadline: float | None = None) -> bool:
+        """Wait for the next call's turn; False, without waiting, when that turn comes after `deadline`."""
+        with self._lock:
+            now = self.clock()
+            turn = max(now, self._next)
+            if deadline is not None and turn > deadline:
+                return False
+            self._next = turn + self.interval
+        if turn > now:
+            self.sleep(turn - now)
+        return True
+
+    def back_off(self, seconds: float) -> None:
+        """Make every caller wait `seconds` from now (AWS throttled a call)."""
+        with self._lock:
+            self._next = max(self._next, self.clock() + seconds)
+
+
+_PACERS: dict[int, LookupPacer] = {}
+_PACERS_LOCK = threading.Lock()
+
+
+def pacer_for(aws: object) -> LookupPacer:
+    """The one LookupPacer of this connection's AWS access (made at its first use, gone with it)."""
+    with _PACERS_LOCK:
+        pacer = _PACERS.get(id(aws))
+        if pacer is None:
+            pacer = _PACERS[id(aws)] = LookupPacer()
+            with contextlib.suppress(TypeError):  # an object without weak references keeps its pacer
+                weakref.finalize(aws, _PACERS.pop, id(aws), None)
+        return pacer
+
+
+class _Stopped(Exception):
+    """Event history could not be read to its end; `why` says so in a sentence fragment."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+def read_auth_events(
+    aws: ReadOnlyAWS,
+    trails: list[Trail],
+    days: int,
+    account_id: str,
+    *,
+    deadline: float | None = None,
+    pacer: LookupPacer | None = None,
+) -> AuthEvents:
     """The Cognito sign-in events of the last `days` days, from event history or the trail's files.
 
     At most :data:`~grader.trail.MAX_EVENTS` events are kept, the newest; what was left out or
-    skipped is counted in the AuthEvents.
+    skipped is counted in the AuthEvents, and a read of event history stopped before its end
+    (page cap, `deadline` on time.monotonic's clock, throttling) says so in `incomplete`.
     """
     since = datetime.now(UTC) - timedelta(days=days)
     try:
         kept = NewestEvents()
-        junk = _from_history(aws, since, kept)
+        read = _HistoryRead()
+        _from_history(aws, since, kept, read, pacer or pacer_for(aws), deadline)
         events, left_out = kept.result()
-        why = (
-            f"{_count(junk, 'event-history entry was', 'event-history entries were')} not CloudTrail records, "
-            f"so the grader skipped {'it' if junk == 1 else 'them'}."
-            if junk
-            else ""
+        return AuthEvents(
+            "event history (LookupEvents)",
+            events,
+            left_out,
+            skipped_events=read.junk,
+            skipped_why=read.junk_why(),
+            pages_read=read.pages,
+            incomplete=read.incomplete(),
         )
-        return AuthEvents("event history (LookupEvents)", events, left_out, skipped_events=junk, skipped_why=why)
     except GraderError as exc:
         if exc.kind != "access-denied":
             raise
-        readable = [t for t in trails if t.bucket]
-        if not readable:
-            raise GraderError(
-                f"{exc.message} There is no trail bucket to read the events from instead.", kind=exc.kind
-            ) from None
-        trail = readable[0]
-        prefix = logs_prefix(trail, account_id, aws.target.region)
-        found = _from_logs(aws, trail, prefix, since)
-        events, left_out = found.events.result()
-        return AuthEvents(
-            f"the trail's log files (s3://{trail.bucket}/{prefix}), because event history was refused",
-            events,
-            left_out,
-            skipped_files=sum(found.skipped.values()),
-            skipped_why=found.why(),
+        return _instead_of_history(aws, trails, account_id, since, exc)
+
+
+def _instead_of_history(
+    aws: ReadOnlyAWS, trails: list[Trail], account_id: str, since: datetime, refused: GraderError
+) -> AuthEvents:
+    """The sign-in events from the trail's log files, event history having been `refused`."""
+    readable = [t for t in trails if t.bucket]
+    if not readable:
+        raise GraderError(
+            f"{refused.message} There is no trail bucket to read the events from instead.", kind=refused.kind
+        ) from None
+    trail = readable[0]
+    prefix = logs_prefix(trail, account_id, aws.target.region)
+    found = _from_logs(aws, trail, prefix, since)
+    events, left_out = found.events.result()
+    return AuthEvents(
+        f"the trail's log files (s3://{trail.bucket}/{prefix}), because event history was refused",
+        events,
+        left_out,
+        skipped_files=sum(found.skipped.values()),
+        skipped_why=found.why(),
+    )
+
+
+@dataclass
+class _HistoryRead:
+    """How far event history was read: pages, entries that were not records, and why it stopped early."""
+
+    pages: int = 0
+    junk: int = 0
+    stopped: str = ""
+    names_cut: list[str] = field(default_factory=list)
+
+    def junk_why(self) -> str:
+        if not self.junk:
+            return ""
+        them = "it" if self.junk == 1 else "them"
+        return (
+            f"{_count(self.junk, 'event-history entry was', 'event-history entries were')} not CloudTrail records, "
+            f"so the grader skipped {them}."
         )
 
+    def incomplete(self) -> str:
+        """The sentence saying why the read stopped before the oldest event wanted; '' when it did not."""
+        pages = _count(self.pages, "page", "pages")
+        if self.stopped:
+            return f"The grader read {pages} of event history, then {self.stopped}; older events were not read."
+        if self.names_cut:
+            return (
+                f"The grader read {pages} of event history and stopped at its limit of {MAX_PAGES} pages "
+                f"({MAX_PAGES * 50:,} events) of {' and '.join(self.names_cut)}; older events were not read."
+            )
+        return ""
 
-def _from_history(aws: ReadOnlyAWS, since: datetime, kept: NewestEvents) -> int:
-    """Add event history's sign-in events to `kept`; the number of entries that were not CloudTrail records."""
-    params: dict[str, Any] = {
-        "LookupAttributes": [{"AttributeKey": "EventSource", "AttributeValue": EVENT_SOURCE}],
-        "StartTime": since,
-        "MaxResults": 50,
+
+def _from_history(
+    aws: ReadOnlyAWS,
+    since: datetime,
+    kept: NewestEvents,
+    read: _HistoryRead,
+    pacer: LookupPacer,
+    deadline: float | None,
+) -> None:
+    """Add event history's sign-in events to `kept`, one event name after the other, newest first.
+
+    The pages of both names are read in turn, so a read cut short covers the same recent time for
+    both halves of a sign-in. How far it got goes to `read`.
+    """
+    cursors: dict[str, dict[str, Any]] = {
+        name: {
+            "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": name}],
+            "StartTime": since,
+            "MaxResults": 50,
+        }
+        for name in sorted(SIGN_IN_EVENTS)
     }
-    junk = 0
-    for page in range(MAX_PAGES):
-        if page:
-            time.sleep(LOOKUP_INTERVAL)
-        answer = aws.call("cloudtrail", "lookup_events", "read the CloudTrail event history", **params)
-        for item in _list_of(answer.get("Events")):
-            if not isinstance(item, dict) or text_of(item.get("EventName")) not in SIGN_IN_EVENTS:
+    pages = dict.fromkeys(cursors, 0)
+    while cursors:
+        for name, params in list(cursors.items()):
+            if pages[name] >= MAX_PAGES:
+                read.names_cut.append(name)
+                del cursors[name]
                 continue
-            record = _json_object(item.get("CloudTrailEvent"))
-            if record is None:
-                junk += 1
-                continue
+            try:
+                answer = _lookup(aws, params, pacer, deadline)
+            except _Stopped as stop:
+                read.stopped = stop.why
+                return
+            pages[name] += 1
+            read.pages += 1
+            _keep_sign_ins(answer, name, kept, read)
+            token = answer.get("NextToken")
+            if not isinstance(token, str) or not token:
+                del cursors[name]
+            else:
+                params["NextToken"] = token
+
+
+def _keep_sign_ins(answer: dict[str, Any], name: str, kept: NewestEvents, read: _HistoryRead) -> None:
+    """Add the `name` events of one LookupEvents answer to `kept`; count the entries that are not records."""
+    for item in _list_of(answer.get("Events")):
+        if not isinstance(item, dict) or text_of(item.get("EventName")) != name:
+            continue
+        record = _json_object(item.get("CloudTrailEvent"))
+        if record is None:
+            read.junk += 1
+        elif text_of(record.get("eventName")) == name and is_sign_in(record):
             kept.add(auth_event_from(record))
-        token = answer.get("NextToken")
-        if not token:
-            return junk
-        params["NextToken"] = token
-    return junk
+
+
+def _lookup(
+    aws: ReadOnlyAWS, params: dict[str, Any], pacer: LookupPacer, deadline: float | None, action: str = ""
+) -> dict[str, Any]:
+    """One LookupEvents call in its turn, retried with backoff while AWS throttles it.
+
+    Raises _Stopped when its turn would come after `deadline` or AWS still throttles after
+    :data:`MAX_THROTTLED` retries.
+    """
+    backoff = FIRST_BACKOFF
+    for attempt in range(MAX_THROTTLED + 1):
+        if not pacer.wait(deadline):
+            raise _Stopped("it ran out of time (the deadline for one account)")
+        try:
+            return aws.call("cloudtrail", "lookup_events", action or "read the CloudTrail event history", **params)
+        except GraderError as exc:
+            if exc.kind != "throttled":
+                raise
+            if attempt < MAX_THROTTLED:
+                pacer.back_off(backoff)
+                backoff *= 2
+    raise _Stopped(f"AWS still throttled event history after {MAX_THROTTLED} retries")
 
 
 def _list_of(value: object) -> list[Any]:
@@ -270,8 +437,19 @@ def _from_logs(aws: ReadOnlyAWS, trail: Trail, prefix: str, since: datetime) -> 
                 found.skipped[UNREADABLE] += 1
                 refused = refused or exc
     if refused is not None and not found.fetched:
-        raise refused
+        raise _key_refusal(trail, refused) if trail.kms_key and refused.kind == "access-denied" else refused
     return found
+
+
+def _key_refusal(trail: Trail, refused: GraderError) -> GraderError:
+    """AWS refused every log file of a trail whose files are encrypted with a KMS key: say which key."""
+    return GraderError(
+        f"{refused.message} The trail {trail.name} encrypts its log files with the KMS key {trail.kms_key} "
+        "(SSE-KMS, the console's default for a new trail): reading them needs kms:Decrypt on that key as well as "
+        "s3:GetObject. Allow the grader kms:Decrypt on the key, or allow it cloudtrail:LookupEvents (event "
+        "history needs no key), then run the grader again.",
+        kind="access-denied",
+    )
 
 
 def _newest_log_files(
@@ -496,23 +674,30 @@ class _RecordStream:
 _MORE = object()
 
 
-def read_instance_starts(aws: ReadOnlyAWS, days: int = HISTORY_DAYS) -> dict[str, datetime]:
+def read_instance_starts(
+    aws: ReadOnlyAWS, days: int = HISTORY_DAYS, *, pacer: LookupPacer | None = None
+) -> dict[str, datetime]:
     """When each EC2 instance was last started, from the StartInstances events of event history.
 
-    One read per grade (a few pages at most); an instance without such an event is absent.
+    One read per grade (a few pages at most), paced with the connection's other lookups; an
+    instance without such an event is absent.
     """
+    pacer = pacer or pacer_for(aws)
     params: dict[str, Any] = {
         "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": START_EVENT}],
         "StartTime": datetime.now(UTC) - timedelta(days=days),
         "MaxResults": 50,
     }
     latest: dict[str, datetime] = {}
-    for page in range(MAX_START_PAGES):
-        if page:
-            time.sleep(LOOKUP_INTERVAL)
-        answer = aws.call(
-            "cloudtrail", "lookup_events", "read when the EC2 instance was started (CloudTrail event history)", **params
-        )
+    for _ in range(MAX_START_PAGES):
+        try:
+            answer = _lookup(
+                aws, params, pacer, None, "read when the EC2 instance was started (CloudTrail event history)"
+            )
+        except _Stopped as stop:
+            raise GraderError(
+                f"The grader could not read when the EC2 instance was started: {stop.why}.", kind="throttled"
+            ) from None
         for item in _list_of(answer.get("Events")):
             record = _json_object(item.get("CloudTrailEvent")) if isinstance(item, dict) else None
             if (

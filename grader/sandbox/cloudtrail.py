@@ -1,14 +1,20 @@
 """CloudTrail for the sandbox: Cognito user-pool calls become events, as in AWS.
 
 moto 5.2.x keeps trails but records nothing: ``LookupEvents`` answers 500 and no log file ever
-reaches a trail's bucket (lab-facts.md section 4). :class:`CloudTrailRecorder` is a WSGI
+reaches a trail's bucket (tests/sandbox/test_moto_assumptions.py). :class:`CloudTrailRecorder` is a WSGI
 middleware that
 
 * records every Cognito user-pool call it passes on (``X-Amz-Target:
   AWSCognitoIdentityProviderService.<Op>``, signed SDK calls and the browser's unsigned calls,
   successes and failures) as a management event in CloudTrail's record format, with every
   secret (passwords, SRP values, tokens, sessions) shown as ``HIDDEN_DUE_TO_SECURITY_REASONS``
-  (the app client's ``clientId`` stays in clear, as in AWS);
+  (the app client's ``clientId`` stays in clear on ``InitiateAuth``, as in AWS's samples; no public
+  sample shows it on ``RespondToAuthChallenge``, so it is left out there and the grader must pair
+  a sign-in's two calls without it: docs/aws-cloudtrail.md);
+* records hosted-UI requests, as AWS does, as service events (``Login_GET``, ``Login_POST``,
+  ``Token_POST``, ...: ``eventType`` ``AwsServiceEvent``, ``requestParameters`` null, the
+  parameters as lists under ``additionalEventData.requestParameters``, ``userIdentity`` only
+  ``{accountId}``) when the hosted UI answers through :func:`hosted_ui_call`;
 * records EC2 ``StartInstances`` and ``StopInstances`` (source ``ec2.amazonaws.com``, the
   instances in ``requestParameters.instancesSet.items``, and in event history's ``Resources``
   as ``AWS::EC2::Instance``), so a restarted instance shows when it was started again;
@@ -22,7 +28,10 @@ middleware that
   ``[prefix/]AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/`` then the file name
   ``<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<16 chars>.json.gz``;
 * corrects moto's ``GetTrailStatus`` delivery fields (``LatestDeliveryTime`` of real deliveries,
-  ``LatestDeliveryError`` ``NoSuchBucket`` when the bucket is gone).
+  ``LatestDeliveryError`` ``NoSuchBucket`` when the bucket is gone);
+* delivers a trail's files encrypted with its KMS key (SSE-KMS) when it has one, and, once
+  :meth:`CloudTrailRecorder.deny_decrypt` names that key, refuses them to S3 GetObject
+  (AccessDenied), as S3 does to a caller without ``kms:Decrypt`` on the key.
 
 It must sit outside the layers that answer Cognito calls (CognitoFidelity, moto), so the real
 answer decides success or failure, and inside the gateway (whose injected faults are answered
@@ -60,7 +69,7 @@ from grader.sandbox.wsgi import (
     sigv4_credential,
 )
 
-__all__ = ["HIDDEN", "CloudTrailRecorder", "log_file_key"]
+__all__ = ["HIDDEN", "CloudTrailRecorder", "hosted_ui_call", "log_file_key"]
 
 _log = logging.getLogger(__name__)
 
@@ -89,6 +98,22 @@ _LOOKUP_KEYS = (
     "EventSource",
     "AccessKeyId",
 )
+# The hosted UI's endpoints and the service events AWS names them by ("Understanding Amazon Cognito
+# sign-in events" and "Example Amazon Cognito events"; Login_POST follows the documented pattern).
+HOSTED_UI_EVENTS = {
+    ("GET", "/login"): "Login_GET",
+    ("POST", "/login"): "Login_POST",
+    ("GET", "/signup"): "Signup_GET",
+    ("POST", "/signup"): "Signup_POST",
+    ("GET", "/confirm"): "Confirm_GET",
+    ("POST", "/confirm"): "Confirm_POST",
+    ("POST", "/oauth2/token"): "Token_POST",
+}
+# Hosted-UI parameters AWS shows as HIDDEN_DUE_TO_SECURITY_REASONS.
+_HOSTED_UI_SECRETS = frozenset(
+    {"username", "password", "_csrf", "code", "code_verifier", "refresh_token", "client_secret", "cognitoasfdata"}
+)
+SERVICE_ACCOUNT = "111122223333"  # the account AWS names in serviceEventDetails.serviceAccountId
 _HOST_REGION = re.compile(r"^cognito-idp(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com", re.I)
 _JWT = re.compile(r"^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _BLOB = re.compile(r"^[A-Za-z0-9+/=_-]{100,}$")
@@ -194,6 +219,7 @@ class CloudTrailRecorder:
         self._identities: dict[str, tuple[dict[str, Any], str | None]] = {}  # access key -> identity
         self._seq = 0
         self._lock = threading.RLock()
+        self._denied_keys: set[str] = set()  # KMS key ids whose log files S3 refuses (deny_decrypt)
 
     # ------------------------------------------------------------------ public API
 
@@ -214,6 +240,13 @@ class CloudTrailRecorder:
             self._pending.clear()
             self._deliveries.clear()
             self._identities.clear()
+            self._denied_keys.clear()
+
+    def deny_decrypt(self, key: str) -> None:
+        """From now on S3 refuses (AccessDenied) to return any object encrypted with the KMS key `key`
+        (its id or ARN), as it does to a caller without kms:Decrypt on that key; until the reset."""
+        with self._lock:
+            self._denied_keys.add(_key_id(key))
 
     def flush(self) -> list[tuple[str, str]]:
         """Deliver pending events to their trails' buckets now; returns the (bucket, key) written.
@@ -243,6 +276,10 @@ class CloudTrailRecorder:
             result = self.app(environ, start_response)
             self.clear()
             return result
+        if method in ("GET", "HEAD") and self._denied_keys:
+            refused = self._kms_refusal(environ)
+            if refused is not None:
+                return _s3_error(start_response, "AccessDenied", refused)
         if method != "POST":
             return self.app(environ, start_response)
         if target == _LOOKUP_EVENTS:
@@ -319,7 +356,10 @@ class CloudTrailRecorder:
             response_elements = None
         else:
             response_elements = _scrub(_camel(answer))
-        record["requestParameters"] = _scrub(_camel(params)) if params else None
+        request = _scrub(_camel(params)) if params else None
+        if operation == "RespondToAuthChallenge" and isinstance(request, dict):
+            request.pop("clientId", None)  # not shown by any public sample: docs/aws-cloudtrail.md
+        record["requestParameters"] = request
         record["responseElements"] = response_elements
         if context.sub:
             record["additionalEventData"] = {"sub": context.sub}
@@ -350,6 +390,7 @@ class CloudTrailRecorder:
         headers: list[tuple[str, str]],
         read_only: bool,
         resources: tuple[tuple[str, str], ...] = (),
+        event_type: str = "AwsApiCall",
     ) -> None:
         """Finish the record, keep it for event history and queue it for the logging trails."""
         record.update(
@@ -357,7 +398,7 @@ class CloudTrailRecorder:
                 "requestID": _header(headers, "x-amzn-requestid") or str(uuid.uuid4()),
                 "eventID": str(uuid.uuid4()),
                 "readOnly": read_only,
-                "eventType": "AwsApiCall",
+                "eventType": event_type,
                 "managementEvent": True,
                 "recipientAccountId": context.account,
                 "eventCategory": "Management",
@@ -417,6 +458,51 @@ class CloudTrailRecorder:
         record["responseElements"] = response_elements
         resources = tuple((EC2_INSTANCE, i) for i in instance_ids)
         self._store(record, context, now, headers, False, resources)
+
+    def record_service_event(
+        self, environ: Mapping[str, Any], name: str, status: int, params: dict[str, list[str]], pool: Any, host: str
+    ) -> None:
+        """Record one hosted-UI request (`name` as in HOSTED_UI_EVENTS) of `pool`'s domain `host`, as AWS does."""
+        context = _Context(pool.account, pool.region, {"accountId": pool.account}, None, None, None)
+        now, record = self._new_record(environ, context, EVENT_SOURCE, name)
+        if name.endswith("_GET"):
+            record.update({"errorCode": "", "errorMessage": ""})
+        record["requestParameters"] = None
+        record["responseElements"] = None
+        record["additionalEventData"] = {
+            "responseParameters": {"status": float(status)},
+            "requestParameters": {
+                key: [HIDDEN if key.lower() in _HOSTED_UI_SECRETS else value[:500] for value in values[:10]]
+                for key, values in list(params.items())[:50]
+            },
+            "userPoolDomain": host,
+            "userPoolId": pool.pool.id,
+        }
+        record["serviceEventDetails"] = {"serviceAccountId": SERVICE_ACCOUNT}
+        self._store(record, context, now, [], name.endswith("_GET"), event_type="AwsServiceEvent")
+
+    def _kms_refusal(self, environ: Mapping[str, Any]) -> str | None:
+        """Why S3 refuses this GetObject (its object's KMS key is denied), or None to answer it as usual."""
+        signed = _signed(environ)
+        bucket, _, key = str(environ.get("PATH_INFO", "")).lstrip("/").partition("/")
+        if signed is None or signed.service != "s3" or not bucket or not key:
+            return None
+        from urllib.parse import unquote
+
+        from moto.s3.models import s3_backends
+
+        owner = s3_backends.bucket_accounts.get(bucket)
+        if owner is None:
+            return None
+        partition, account = owner
+        try:
+            stored = s3_backends[account][partition].get_object(bucket, unquote(key))
+        except Exception:  # noqa: BLE001 - no such key: S3 answers that itself
+            return None
+        kms = getattr(stored, "kms_key_id", None)
+        if not isinstance(kms, str) or _key_id(kms) not in self._denied_keys:
+            return None
+        return f"The caller is not allowed kms:Decrypt on the KMS key {kms}, which encrypts this object."
 
     # ------------------------------------------------------------------ delivery
 
@@ -600,6 +686,21 @@ def _call(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, s
         if close is not None:
             close()
     return captured.get("status", "500 Internal Server Error"), captured.get("headers", []), b"".join(written + chunks)
+
+
+def _key_id(key: str) -> str:
+    """A KMS key's id, from its id or its ARN (`arn:aws:kms:<region>:<account>:key/<id>`)."""
+    return key.rsplit("key/", 1)[-1]
+
+
+def _s3_error(start_response: StartResponse, code: str, message: str) -> list[bytes]:
+    """An S3 error answer (XML, 403), as S3 gives it."""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{uuid.uuid4()}</RequestId></Error>"
+    ).encode()
+    start_response("403 Forbidden", [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def _status_code(status: str) -> int:
@@ -1111,3 +1212,41 @@ def _parse_token(token: Any, fingerprint: str) -> tuple[float, int]:
             "InvalidNextTokenException",
             "Invalid NextToken: it must come from a call with the same parameters.",
         ) from None
+
+
+def hosted_ui_call(
+    environ: dict[str, Any],
+    start_response: StartResponse,
+    answer: Callable[[StartResponse], Iterable[bytes]],
+    *,
+    host: str,
+    endpoint: str,
+    pool_id: str,
+    recorder: CloudTrailRecorder,
+) -> Iterable[bytes]:
+    """Answer a hosted-UI request with `answer`, then record it in the newest live recorder as the
+    service event AWS logs for it in `recorder` (Login_GET, Login_POST, Token_POST, ...); other endpoints go
+    unrecorded.
+
+    Recording never breaks the answer.
+    """
+    captured: list[str] = []
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        captured.append(status)
+        return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+    method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+    name = HOSTED_UI_EVENTS.get((method, endpoint))
+    body = read_body(environ).decode("utf-8", "replace") if name and method == "POST" else ""
+    result = answer(capture)
+    if name and captured:
+        try:
+            pool = find_user_pool(default_account_id(environ), pool_id=pool_id)
+            params = parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
+            params.update(parse_qs(body, keep_blank_values=True))
+            if pool is not None:
+                recorder.record_service_event(environ, name, _status_code(captured[0]), params, pool, host)
+        except Exception:  # noqa: BLE001 - recording must never break the page it records
+            _log.exception("could not record %s as a CloudTrail service event", name)
+    return result

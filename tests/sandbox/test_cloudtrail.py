@@ -89,9 +89,9 @@ def s3(url: str) -> Any:
 def _setup(idp: Any, *, confirmed: bool = True) -> tuple[str, str]:
     """VehicleAppUserPool, a public SRP client and janedoe; returns (pool id, client id)."""
     pool_id = idp.create_user_pool(PoolName="VehicleAppUserPool")["UserPool"]["Id"]
-    client_id = idp.create_user_pool_client(
-        UserPoolId=pool_id, ClientName="VehicleApp", ExplicitAuthFlows=SRP_FLOWS
-    )["UserPoolClient"]["ClientId"]
+    client_id = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="VehicleApp", ExplicitAuthFlows=SRP_FLOWS)[
+        "UserPoolClient"
+    ]["ClientId"]
     idp.admin_create_user(
         UserPoolId=pool_id, Username="janedoe", TemporaryPassword=TEMP_PASSWORD, MessageAction="SUPPRESS"
     )
@@ -108,20 +108,30 @@ def _raw(url: str, op: str, body: dict[str, Any], **headers: str) -> requests.Re
 def _browser_login(url: str, pool_id: str, client_id: str, password: str, **headers: str) -> dict[str, Any]:
     """A USER_SRP_AUTH login over unsigned POSTs; returns every value sent and received."""
     client = srp.SrpClient(pool_id)
-    first = _raw(url, "InitiateAuth", {
-        "AuthFlow": "USER_SRP_AUTH",
-        "ClientId": client_id,
-        "AuthParameters": {"USERNAME": "janedoe", "SRP_A": client.srp_a_hex},
-        "ClientMetadata": {},
-    }, **headers)
+    first = _raw(
+        url,
+        "InitiateAuth",
+        {
+            "AuthFlow": "USER_SRP_AUTH",
+            "ClientId": client_id,
+            "AuthParameters": {"USERNAME": "janedoe", "SRP_A": client.srp_a_hex},
+            "ClientMetadata": {},
+        },
+        **headers,
+    )
     assert first.status_code == 200, first.text
     challenge = first.json()["ChallengeParameters"]
     answers = client.challenge_responses(challenge, password)
-    second = _raw(url, "RespondToAuthChallenge", {
-        "ChallengeName": "PASSWORD_VERIFIER",
-        "ClientId": client_id,
-        "ChallengeResponses": answers,
-    }, **headers)
+    second = _raw(
+        url,
+        "RespondToAuthChallenge",
+        {
+            "ChallengeName": "PASSWORD_VERIFIER",
+            "ClientId": client_id,
+            "ChallengeResponses": answers,
+        },
+        **headers,
+    )
     return {"srp_a": client.srp_a_hex, "challenge": challenge, "answers": answers, "second": second}
 
 
@@ -177,9 +187,8 @@ def test_successful_srp_login_records_both_calls(url: str, idp: Any, recorder: C
         "clientMetadata": {},
     }
     assert first["responseElements"] == {"challengeName": "PASSWORD_VERIFIER", "challengeParameters": HIDDEN}
-    assert second["requestParameters"] == {
+    assert second["requestParameters"] == {  # no clientId: no public sample shows it on the answer
         "challengeName": "PASSWORD_VERIFIER",
-        "clientId": client_id,
         "challengeResponses": HIDDEN,
     }
     assert second["responseElements"] == {
@@ -197,7 +206,8 @@ def test_successful_srp_login_records_both_calls(url: str, idp: Any, recorder: C
 def test_one_sign_in_shares_a_whole_second_and_history_lists_the_answer_first(
     url: str, idp: Any, ct: Any, s3: Any, clock: FakeClock
 ) -> None:
-    """eventTime has whole seconds; a sign-in's two calls in one second come newest (the answer) first, clientId in clear."""
+    """eventTime has whole seconds; a sign-in's two calls in one second come newest (the answer) first, clientId in
+    clear on InitiateAuth only."""
     _trail(s3, ct)
     pool_id, client_id = _setup(idp)
     clock.pinned = datetime(2026, 11, 28, 8, 33, 15, 900_000, tzinfo=timezone.utc)
@@ -208,9 +218,17 @@ def test_one_sign_in_shares_a_whole_second_and_history_lists_the_answer_first(
     assert {e["EventTime"] for e in sign_in} == {datetime(2026, 11, 28, 8, 33, 15, tzinfo=timezone.utc)}
     records = [json.loads(e["CloudTrailEvent"]) for e in sign_in]
     assert {r["eventTime"] for r in records} == {"2026-11-28T08:33:15Z"}
-    assert {r["requestParameters"]["clientId"] for r in records} == {client_id}
-    delivered = [r for rs in _log_objects(s3, "vehicleapp-trail-logs").values() for r in rs if r["eventName"] in ("InitiateAuth", "RespondToAuthChallenge")]
-    assert {(r["eventTime"], r["requestParameters"]["clientId"]) for r in delivered} == {("2026-11-28T08:33:15Z", client_id)}
+    assert {r["requestParameters"].get("clientId") for r in records} == {client_id, None}
+    delivered = [
+        r
+        for rs in _log_objects(s3, "vehicleapp-trail-logs").values()
+        for r in rs
+        if r["eventName"] in ("InitiateAuth", "RespondToAuthChallenge")
+    ]
+    assert {(r["eventTime"], r["requestParameters"].get("clientId")) for r in delivered} == {
+        ("2026-11-28T08:33:15Z", client_id),
+        ("2026-11-28T08:33:15Z", None),
+    }
 
 
 def test_wrong_password_records_not_authorized(url: str, idp: Any, recorder: CloudTrailRecorder) -> None:
@@ -235,12 +253,16 @@ def test_no_secret_is_ever_recorded(url: str, idp: Any, ct: Any, s3: Any, record
     login = _browser_login(url, pool_id, client_id, TEMP_PASSWORD)
     needs_new = login["second"].json()
     assert needs_new["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
-    done = _raw(url, "RespondToAuthChallenge", {
-        "ChallengeName": "NEW_PASSWORD_REQUIRED",
-        "ClientId": client_id,
-        "Session": needs_new["Session"],
-        "ChallengeResponses": {"USERNAME": "janedoe", "NEW_PASSWORD": PASSWORD},
-    })
+    done = _raw(
+        url,
+        "RespondToAuthChallenge",
+        {
+            "ChallengeName": "NEW_PASSWORD_REQUIRED",
+            "ClientId": client_id,
+            "Session": needs_new["Session"],
+            "ChallengeResponses": {"USERNAME": "janedoe", "NEW_PASSWORD": PASSWORD},
+        },
+    )
     assert done.status_code == 200, done.text
     tokens = done.json()["AuthenticationResult"]
     refreshed = idp.initiate_auth(
@@ -364,9 +386,15 @@ def test_unsigned_call_is_placed_in_the_pools_account_and_region(url: str, recor
 
 def test_unknown_client_is_recorded_with_its_error(url: str, recorder: CloudTrailRecorder) -> None:
     """An InitiateAuth naming no existing client is recorded with moto's ResourceNotFoundException."""
-    resp = _raw(url, "InitiateAuth", {
-        "AuthFlow": "USER_SRP_AUTH", "ClientId": "nosuchclient", "AuthParameters": {"USERNAME": "x", "SRP_A": "ab"},
-    })
+    resp = _raw(
+        url,
+        "InitiateAuth",
+        {
+            "AuthFlow": "USER_SRP_AUTH",
+            "ClientId": "nosuchclient",
+            "AuthParameters": {"USERNAME": "x", "SRP_A": "ab"},
+        },
+    )
     assert resp.status_code == 400
     (event,) = recorder.events()
     assert event["errorCode"] == "ResourceNotFoundException" and event["awsRegion"] == REGION
@@ -438,8 +466,12 @@ def test_lookup_filters_by_event_source_and_name(url: str, idp: Any, ct: Any, re
     _browser_login(url, pool_id, client_id, "Wrong-Password-1!")
     by_source = _lookup_all(ct, LookupAttributes=[{"AttributeKey": "EventSource", "AttributeValue": COGNITO}])
     assert len(by_source) == len(recorder.events()) == 6
-    assert _lookup_all(ct, LookupAttributes=[{"AttributeKey": "EventSource", "AttributeValue": "s3.amazonaws.com"}]) == []
-    (failed,) = _lookup_all(ct, LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "RespondToAuthChallenge"}])
+    assert (
+        _lookup_all(ct, LookupAttributes=[{"AttributeKey": "EventSource", "AttributeValue": "s3.amazonaws.com"}]) == []
+    )
+    (failed,) = _lookup_all(
+        ct, LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "RespondToAuthChallenge"}]
+    )
     record = json.loads(failed["CloudTrailEvent"])
     assert record["errorCode"] == "NotAuthorizedException"
     assert failed["EventId"] == record["eventID"] and failed["EventSource"] == COGNITO
@@ -449,7 +481,12 @@ def test_lookup_filters_by_event_source_and_name(url: str, idp: Any, ct: Any, re
     (same,) = _lookup_all(ct, LookupAttributes=[{"AttributeKey": "EventId", "AttributeValue": failed["EventId"]}])
     assert same == failed
     signed = _lookup_all(ct, LookupAttributes=[{"AttributeKey": "AccessKeyId", "AttributeValue": "testing"}])
-    assert {e["EventName"] for e in signed} == {"CreateUserPool", "CreateUserPoolClient", "AdminCreateUser", "AdminSetUserPassword"}
+    assert {e["EventName"] for e in signed} == {
+        "CreateUserPool",
+        "CreateUserPoolClient",
+        "AdminCreateUser",
+        "AdminSetUserPassword",
+    }
     assert {e["Username"] for e in signed} == {"moto"}
     read = _lookup_all(ct, LookupAttributes=[{"AttributeKey": "ReadOnly", "AttributeValue": "true"}])
     assert read == []
@@ -469,11 +506,19 @@ def test_lookup_pages_newest_first(idp: Any, ct: Any, clock: FakeClock) -> None:
     second = ct.lookup_events(MaxResults=3, NextToken=first["NextToken"])
     third = ct.lookup_events(MaxResults=3, NextToken=second["NextToken"])
     assert "NextToken" not in third and len(third["Events"]) == 1
-    seen = [json.loads(e["CloudTrailEvent"])["requestParameters"]["maxResults"] for page in (first, second, third) for e in page["Events"]]
+    seen = [
+        json.loads(e["CloudTrailEvent"])["requestParameters"]["maxResults"]
+        for page in (first, second, third)
+        for e in page["Events"]
+    ]
     assert seen == [7, 6, 5, 4, 3, 2, 1]
     assert len(ct.lookup_events()["Events"]) == 7
     with pytest.raises(ClientError) as err:
-        ct.lookup_events(MaxResults=3, NextToken=first["NextToken"], LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "ListUserPools"}])
+        ct.lookup_events(
+            MaxResults=3,
+            NextToken=first["NextToken"],
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "ListUserPools"}],
+        )
     assert err.value.response["Error"]["Code"] == "InvalidNextTokenException"
 
 
@@ -510,10 +555,12 @@ def test_lookup_honours_time_range_and_retention(idp: Any, ct: Any, clock: FakeC
 def test_lookup_refuses_two_attributes(ct: Any) -> None:
     """Only one lookup attribute is allowed, as in AWS."""
     with pytest.raises(ClientError) as err:
-        ct.lookup_events(LookupAttributes=[
-            {"AttributeKey": "EventSource", "AttributeValue": COGNITO},
-            {"AttributeKey": "EventName", "AttributeValue": "InitiateAuth"},
-        ])
+        ct.lookup_events(
+            LookupAttributes=[
+                {"AttributeKey": "EventSource", "AttributeValue": COGNITO},
+                {"AttributeKey": "EventName", "AttributeValue": "InitiateAuth"},
+            ]
+        )
     assert err.value.response["Error"]["Code"] == "InvalidLookupAttributesException"
 
 
@@ -568,7 +615,9 @@ def test_trail_not_logging_gets_no_files(url: str, idp: Any, ct: Any, s3: Any, r
     assert len(recorder.events()) == 2 and len(_lookup_all(ct)) == 2
 
 
-def test_deleted_bucket_gets_nothing_and_status_says_so(url: str, idp: Any, ct: Any, s3: Any, recorder: CloudTrailRecorder) -> None:
+def test_deleted_bucket_gets_nothing_and_status_says_so(
+    url: str, idp: Any, ct: Any, s3: Any, recorder: CloudTrailRecorder
+) -> None:
     """With its bucket deleted, a logging trail delivers nothing and GetTrailStatus reports NoSuchBucket."""
     _trail(s3, ct)
     assert "LatestDeliveryTime" not in ct.get_trail_status(Name="VehicleApp-Trail")
@@ -590,7 +639,9 @@ def test_log_file_key_format() -> None:
     """The key follows AccountID_CloudTrail_Region_YYYYMMDDTHHmmZ_Unique16.json.gz under AWSLogs/."""
     moment = datetime(2015, 8, 1, 2, 10, 59, tzinfo=timezone.utc)
     key = log_file_key("111122223333", "us-east-2", moment, "logs/")
-    assert key.startswith("logs/AWSLogs/111122223333/CloudTrail/us-east-2/2015/08/01/111122223333_CloudTrail_us-east-2_20150801T0210Z_")
+    assert key.startswith(
+        "logs/AWSLogs/111122223333/CloudTrail/us-east-2/2015/08/01/111122223333_CloudTrail_us-east-2_20150801T0210Z_"
+    )
     assert KEY_LAYOUT.match(key)
 
 
@@ -647,3 +698,91 @@ def test_the_graders_log_reader_skips_junk_beside_the_real_log_files(
     assert signed_in.client_id == client_id
     assert found.skipped_files == 3
     assert found.skipped_why == "3 files were not CloudTrail logs, so the grader skipped them."
+
+
+def _hosted_ui_request(method: str, path: str, query: str, body: bytes = b"") -> dict[str, Any]:
+    import io
+
+    return {
+        "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "REMOTE_ADDR": "198.51.100.7",
+        "HTTP_USER_AGENT": BROWSER_UA, "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+    }  # fmt: skip
+
+
+def test_hosted_ui_requests_are_recorded_as_aws_service_events(
+    url: str, idp: Any, ct: Any, recorder: CloudTrailRecorder
+) -> None:
+    """Hosted-UI requests answered through hosted_ui_call are Login_GET / Login_POST service events shaped as
+    AWS writes them (secrets hidden), never InitiateAuth, so the grader counts no website sign-in from them."""
+    from grader.observe.cloudtrail import LookupPacer, read_auth_events
+    from grader.sandbox.cloudtrail import hosted_ui_call
+    from grader.trail import successful_sign_ins
+
+    pool_id, client_id = _setup(idp)
+    host = "vehicleapp.auth.us-east-1.amazoncognito.com"
+    query = f"client_id={client_id}&response_type=token&redirect_uri=https%3A%2F%2Fexample.com"
+    form = b"_csrf=abc&username=janedoe&password=Ilove2SeeTheTemple%21%21&cognitoAsfData=x"
+
+    def page(start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [b"<html></html>"]
+
+    for method, body in (("GET", b""), ("POST", form)):
+        answered = hosted_ui_call(
+            _hosted_ui_request(method, "/login", query, body), lambda *a: None, page,
+            host=host, endpoint="/login", pool_id=pool_id, recorder=recorder,
+        )  # fmt: skip
+        assert list(answered) == [b"<html></html>"]
+    get, post = [e for e in recorder.events() if e["eventName"] in ("Login_GET", "Login_POST")]
+    assert (get["eventName"], post["eventName"]) == ("Login_GET", "Login_POST")
+    for event in (get, post):
+        assert event["eventType"] == "AwsServiceEvent" and event["requestParameters"] is None
+        assert event["userIdentity"] == {"accountId": ACCOUNT}
+        assert event["additionalEventData"]["userPoolId"] == pool_id
+        assert event["additionalEventData"]["requestParameters"]["client_id"] == [client_id]
+    assert get["errorCode"] == "" and "errorCode" not in post
+    hidden = post["additionalEventData"]["requestParameters"]
+    assert hidden["password"] == [HIDDEN] and hidden["username"] == [HIDDEN] and hidden["_csrf"] == [HIDDEN]
+    assert "Ilove2SeeTheTemple" not in json.dumps(recorder.events())
+    from grader.aws import ReadOnlyAWS
+    from grader.target import Target
+
+    found = read_auth_events(ReadOnlyAWS.for_target(Target(endpoint_url=url)), [], 90, ACCOUNT, pacer=LookupPacer(0))
+    assert successful_sign_ins(found.events) == [] and found.incomplete == ""
+
+
+@pytest.mark.parametrize("denied", [False, True], ids=["key-allowed", "decrypt-denied"])
+def test_sse_kms_log_files_refused_for_want_of_kms_decrypt_name_the_key(
+    url: str, idp: Any, ct: Any, s3: Any, recorder: CloudTrailRecorder, denied: bool
+) -> None:
+    """A trail encrypting with a KMS key delivers SSE-KMS files; once the sandbox denies kms:Decrypt on that key, S3
+    refuses them and the grader's error (event history refused too) names the key; allowed, the sign-in is found."""
+    from grader.aws import ReadOnlyAWS
+    from grader.errors import GraderError
+    from grader.observe.cloudtrail import read_auth_events, read_trails
+    from grader.target import Target
+    from grader.trail import successful_sign_ins
+
+    key_arn = _client(url, "kms").create_key(Description="CloudTrail logs")["KeyMetadata"]["Arn"]
+    _trail(s3, ct, KmsKeyId=key_arn)
+    pool_id, client_id = _setup(idp)
+    _browser_login(url, pool_id, client_id, PASSWORD)
+    stored = s3.list_objects_v2(Bucket="vehicleapp-trail-logs")["Contents"][0]
+    head = s3.head_object(Bucket="vehicleapp-trail-logs", Key=stored["Key"])
+    assert head["ServerSideEncryption"] == "aws:kms"
+    aws = _HistoryRefused(ReadOnlyAWS.for_target(Target(endpoint_url=url)))
+    (trail,), _ = read_trails(aws, "VehicleApp-Trail")  # type: ignore[arg-type]
+    assert trail.kms_key == key_arn
+    if not denied:
+        found = read_auth_events(aws, [trail], 90, ACCOUNT)  # type: ignore[arg-type]
+        assert [e.client_id for e in successful_sign_ins(found.events)] == [client_id]
+        return
+    recorder.deny_decrypt(key_arn)
+    with pytest.raises(ClientError) as direct:
+        s3.get_object(Bucket="vehicleapp-trail-logs", Key=stored["Key"])
+    assert direct.value.response["Error"]["Code"] == "AccessDenied"
+    with pytest.raises(GraderError) as refused:
+        read_auth_events(aws, [trail], 90, ACCOUNT)  # type: ignore[arg-type]
+    assert refused.value.kind == "access-denied"
+    assert key_arn in refused.value.message and "kms:Decrypt" in refused.value.message
