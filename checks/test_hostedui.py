@@ -1,4 +1,11 @@
-"""Cognito's hosted UI, checked live: it accepts the client's callbacks, and its implicit grant works."""
+"""Cognito's hosted UI, checked live: it accepts the client's callbacks, and its implicit grant works.
+
+Each check fails only on what the grader saw of the student's setup (an error Cognito named, a page
+that says what is wrong, tokens that do not hold up). What it could not see (Cognito answering 5xx
+or 429, a page it does not recognise, a page that never moves on, no answer) is the grader's error,
+said with what was seen and what to do (docs/aws-hosted-ui.md, "What the grader reads as the
+student's mistake").
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ import pytest
 from grader.authorize import AuthorizeProbe, callback_scheme_problem
 from grader.callbacks import judge_callbacks
 from grader.checking import Check, listing
+from grader.errors import GraderError
 from grader.registry import lab_check
 from grader.snapshot import AppClient, Domain, Instance, Pool, Snapshot
 from grader.spec import LabSpec
@@ -51,6 +59,7 @@ def test_authorize(
             f"{spec.expected.username} back."
         )
     problems: list[str] = []
+    unseen: list[str] = []
     probes = []
     for callback in app_client.callback_urls:
         scheme_problem = callback_scheme_problem(callback)
@@ -59,11 +68,15 @@ def test_authorize(
             continue
         answer = authorize_probes[callback]
         probes.append(answer.evidence())
-        if not answer.ok:
+        if answer.unseen():
+            unseen.append(answer.unseen())
+        elif not answer.ok:
             problems.append(f"for {callback}, {_refusal(answer, app_client)}")
     check.record(probes=probes)
     if problems:
         check.fail(f"The hosted UI would not complete the implicit grant: {'; '.join(problems)}.")
+    if unseen:
+        raise GraderError(" ".join(unseen), kind="hosted-ui")
     check.passes(
         f"https://{domain.host}/oauth2/authorize answers {listing(app_client.callback_urls)} with its sign-in page."
     )
@@ -93,6 +106,8 @@ def test_implicit_callback(
         pytest.skip("No callback URL is the running instance's https address (see client.callback_ec2).")
     callback = verdict.url
     answer = authorize_probes.get(callback)
+    if answer is not None and answer.unseen():
+        raise GraderError(answer.unseen(), kind="hosted-ui")
     if answer is None or not answer.ok:
         pytest.skip(f"The hosted UI refuses the callback {callback} (see hostedui.authorize).")
     result = hosted_sign_in
@@ -122,9 +137,18 @@ def test_implicit_callback(
             f"The hosted UI refused {who}'s sign-in with the lab's new password: "
             f"\u201c{result.sign_in_message}\u201d.{cause}"
         )
-    if result.login_pages_unavailable:
+    no_style = result.login_pages_unavailable or (
+        not result.reached_callback and snapshot.branding.error is None and snapshot.branding.value is False
+    )
+    if no_style:
+        check.record(branding_style=snapshot.branding.value, managed_login_version=domain.managed_login_version)
+        shown = (
+            "The hosted UI shows \u201cLogin pages unavailable\u201d instead of a sign-in form"
+            if result.login_pages_unavailable
+            else "The hosted UI shows no sign-in form, and the account says why"
+        )
         check.fail(
-            "The hosted UI shows \u201cLogin pages unavailable\u201d instead of a sign-in form: "
+            f"{shown}: "
             f"the domain {domain.host} uses managed login and the app client {app_client.name} has no branding style. "
             f"In the Cognito console, create a managed login style for {app_client.name} (Cognito's default look is "
             "enough), or set the domain's branding version to Hosted UI (classic), then grade again."
@@ -136,14 +160,18 @@ def test_implicit_callback(
             f"The grader signs in with {who}'s password only, as the lab does: allow password sign-in for the app "
             "client and the user pool, or set the domain's branding version to Hosted UI (classic)."
         )
-    if result.error:
-        check.fail(f"{who} could not sign in through the hosted UI: {result.error}")
     if result.callback_error:
         check.fail(
             f"The hosted UI sent {who} back to {result.callback} with error={result.callback_error} instead of tokens."
         )
-    if not result.reached_callback:
-        check.fail(f"The hosted UI did not send {who} on to the callback URL {callback}.")
+    if result.error or not result.reached_callback:
+        seen = result.error or f"the hosted UI did not send {who} on to the callback URL {callback}."
+        raise GraderError(
+            f"The grader could not finish {who}'s sign-in on the hosted UI, and what it saw names no mistake in "
+            f"the lab: {seen} Run the grader again; if it happens again, open {domain.host}'s sign-in page in a "
+            "browser and show this message and the page to your instructor.",
+            kind="hosted-ui",
+        )
     tokens = verify_callback_tokens(
         result.fragment,
         pool_id=pool.id,

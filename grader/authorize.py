@@ -5,13 +5,17 @@ redirect to its `/login` page, and a bad one with a redirect to its `/error` pag
 redirect_uri with `?error=...`. The same probe serves the authorize check and the website's own
 link.
 
-Real Cognito does not always name the error the way its documentation does (lab-facts.md,
-"Hosted UI and CloudTrail as observed"): an invalid scope has come back as
+Real Cognito does not always name the error the way its documentation does (docs/aws-hosted-ui.md,
+"The authorize endpoint's answers"): an invalid scope has come back as
 ``<redirect_uri>?error=invalid_request&error_description=invalid_scope`` and as
 ``https://<domain>/error?error=invalid_scope&client_id=...``, and a client with OAuth turned off
 as ``https://<domain>/error?error=invalid_request``. So the probe reads ``error_description``
 before naming the cause (:func:`cause_of`), and its hint for ``invalid_request`` names OAuth
 being off among the causes.
+
+Only an answer that names a cause is the student's mistake. An answer that names none (a 5xx or
+429 status, a page without a known error, a redirect somewhere unexpected) shows the grader nothing
+about the lab: :meth:`AuthorizeProbe.unseen` says so, and the checks report it as the grader's error.
 
 The hosted UI's public names and where the sandbox serves them are in :mod:`grader.browser.routing`.
 """
@@ -46,8 +50,8 @@ HINTS = {
         "domain's branding version to the classic hosted UI"
     ),
 }
-# The visible text of managed login's page for a client without a branding style (public reports,
-# e.g. minorun365/html-share#3: "Login pages unavailable. Please contact an administrator.", 403).
+# The visible text of managed login's page for a client without a branding style, as users have
+# reported it (docs/aws-hosted-ui.md, "Managed login"): "Login pages unavailable", answered 403.
 UNAVAILABLE_TEXT = re.compile(r"login\s+pages?\s+(?:are\s+|is\s+)?unavailable", re.IGNORECASE)
 
 
@@ -67,6 +71,26 @@ class AuthorizeProbe:
     @property
     def ok(self) -> bool:
         return not self.error
+
+    def unseen(self) -> str:
+        """What was seen, when this answer names no cause the student can fix ('' when it names one, or none is needed).
+
+        A 5xx or 429 status (Cognito's trouble or throttling), a page with no known error on it, or
+        a redirect somewhere the grader does not recognise: none of them is evidence about the lab.
+        """
+        if self.ok or self.error in HINTS or self.error == "no_domain":
+            return ""
+        status = f"HTTP {self.status}" if self.status is not None else "no answer"
+        if self.status is not None and (self.status >= 500 or self.status == 429):
+            what = "Cognito's own trouble or throttling, not a setting of the lab"
+            todo = "Wait a few minutes and run the grader again."
+        else:
+            what = "an answer that names no cause the grader recognises"
+            todo = "Open the URL in a browser to see the page; if it works there, show this message to your instructor."
+        return (
+            f"Cognito answered {self.url} with {status} ({self.detail}): {what}, so the grader could not judge it. "
+            f"{todo}"
+        )
 
     def sentence(self) -> str:
         if self.ok:

@@ -25,6 +25,7 @@ READS: dict[tuple[str, str], str] = {
     ("cognito-idp", "ListUserPoolClients"): "cognito-idp:ListUserPoolClients",
     ("cognito-idp", "DescribeUserPoolClient"): "cognito-idp:DescribeUserPoolClient",
     ("cognito-idp", "DescribeUserPoolDomain"): "cognito-idp:DescribeUserPoolDomain",
+    ("cognito-idp", "DescribeManagedLoginBrandingByClient"): "cognito-idp:DescribeManagedLoginBrandingByClient",
     ("cognito-idp", "ListUsers"): "cognito-idp:ListUsers",
     ("ec2", "DescribeInstances"): "ec2:DescribeInstances",
     ("cloudtrail", "DescribeTrails"): "cloudtrail:DescribeTrails",

@@ -7,7 +7,7 @@ graded. Reading lives in grader/observe/account.py; nothing here does I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
@@ -56,6 +56,8 @@ class Domain:
     prefix: str
     status: str
     host: str
+    managed_login_version: int | None = None
+    """DescribeUserPoolDomain's ManagedLoginVersion: 1 the classic hosted UI, 2 managed login (None: not said)."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,9 @@ class Snapshot:
     """The lab's app client: with several, the one whose callback names a running instance."""
     user: Read[User | None]
     instances: Read[tuple[Instance, ...]]
+    branding: Read[bool | None] = field(default_factory=Read)
+    """Whether the lab's app client has a managed login branding style: read only for a version-2
+    domain (None otherwise, or with no client); an error when the grader may not read it."""
 
 
 def host_of(url: str) -> str:

@@ -104,13 +104,25 @@ _AUTHORIZE = authorize_url(DOMAIN, "client123", CALLBACK)
         # AWS's documentation: the error back at the redirect_uri.
         (f"{CALLBACK}?error=invalid_scope", "invalid_scope", "invalid_scope", ""),
         # Observed 2020 and 2023: the specific error only in error_description.
-        (f"{CALLBACK}?error=invalid_request&error_description=invalid_scope", "invalid_scope", "invalid_request", "invalid_scope"),
-        (f"{CALLBACK}?error=invalid_request&error_description=invalid+scope&state=s", "invalid_scope", "invalid_request", "invalid scope"),
+        (
+            f"{CALLBACK}?error=invalid_request&error_description=invalid_scope",
+            "invalid_scope",
+            "invalid_request",
+            "invalid_scope",
+        ),
+        (
+            f"{CALLBACK}?error=invalid_request&error_description=invalid+scope&state=s",
+            "invalid_scope",
+            "invalid_request",
+            "invalid scope",
+        ),
         # Observed 2024: Cognito's own error page.
         (f"https://{DOMAIN}/error?error=invalid_scope&client_id=client123", "invalid_scope", "invalid_scope", ""),
     ],
 )
-def test_probe_reads_every_shape_of_an_invalid_scope(location: str, error: str, answered: str, description: str) -> None:
+def test_probe_reads_every_shape_of_an_invalid_scope(
+    location: str, error: str, answered: str, description: str
+) -> None:
     """An invalid scope is named invalid_scope in the documented shape and in both shapes real Cognito sent."""
     answer = probe(_Answers(302, location), _AUTHORIZE)  # type: ignore[arg-type]
     assert (answer.error, answer.answered, answer.description) == (error, answered, description)
@@ -130,7 +142,9 @@ def test_probe_keeps_an_error_description_that_names_no_known_error() -> None:
     location = f"{CALLBACK}?error=invalid_request&error_description=Missing+required+parameter"
     answer = probe(_Answers(302, location), _AUTHORIZE)  # type: ignore[arg-type]
     assert answer.error == "invalid_request"
-    assert answer.detail.startswith(HINTS["invalid_request"]) and "\u201cMissing required parameter\u201d" in answer.detail
+    assert (
+        answer.detail.startswith(HINTS["invalid_request"]) and "\u201cMissing required parameter\u201d" in answer.detail
+    )
     documented = probe(_Answers(302, f"{CALLBACK}?error=unauthorized_client"), _AUTHORIZE)  # type: ignore[arg-type]
     assert documented.error == "unauthorized_client"
 
@@ -147,10 +161,14 @@ def test_hosted_ui_hosts_are_routed_to_the_sandbox() -> None:
     """The browser and HTTP reads send a hosted-UI domain to the sandbox's stand-in, and only over https."""
     routes = SandboxRoutes("http://127.0.0.1:5000", {})
     assert routes.decide(f"https://{DOMAIN}/oauth2/authorize?a=1") == (
-        "forward", f"http://127.0.0.1:5000/_sandbox/hostedui/{DOMAIN}/oauth2/authorize?a=1"
+        "forward",
+        f"http://127.0.0.1:5000/_sandbox/hostedui/{DOMAIN}/oauth2/authorize?a=1",
     )
     assert routes.decide(f"http://{DOMAIN}/login") == ("block", "")
-    assert local_url(f"https://{DOMAIN}/login?b=2", routes) == f"http://127.0.0.1:5000/_sandbox/hostedui/{DOMAIN}/login?b=2"
+    assert (
+        local_url(f"https://{DOMAIN}/login?b=2", routes)
+        == f"http://127.0.0.1:5000/_sandbox/hostedui/{DOMAIN}/login?b=2"
+    )
 
 
 # ------------------------------------------------------------------ against the sandbox's hosted UI
@@ -177,13 +195,20 @@ class Lab:
 def lab(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Lab:
     """A pool with a domain, an implicit-grant, a code-only and an OAuth-off client, janedoe confirmed, newhire not."""
     sandbox.reset()
-    idp = boto3.client("cognito-idp", endpoint_url=sandbox.url, region_name=REGION,
-                       aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
+    idp = boto3.client(
+        "cognito-idp",
+        endpoint_url=sandbox.url,
+        region_name=REGION,
+        aws_access_key_id="sandbox",
+        aws_secret_access_key="sandbox",
+    )
     pool_id = idp.create_user_pool(PoolName="VehicleAppUserPool")["UserPool"]["Id"]
     idp.create_user_pool_domain(Domain=PREFIX, UserPoolId=pool_id)
     common: dict[str, Any] = {
-        "AllowedOAuthFlowsUserPoolClient": True, "AllowedOAuthScopes": ["email", "openid", "phone"],
-        "SupportedIdentityProviders": ["COGNITO"], "CallbackURLs": [CALLBACK],
+        "AllowedOAuthFlowsUserPoolClient": True,
+        "AllowedOAuthScopes": ["email", "openid", "phone"],
+        "SupportedIdentityProviders": ["COGNITO"],
+        "CallbackURLs": [CALLBACK],
     }
     client_id = idp.create_user_pool_client(
         UserPoolId=pool_id, ClientName="VehicleApp", AllowedOAuthFlows=["implicit"], **common
@@ -192,11 +217,15 @@ def lab(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Lab:
         UserPoolId=pool_id, ClientName="CodeOnly", AllowedOAuthFlows=["code"], **common
     )["UserPoolClient"]["ClientId"]
     oauth_off_client_id = idp.create_user_pool_client(
-        UserPoolId=pool_id, ClientName="OAuthOff", AllowedOAuthFlows=["implicit"],
+        UserPoolId=pool_id,
+        ClientName="OAuthOff",
+        AllowedOAuthFlows=["implicit"],
         **(common | {"AllowedOAuthFlowsUserPoolClient": False}),
     )["UserPoolClient"]["ClientId"]
     for name in ("janedoe", "newhire"):
-        idp.admin_create_user(UserPoolId=pool_id, Username=name, TemporaryPassword=TEMP_PASSWORD, MessageAction="SUPPRESS")
+        idp.admin_create_user(
+            UserPoolId=pool_id, Username=name, TemporaryPassword=TEMP_PASSWORD, MessageAction="SUPPRESS"
+        )
     idp.admin_set_user_password(UserPoolId=pool_id, Username="janedoe", Password=PASSWORD, Permanent=True)
     # The instance's website is down: the implicit-grant check must not need it.
     root = tmp_path_factory.mktemp("site")
@@ -217,7 +246,11 @@ def test_probe_accepts_a_good_request_and_names_cognitos_error(lab: Lab) -> None
     # The stand-in answers as real Cognito was seen to: an invalid scope as invalid_request with the
     # scope error in error_description, OAuth off as invalid_request on the error page.
     bad_scope = probe(fetcher, lab.authorize(scope="openid profile"))
-    assert (bad_scope.error, bad_scope.answered, bad_scope.description) == ("invalid_scope", "invalid_request", "invalid_scope")
+    assert (bad_scope.error, bad_scope.answered, bad_scope.description) == (
+        "invalid_scope",
+        "invalid_request",
+        "invalid_scope",
+    )
     oauth_off = probe(fetcher, lab.authorize(lab.oauth_off_client_id))
     assert oauth_off.error == "invalid_request" and "OAuth / hosted UI not enabled" in oauth_off.detail
     other_domain = authorize_url(f"nobody.auth.{REGION}.amazoncognito.com", lab.client_id, CALLBACK)
@@ -237,8 +270,13 @@ def test_sign_in_stops_at_the_callback_with_verified_tokens(lab: Lab, session: B
     assert result.callback == CALLBACK and not result.error and not result.callback_error
     assert result.pages[:1] == ["/login"]
     check = verify_callback_tokens(
-        result.fragment, pool_id=lab.pool_id, client_id=lab.client_id, region=REGION, username="janedoe",
-        jwks=fetch_jwks(lab.pool_id, REGION, lab.sandbox.url), scopes=("openid",),
+        result.fragment,
+        pool_id=lab.pool_id,
+        client_id=lab.client_id,
+        region=REGION,
+        username="janedoe",
+        jwks=fetch_jwks(lab.pool_id, REGION, lab.sandbox.url),
+        scopes=("openid",),
         window=LoginWindow(result.started_at, result.ended_at),
     )
     assert check.ok, check.problems
@@ -277,8 +315,10 @@ class _FakeHostedUI(BaseHTTPRequestHandler):
         if self.path.startswith("/oauth2/authorize"):
             self._send(302, location="/login?" + self.path.partition("?")[2])
         else:
-            form = ('<form method="post" action="/login"><input name="username"><input name="password" type="password">'
-                    '<input type="submit" value="Sign in"></form>')
+            form = (
+                '<form method="post" action="/login"><input name="username"><input name="password" type="password">'
+                '<input type="submit" value="Sign in"></form>'
+            )
             self._send(200, body=form)
 
     def do_POST(self) -> None:  # noqa: N802
@@ -312,7 +352,11 @@ def test_unrouted_sign_in_reads_the_callback_from_the_redirect(session: BrowserS
             session.routes = RealRoutes(f"http://127.0.0.1:{server.server_address[1]}")  # as against real AWS
             threading.Thread(target=server.serve_forever, daemon=True).start()
             result: HostedSignIn = sign_in(
-                session, f"http://127.0.0.1:{server.server_address[1]}/oauth2/authorize?x=1", callback, "janedoe", PASSWORD
+                session,
+                f"http://127.0.0.1:{server.server_address[1]}/oauth2/authorize?x=1",
+                callback,
+                "janedoe",
+                PASSWORD,
             )
             server.shutdown()
     finally:

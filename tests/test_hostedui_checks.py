@@ -15,32 +15,60 @@ from grader.snapshot import AppClient, Domain, Instance, Pool, Read, Snapshot, U
 from grader.spec import load_spec
 
 REGION = "us-east-1"
-DOMAIN = Domain(prefix="vehicleapp-quick-2841", status="ACTIVE", host=f"vehicleapp-quick-2841.auth.{REGION}.amazoncognito.com")
-INSTANCE = Instance(id="i-0abc", state="running", public_dns="ec2-54-1-2-3.compute-1.amazonaws.com", public_ip="54.1.2.3", name="web")
+DOMAIN = Domain(
+    prefix="vehicleapp-quick-2841", status="ACTIVE", host=f"vehicleapp-quick-2841.auth.{REGION}.amazoncognito.com"
+)
+INSTANCE = Instance(
+    id="i-0abc", state="running", public_dns="ec2-54-1-2-3.compute-1.amazonaws.com", public_ip="54.1.2.3", name="web"
+)
 CALLBACK = f"https://{INSTANCE.public_dns}"
 CLIENT = AppClient(
-    id="client123", name="VehicleApp", has_secret=False, explicit_auth_flows=("ALLOW_USER_SRP_AUTH",),
-    oauth_flows=("implicit",), oauth_enabled=True, oauth_scopes=("openid",), identity_providers=("COGNITO",),
-    callback_urls=(CALLBACK,), logout_urls=(),
+    id="client123",
+    name="VehicleApp",
+    has_secret=False,
+    explicit_auth_flows=("ALLOW_USER_SRP_AUTH",),
+    oauth_flows=("implicit",),
+    oauth_enabled=True,
+    oauth_scopes=("openid",),
+    identity_providers=("COGNITO",),
+    callback_urls=(CALLBACK,),
+    logout_urls=(),
 )
 POOL = Pool(
-    id=f"{REGION}_abc", name="VehicleAppUserPool", created="", username_attributes=(), alias_attributes=(),
-    password_policy={}, mfa="OFF", recovery_mechanisms=(), admin_create_user_only=True,
-    email_sending_account="COGNITO_DEFAULT", domain=DOMAIN.prefix, custom_domain=None,
+    id=f"{REGION}_abc",
+    name="VehicleAppUserPool",
+    created="",
+    username_attributes=(),
+    alias_attributes=(),
+    password_policy={},
+    mfa="OFF",
+    recovery_mechanisms=(),
+    admin_create_user_only=True,
+    email_sending_account="COGNITO_DEFAULT",
+    domain=DOMAIN.prefix,
+    custom_domain=None,
 )
 
 
 def _probes(client: AppClient, answer: AuthorizeProbe) -> dict[str, AuthorizeProbe]:
     """What the observer would hold: the same answer for every callback Cognito could accept."""
-    return {cb: dataclasses.replace(answer, url=f"https://{DOMAIN.host}/oauth2/authorize?redirect_uri={cb}")
-            for cb in client.callback_urls}
+    return {
+        cb: dataclasses.replace(answer, url=f"https://{DOMAIN.host}/oauth2/authorize?redirect_uri={cb}")
+        for cb in client.callback_urls
+    }
 
 
 def _snapshot() -> Snapshot:
     return Snapshot(
-        identity=SimpleNamespace(account_id="123456789012", arn=""), region=REGION,  # type: ignore[arg-type]
-        candidate_pools=Read(()), pool=Read(POOL), domain=Read(DOMAIN), clients=Read((CLIENT,)), client=Read(CLIENT),
-        user=Read(User("janedoe", True, "CONFIRMED")), instances=Read((INSTANCE,)),
+        identity=SimpleNamespace(account_id="123456789012", arn=""),  # type: ignore[arg-type]
+        region=REGION,
+        candidate_pools=Read(()),
+        pool=Read(POOL),
+        domain=Read(DOMAIN),
+        clients=Read((CLIENT,)),
+        client=Read(CLIENT),
+        user=Read(User("janedoe", True, "CONFIRMED")),
+        instances=Read((INSTANCE,)),
     )
 
 
@@ -55,8 +83,17 @@ def _callback_message(signed_in: HostedSignIn) -> str:
     check = Check("hostedui.implicit_callback")
     with pytest.raises(CheckFailed):
         hostedui_checks.test_implicit_callback(
-            POOL, CLIENT, DOMAIN, (INSTANCE,), _snapshot(), _probes(CLIENT, AuthorizeProbe("", 302, "", "")), signed_in,
-            {"keys": []}, load_spec(), REGION, check,
+            POOL,
+            CLIENT,
+            DOMAIN,
+            (INSTANCE,),
+            _snapshot(),
+            _probes(CLIENT, AuthorizeProbe("", 302, "", "")),
+            signed_in,
+            {"keys": []},
+            load_spec(),
+            REGION,
+            check,
         )
     assert check.message.endswith(".")
     return check.message
@@ -85,7 +122,7 @@ def test_authorize_takes_loopback_http_callbacks() -> None:
 
 
 def test_implicit_callback_names_a_missing_branding_style() -> None:
-    """"Login pages unavailable" fails with what to do: give the app client a branding style, or use the classic hosted UI."""
+    """ "Login pages unavailable" fails with what to do: give the app client a branding style, or use the classic hosted UI."""
     signed_in = HostedSignIn("", CALLBACK, login_pages_unavailable=True, error=UNAVAILABLE_SENTENCE)
     message = _callback_message(signed_in)
     assert "Login pages unavailable" in message and "VehicleApp" in message
@@ -94,8 +131,13 @@ def test_implicit_callback_names_a_missing_branding_style() -> None:
 
 def test_implicit_callback_names_the_methods_offered_without_a_password() -> None:
     """A sign-in method step without a password option fails naming the methods offered and what to change."""
-    signed_in = HostedSignIn("", CALLBACK, sign_in_methods=["Passkey", "Email message one-time password"],
-                             method_choice_without_password=True, error="x")
+    signed_in = HostedSignIn(
+        "",
+        CALLBACK,
+        sign_in_methods=["Passkey", "Email message one-time password"],
+        method_choice_without_password=True,
+        error="x",
+    )
     message = _callback_message(signed_in)
     assert "offers no password option (it offers Passkey and Email message one-time password)" in message
     assert "allow password sign-in" in message

@@ -34,6 +34,13 @@ _PASSWORD_PAGE = (
     "<input type='hidden' name='step' value='password'><label>Password <input type='password' name='password'></label>"
     "<button type='submit'>Continue</button></form><a href='/forgotPassword'>Forgot your password?</a>"
 )
+# Managed login's first step as public scripts find it: a field with no name=username, known by its
+# label and its formField: id, and a Next button.
+_LABELLED_USERNAME_PAGE = (
+    "<h1>Sign in</h1><form method='post' action='/login'><input type='hidden' name='step' value='username'>"
+    "<label for='formField:r0'>Username</label><input id='formField:r0' type='text'>"
+    "<button type='submit'>Next</button></form>"
+)
 # Three ways a chooser could be built: one button (form) per method, radios with a Next button (the
 # inputs visually hidden behind their labels), and no password among the options.
 _CHOOSERS = {
@@ -42,8 +49,11 @@ _CHOOSERS = {
         + "".join(
             f"<form method='post' action='/login'><input type='hidden' name='method' value='{value}'>"
             f"<button type='submit'>{label}</button></form>"
-            for value, label in (("WEB_AUTHN", "Passkey"), ("EMAIL_OTP", "Email message one-time password"),
-                                 ("PASSWORD", "Password"))
+            for value, label in (
+                ("WEB_AUTHN", "Passkey"),
+                ("EMAIL_OTP", "Email message one-time password"),
+                ("PASSWORD", "Password"),
+            )
         )
         + "<a href='/forgotPassword'>Forgot your password?</a>"
     ),
@@ -51,8 +61,13 @@ _CHOOSERS = {
         "<h2>Select a sign-in option</h2><form method='post' action='/login'>"
         + "".join(
             f"<input class='sr' type='radio' id='m{n}' name='method' value='{value}'><label for='m{n}'>{label}</label>"
-            for n, (value, label) in enumerate((("EMAIL_OTP", "Email me a one-time code"), ("SMS_OTP", "Text message"),
-                                                ("PASSWORD", "Sign in with password")))
+            for n, (value, label) in enumerate(
+                (
+                    ("EMAIL_OTP", "Email me a one-time code"),
+                    ("SMS_OTP", "Text message"),
+                    ("PASSWORD", "Sign in with password"),
+                )
+            )
         )
         + "<button type='button'>Back</button><button type='submit'>Next</button></form>"
     ),
@@ -79,19 +94,33 @@ class _ManagedLogin(BaseHTTPRequestHandler):
             self._send(302, location="/login?" + self.path.partition("?")[2])
         elif self.mode == "unavailable":
             self._send(403, body="<h1>Login pages unavailable</h1><p>Please contact an administrator.</p>")
+        elif self.mode == "down":
+            self._send(503, body="<h1>Service Unavailable</h1><p>Please try again later.</p>")
+        elif self.mode == "unrecognised":
+            self._send(200, body="<h1>We are improving your sign-in experience</h1><p>Come back soon.</p>")
+        elif self.mode in ("two-step", "stays"):
+            self._send(200, body=_LABELLED_USERNAME_PAGE)
         else:
             self._send(200, body=_USERNAME_PAGE)
 
     def do_POST(self) -> None:  # noqa: N802
-        form = {k: v[0] for k, v in parse_qs(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()).items()}
-        if form.get("step") == "username":
+        form = {
+            k: v[0] for k, v in parse_qs(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()).items()
+        }
+        if form.get("step") == "username" and self.mode == "stays":
+            self._send(200, body=_LABELLED_USERNAME_PAGE)
+        elif form.get("step") == "username" and self.mode == "two-step":
+            self._send(200, body=_PASSWORD_PAGE)
+        elif form.get("step") == "username":
             self._send(200, body=_CHOOSERS[self.mode])
         elif "method" in form:
             self.chosen.append(form["method"])
             body = _PASSWORD_PAGE if form["method"] == "PASSWORD" else "<h1>Check your email</h1><p>We sent a code.</p>"
             self._send(200, body=body)
         elif form.get("step") == "password" and form.get("password") == PASSWORD:
-            self._send(302, location=self.callback + "#id_token=a.b.c&access_token=d.e.f&token_type=Bearer&expires_in=3600")
+            self._send(
+                302, location=self.callback + "#id_token=a.b.c&access_token=d.e.f&token_type=Bearer&expires_in=3600"
+            )
         else:
             self._send(200, body="<p role='alert'>Incorrect username or password.</p>" + _PASSWORD_PAGE)
 
@@ -127,8 +156,13 @@ def _sign_in(session: BrowserSession, mode: str) -> tuple[HostedSignIn, list[str
         # Against real AWS the fake hosted UI on a loopback port is reached only as the named site.
         session.routes = RealRoutes(f"http://127.0.0.1:{server.server_address[1]}")
         try:
-            result = sign_in(session, f"http://127.0.0.1:{server.server_address[1]}/oauth2/authorize?x=1", callback,
-                             "janedoe", PASSWORD)
+            result = sign_in(
+                session,
+                f"http://127.0.0.1:{server.server_address[1]}/oauth2/authorize?x=1",
+                callback,
+                "janedoe",
+                PASSWORD,
+            )
         finally:
             server.shutdown()
     return result, chosen
@@ -160,3 +194,30 @@ def test_method_chooser_without_a_password_option_stops_and_names_the_methods(se
     assert result.method_choice_without_password and not result.timed_out and not result.reached_callback
     assert result.sign_in_methods == ["Passkey", "Email message one-time password"]
     assert "offers no password option" in result.error and "\u201cPasskey\u201d" in result.error
+
+
+def test_two_step_sign_in_finds_the_user_name_by_its_label_and_presses_next(session: BrowserSession) -> None:
+    """Managed login's user-name step (no name=username, a Next button) then its password page: the callback."""
+    result, _ = _sign_in(session, "two-step")
+    assert result.reached_callback and not result.error and not result.timed_out, result.error
+    assert result.fragment["access_token"] == "d.e.f"
+
+
+@pytest.mark.parametrize(
+    ("mode", "phrases"),
+    [
+        ("down", ["HTTP 503", "Service Unavailable"]),
+        ("unrecognised", ["no sign-in form the grader recognises", "We are improving your sign-in experience"]),
+        ("stays", ["did not send the browser on to the callback URL", "/login (HTTP 200)", "Sign in Username"]),
+    ],
+)
+def test_a_page_the_grader_cannot_read_stops_it_saying_what_it_saw(
+    session: BrowserSession, mode: str, phrases: list[str]
+) -> None:
+    """A 503 page, a page without a known form, or a page that stays put: the result names the page and its text."""
+    result, _ = _sign_in(session, mode)
+    assert not result.reached_callback and not result.sign_in_message and result.error
+    for phrase in phrases:
+        assert phrase in result.error, result.error
+    assert result.timed_out == (mode == "stays")
+    assert result.seconds < TIMEOUT_S + 3

@@ -36,7 +36,8 @@ def test_a_full_grade_sends_only_reads(sandbox: Sandbox) -> None:
     assert provisioned > 0 and signed, "the grade made no AWS call at all"
     # S3 is a REST API: its reads are GET and HEAD requests.
     writes = [
-        c for c in signed
+        c
+        for c in signed
         if not (c.method in {"GET", "HEAD"} if c.protocol == "rest" else is_read(c.service, c.operation))
     ]
     assert writes == []
@@ -82,6 +83,9 @@ def test_a_write_is_refused_before_it_is_sent(sandbox: Sandbox) -> None:
         ("s3", "HeadBucket", True),
         ("s3", "ListObjectsV2", True),
         ("sts", "GetCallerIdentity", True),
+        ("cognito-idp", "DescribeManagedLoginBrandingByClient", True),
+        ("cognito-idp", "CreateManagedLoginBranding", False),
+        ("cognito-idp", "UpdateManagedLoginBranding", False),
         ("cognito-idp", "AdminSetUserPassword", False),
         ("cognito-idp", "UpdateUserPoolClient", False),
         ("cognito-idp", "InitiateAuth", False),
@@ -164,7 +168,9 @@ def test_every_other_operation_of_the_graded_services_is_refused_before_sending(
                 try:
                     client.meta.events.emit(event, model=model, params={}, request_signer=None, context={})
                 except WriteRefused as exc:
-                    assert exc.message.startswith(f"The grader refused to call {service}:{operation} because it only reads")
+                    assert exc.message.startswith(
+                        f"The grader refused to call {service}:{operation} because it only reads"
+                    )
                     seen.add((service, operation))
                 except Exception:  # noqa: BLE001 - a botocore handler of this very operation wanted real params
                     stumbled.add((service, operation))

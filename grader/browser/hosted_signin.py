@@ -8,8 +8,19 @@ time running out. The student's website is not needed: in sandbox mode the callb
 answered by the grader itself, and against real AWS the redirect's Location is read from the
 response before the browser follows it.
 
-Two pages of managed login (the hosted UI's newer version) are recognised by their visible text,
-because their exact markup is not public (lab-facts.md, "Hosted UI and CloudTrail as observed"):
+Cognito serves one of two hosted UIs (docs/aws-hosted-ui.md): the classic one (the sign-in form
+twice, one copy hidden by screen width) and managed login (the user name first, then a **Next**
+button and the password on a second page). The grader does not ask which: it reads each page as a
+person would (visible fields found by name, autocomplete, label or ``formField:`` id; buttons by
+their text) and drives whichever steps that page shows.
+
+It stops without a verdict of its own, with what it saw (the page's path, HTTP status and visible
+text cut short), when a page answers 5xx or 429, when a page shows nothing it recognises for
+``UNRECOGNISED_S`` seconds, or when the time runs out: the checks report those as the grader's
+error, never as the student's.
+
+Two pages of managed login are recognised by their visible text, because their exact markup is
+not public (docs/aws-hosted-ui.md, "Managed login"):
 
 - "Login pages unavailable": a version-2 domain on an app client without a branding style shows
   it instead of any form. The grader stops there (`login_pages_unavailable`); only the student
@@ -61,8 +72,27 @@ _PAGE_STATE = r"""() => {
   const passwords = all('input[type=password]');
   const change = all('#new_password, input[name=new_password], input[name=newPassword], input[autocomplete=new-password]')
     .length > 0 || passwords.length >= 2;
-  const errors = all('#loginErrorMessage, #errorMessage, .errorMessage, [role=alert]')
+  const errors = all('.errorMessage-customizable, #loginErrorMessage, #errorMessage, .errorMessage, [role=alert]')
     .map(e => (e.textContent || '').trim()).filter(Boolean);
+  document.querySelectorAll('[data-grader-field]').forEach(el => el.removeAttribute('data-grader-field'));
+  const labelled = el => [...(el.labels || [])].map(words).join(' ') || el.getAttribute('aria-label')
+    || el.getAttribute('placeholder') || '';
+  const nameLike = /user\s*name|username|e-?mail|sign[- ]?in name|phone/i;
+  const userField = all('input:not([type]), input[type=text], input[type=email], input[type=tel]').find(el =>
+    !el.readOnly && !el.disabled && (el.name === 'username' || /\busername\b/i.test(el.autocomplete || '')
+      || (el.id || '').startsWith('formField:') || nameLike.test(labelled(el))));
+  if (userField) userField.setAttribute('data-grader-field', 'username');
+  const passwordField = passwords.find(el => !el.readOnly && !el.disabled);
+  if (passwordField) passwordField.setAttribute('data-grader-field', 'password');
+  document.querySelectorAll('[data-grader-next]').forEach(el => el.removeAttribute('data-grader-next'));
+  if (userField && !passwordField) {
+    const scope = userField.closest('form') || document;
+    const next = [...scope.querySelectorAll('button, input[type=submit], [role=button]')].filter(shown)
+      .find(b => /^(?:next|continue|sign[- ]?in|log[- ]?in|submit)$/i.test(words(b)));
+    if (next) next.setAttribute('data-grader-next', '1');
+  }
+  const nav = (performance.getEntriesByType('navigation') || [])[0];
+  const status = nav && typeof nav.responseStatus === 'number' ? nav.responseStatus : 0;
   const text = ((document.body && document.body.innerText) || '').replace(/\s+/g, ' ');
   const unavailable = /login\s+pages?\s+(?:are\s+|is\s+)?unavailable/i.test(text);
   const notPassword = /forgot|reset|change|new password|show|hide|one[- ]?time|passkey|\bcode\b|\botp\b/i;
@@ -103,8 +133,10 @@ _PAGE_STATE = r"""() => {
   }
   return {
     change,
-    username: all('input[name=username]').length > 0,
+    username: !!userField,
     password: passwords.length > 0,
+    status,
+    seen: text.trim().slice(0, 400),
     error: errors.length ? errors[0].slice(0, 300) : '',
     path: location.pathname,
     unavailable,
@@ -125,6 +157,11 @@ PATH_CHARS = 300
 # After choosing "password" on a sign-in method chooser, how long the chooser may still show before
 # the grader reports that the choice did not take (bounded further by the sign-in's own deadline).
 _CHOICE_SETTLE_S = 5.0
+# How long a page may show nothing the grader recognises (no field, no chooser, no error) before it stops
+# there: long enough for a slow page to finish drawing its form.
+UNRECOGNISED_S = 8.0
+# The page text kept for a message.
+PAGE_TEXT_CHARS = 200
 UNAVAILABLE_SENTENCE = (
     "The hosted UI shows \u201cLogin pages unavailable\u201d instead of a sign-in form: the domain uses "
     "managed login and the app client has no branding style."
@@ -157,6 +194,12 @@ class HostedSignIn:
     """Such a step offered no password option, so the grader stopped there."""
     sign_in_message: str = ""
     """What the sign-in form said after the grader submitted it (e.g. "Incorrect username or password.")."""
+    unrecognised_page: bool = False
+    """The hosted UI showed a page with nothing the grader recognises, so it stopped there (`error` says what)."""
+    page_status: int = 0
+    """The HTTP status of the last hosted-UI page read (0: not known)."""
+    page_text: str = ""
+    """The last page's visible text, on one line and cut short (never the password)."""
     pages: list[str] = field(default_factory=list)
     """The paths the hosted UI went through: the first PAGES_HEAD and the latest PAGES_TAIL."""
     blocked: list[str] = field(default_factory=list)
@@ -191,6 +234,9 @@ class HostedSignIn:
             "sign_in_methods_offered": list(self.sign_in_methods),
             "sign_in_method_chosen": self.sign_in_method_chosen,
             "sign_in_message": self.sign_in_message,
+            "unrecognised_page": self.unrecognised_page,
+            "last_page_status": self.page_status,
+            "last_page_text": self.page_text,
             "blocked": list(self.blocked),
             "error": self.error,
             "timed_out": self.timed_out,
@@ -298,6 +344,7 @@ def finish_sign_in(flight: InFlightSignIn, username: str, password: str) -> Host
     result.blocked = list(recorder.blocked)
     result.blocked_left_out = recorder.left_out()["blocked requests"]
     result.sign_in_message = scrub(result.sign_in_message, password)
+    result.page_text = scrub(result.page_text, password)
     result.error = scrub(result.error, password)
     result.screenshot_skipped = scrub(result.screenshot_skipped, password)
     result.seconds = time.monotonic() - flight.started
@@ -351,50 +398,14 @@ def _drive(
 ) -> None:
     """Fill in the hosted UI's forms as they come, until the redirect to the callback (or the deadline)."""
     from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    submitted_username = submitted_password = False
-    chose_at: float | None = None
+    steps = _Steps(login=(username, password))
     while time.monotonic() < deadline:
         if _take_callback(recorder, result):
             return
         state = _state(page)
-        if state is not None:
-            path = str(state.get("path") or "")[:PATH_CHARS]
-            if path and path not in result.pages[-1:]:
-                _keep_page(result, path)
-            if state.get("unavailable") and not state.get("username") and not state.get("password"):
-                result.login_pages_unavailable = True
-                result.error = UNAVAILABLE_SENTENCE
-                break
-            if state.get("change"):
-                result.change_password_required = True
-                break
-            if state.get("chooser") and not state.get("error") and (submitted_username or not state.get("username")):
-                if not _choose_password(page, state, result, chose_at, deadline):
-                    break
-                chose_at = chose_at or time.monotonic()
-            elif state.get("error"):
-                if submitted_password:
-                    result.sign_in_message = str(state["error"])
-                else:
-                    result.error = f"The hosted UI showed an error page: {state['error']}"
-                break
-            try:
-                if state.get("username") and not submitted_username:
-                    page.locator("input[name=username]:visible").first.fill(username, timeout=remaining_ms(deadline))
-                    submitted_username = True
-                    if not state.get("password"):
-                        page.locator("input[name=username]:visible").first.press("Enter")
-                if state.get("password") and not submitted_password and submitted_username:
-                    field_ = page.locator("input[type=password]:visible").first
-                    field_.fill(password, timeout=remaining_ms(deadline))
-                    field_.press("Enter")
-                    submitted_password = True
-            except PlaywrightTimeout:
-                pass
-            except PlaywrightError:
-                pass  # the page navigated while being filled in: look again
+        if state is not None and not _read_page(page, state, result, steps, deadline):
+            break
         try:
             page.wait_for_timeout(_POLL_MS)
         except PlaywrightError:
@@ -405,10 +416,108 @@ def _drive(
         result.timed_out = False
         return
     if result.timed_out and not result.error:
-        where = result.pages[-1] if result.pages else page.url
         result.error = (
-            f"The hosted UI did not send the browser on to the callback URL within {budget:g} s (it stayed on {where})."
+            f"The hosted UI did not send the browser on to the callback URL within {budget:g} s; "
+            f"the last page was {_seen(result, page)}."
         )
+    _screenshot(page, result)
+
+
+@dataclass
+class _Steps:
+    """How far the grader got on the hosted UI's pages, and what it signs in with."""
+
+    login: tuple[str, str] = field(default=("", ""), repr=False)
+    username: bool = False
+    password: bool = False
+    chose_at: float | None = None
+    unrecognised_since: float | None = None
+
+
+def _read_page(page: Any, state: dict[str, Any], result: HostedSignIn, steps: _Steps, deadline: float) -> bool:
+    """Act on what the page shows; False (the reason in `result`) to stop."""
+    path = str(state.get("path") or "")[:PATH_CHARS]
+    if path and path not in result.pages[-1:]:
+        _keep_page(result, path)
+    result.page_status = int(state.get("status") or 0)
+    result.page_text = _bounded(str(state.get("seen") or ""))
+    if result.page_status >= 500 or result.page_status == 429:
+        result.error = f"The hosted UI answered with an error of its own: {_seen(result, page)}."
+        return False
+    if state.get("unavailable") and not state.get("username") and not state.get("password"):
+        result.login_pages_unavailable = True
+        result.error = UNAVAILABLE_SENTENCE
+        return False
+    if state.get("change"):
+        result.change_password_required = True
+        return False
+    if state.get("chooser") and not state.get("error") and (steps.username or not state.get("username")):
+        if not _choose_password(page, state, result, steps.chose_at, deadline):
+            return False
+        steps.chose_at = steps.chose_at or time.monotonic()
+        return True
+    if state.get("error"):
+        if steps.username:
+            result.sign_in_message = str(state["error"])
+        else:
+            result.error = f"The hosted UI showed an error before the grader could sign in: {_seen(result, page)}."
+        return False
+    if not (state.get("username") or state.get("password")):
+        steps.unrecognised_since = steps.unrecognised_since or time.monotonic()
+        if time.monotonic() - steps.unrecognised_since >= UNRECOGNISED_S:
+            result.unrecognised_page = True
+            result.error = (
+                f"The hosted UI showed a page with no sign-in form the grader recognises: {_seen(result, page)}."
+            )
+            return False
+        return True
+    steps.unrecognised_since = None
+    _fill(page, state, steps, deadline)
+    return True
+
+
+def _fill(page: Any, state: dict[str, Any], steps: _Steps, deadline: float) -> None:
+    """Type the user name (then Next, on a page without a password field) and the password (then Enter)."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    username, password = steps.login
+    try:
+        if state.get("username") and not steps.username:
+            field_ = page.locator("[data-grader-field=username]").first
+            field_.fill(username, timeout=remaining_ms(deadline))
+            steps.username = True
+            if not state.get("password"):
+                next_ = page.locator("[data-grader-next]")
+                if next_.count():
+                    next_.first.click(timeout=min(remaining_ms(deadline), 3000))
+                else:
+                    field_.press("Enter")
+        if state.get("password") and not steps.password and steps.username:
+            field_ = page.locator("[data-grader-field=password]").first
+            field_.fill(password, timeout=remaining_ms(deadline))
+            field_.press("Enter")
+            steps.password = True
+    except PlaywrightError:
+        pass  # the page navigated while being filled in (or a fill timed out): look again
+
+
+def _bounded(text: str) -> str:
+    """Page text fit for a message: one line, printable, at most PAGE_TEXT_CHARS characters."""
+    cleaned = "".join(c if c.isprintable() else " " for c in text)
+    cleaned = " ".join(cleaned.split())
+    return cleaned if len(cleaned) <= PAGE_TEXT_CHARS else cleaned[: PAGE_TEXT_CHARS - 1] + "\u2026"
+
+
+def _seen(result: HostedSignIn, page: Any) -> str:
+    """The last page as a phrase: its address, HTTP status and visible text (cut short)."""
+    where = result.pages[-1] if result.pages else str(getattr(page, "url", "") or "")[:PATH_CHARS]
+    status = f" (HTTP {result.page_status})" if result.page_status else ""
+    text = f" showing \u201c{result.page_text}\u201d" if result.page_text else " with no visible text"
+    return f"{where}{status}{text}"
+
+
+def _screenshot(page: Any, result: HostedSignIn) -> None:
+    """Keep a screenshot of where the sign-in stopped, if that is the hosted UI or the callback stub."""
     result.screenshot_png = None
     shown = str(getattr(page, "url", "") or "")
     if not (on_origin(shown, result.authorize_url) or same_endpoint(shown, result.redirect_uri)):

@@ -10,7 +10,7 @@ from typing import Any
 import requests
 
 from grader.aws import ReadOnlyAWS
-from grader.errors import GraderError
+from grader.errors import GraderError, explain
 from grader.snapshot import (
     AppClient,
     Domain,
@@ -57,6 +57,7 @@ def collect(aws: ReadOnlyAWS, spec: LabSpec, identity: Identity) -> Snapshot:
     lab_clients = _after(
         clients, lambda cs: tuple(c for c in cs if not expected.client_name or c.name == expected.client_name)
     )
+    client = _after(lab_clients, lambda cs: choose_client(cs, instances.value or ()))
     return Snapshot(
         identity=identity,
         region=aws.target.region,
@@ -64,10 +65,40 @@ def collect(aws: ReadOnlyAWS, spec: LabSpec, identity: Identity) -> Snapshot:
         pool=pool,
         domain=domain,
         clients=lab_clients,
-        client=_after(lab_clients, lambda cs: choose_client(cs, instances.value or ())),
+        client=client,
         user=user,
         instances=instances,
+        branding=_branding(aws, pool, domain, client),
     )
+
+
+def _branding(aws: ReadOnlyAWS, pool: Read[Any], domain: Read[Any], client: Read[Any]) -> Read[bool | None]:
+    """Whether the lab's client has a branding style: read only where the domain serves managed login (version 2)."""
+    if domain.error is not None or domain.value is None or domain.value.managed_login_version != 2:
+        return Read(value=None)
+    return _after(client, lambda c: read_branding(aws, pool.value.id, c.id) if c and pool.value else None)
+
+
+def read_branding(aws: ReadOnlyAWS, pool_id: str, client_id: str) -> bool:
+    """Whether the app client has a managed login branding style (DescribeManagedLoginBrandingByClient).
+
+    Cognito answers ResourceNotFoundException for a client without one; any other failure (denied,
+    an operation this AWS does not know) is the grader's error, never an answer.
+    """
+    from botocore.exceptions import ClientError
+
+    action = "read the app client's managed login branding style"
+    try:
+        aws.client("cognito-idp").describe_managed_login_branding_by_client(UserPoolId=pool_id, ClientId=client_id)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return False
+        raise explain(exc, action) from None
+    except GraderError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure, said as a GraderError
+        raise explain(exc, action) from None
+    return True
 
 
 def read_pool_summaries(aws: ReadOnlyAWS) -> list[PoolSummary]:
@@ -173,10 +204,12 @@ def read_domain(aws: ReadOnlyAWS, pool: Pool) -> Domain | None:
     )
     if not raw:
         return None
+    version = raw.get("ManagedLoginVersion")
     return Domain(
         prefix=pool.domain,
         status=raw.get("Status", ""),
         host=f"{pool.domain}.auth.{aws.target.region}.amazoncognito.com",
+        managed_login_version=version if isinstance(version, int) else None,
     )
 
 

@@ -1,6 +1,7 @@
 """A WSGI middleware that makes moto's Cognito user-pool sign-in behave like AWS.
 
-moto 5.2.x gets the browser sign-in of the course website wrong (lab-facts.md section 4):
+moto 5.2.x gets the browser sign-in of the course website wrong (the "gap" tests of
+tests/sandbox/test_moto_assumptions.py show each):
 ``USER_SRP_AUTH`` accepts any password, ``USER_ID_FOR_SRP`` is the ``sub`` (the SDK sends it
 back and moto answers ``UserNotFoundException``), ``NEW_PASSWORD_REQUIRED`` lacks
 ``userAttributes``/``requiredAttributes`` and ``ExplicitAuthFlows`` is never enforced.
@@ -41,7 +42,7 @@ from moto.cognitoidp.models import (
 )
 from moto.core.exceptions import JsonRESTError
 
-from grader.sandbox import srp
+from grader.sandbox import managed_login, srp
 from grader.sandbox.cors import allow_origin
 from grader.sandbox.expiring import ExpiringStore
 from grader.sandbox.moto_state import (
@@ -127,6 +128,8 @@ class CognitoFidelity:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if environ.get("REQUEST_METHOD") == "POST" and target in managed_login.OPERATIONS:
+            return self._managed_login(environ, start_response, target)
         if environ.get("REQUEST_METHOD") != "POST" or target not in (_INITIATE_AUTH, _RESPOND):
             return self.app(environ, start_response)
         params = read_json_object(environ)
@@ -148,6 +151,18 @@ class CognitoFidelity:
             json.dumps(result),
             [("Content-Type", "application/x-amz-json-1.1")],
         )
+
+    def _managed_login(self, environ: dict[str, Any], start_response: StartResponse, target: str) -> Iterable[bytes]:
+        """What moto lacks of managed login: domain versions, branding styles (grader.sandbox.managed_login)."""
+        params = read_json_object(environ)
+        if params is None:
+            return self.app(environ, start_response)
+
+        def send(status: int, body: Any) -> list[bytes]:
+            text = body.decode("utf-8", "replace") if isinstance(body, bytes) else json.dumps(body, default=str)
+            return self._send(environ, start_response, status, text, [("Content-Type", "application/x-amz-json-1.1")])
+
+        return managed_login.answer(environ, target, params, self.account_id_for(environ), self.app, send)
 
     @staticmethod
     def _send(

@@ -22,6 +22,9 @@ from grader.spec import load_spec
 from grader.target import Target
 
 CHANGE_PASSWORD_TIMEOUT_S = 15.0
+# The hosted UI a new domain gets in each edition's console (lab.toml's `domain_version = 0`): the
+# 2025 edition's console makes managed login domains; the original text's console, classic ones.
+CONSOLE_DOMAIN_VERSION = {"itm300-m03-2025": 2}
 
 
 def set_up(sandbox: Sandbox, scenario: Scenario) -> ProvisionedLab:
@@ -38,12 +41,20 @@ def do_lab(sandbox: Sandbox, scenario: Scenario) -> ProvisionedLab:
     def confirm(made: ProvisionedLab, username: str, temporary: str, new: str) -> bool:
         return confirm_on_hosted_ui(sandbox, made, username, temporary, new)
 
-    made = provision(sandbox.url, scenario.lab, confirm_user=confirm)
+    made = provision(sandbox.url, with_domain_version(scenario.lab, scenario.spec), confirm_user=confirm)
     site = deploy_site(sandbox, scenario.lab.get("site"), made)
     if site is not None:
         log_in_on_the_website(sandbox, scenario, made)
         tamper_site(site, (scenario.lab.get("site") or {}).get("tamper", ""))
     return made
+
+
+def with_domain_version(lab: dict[str, Any], spec: str) -> dict[str, Any]:
+    """`lab` with its domain's version said: `domain_version = 0` becomes the one the edition's console makes."""
+    pool = lab.get("pool")
+    if not pool or int(pool.get("domain_version") or 0) in (1, 2):
+        return lab
+    return {**lab, "pool": {**pool, "domain_version": CONSOLE_DOMAIN_VERSION.get(spec, 1)}}
 
 
 class StudentBrowser:
@@ -56,8 +67,8 @@ class StudentBrowser:
     def login(self, login_url: str, username: str, password: str) -> Any:
         return self._run(log_in, login_url, username, password)
 
-    def change_password(self, authorize_url: str, callback: str, username: str, temporary: str, new: str) -> None:
-        self._run(_change_password, authorize_url, callback, username, temporary, new)
+    def change_password(self, authorize_url: str, callback: str, username: str, temporary: str, new: str) -> bool:
+        return bool(self._run(_change_password, authorize_url, callback, username, temporary, new))
 
     def _run(self, work: Callable[..., Any], *args: Any) -> Any:
         # Each scenario deploys its own site: read the sandbox's routes afresh.
@@ -103,12 +114,18 @@ def confirm_on_hosted_ui(sandbox: Sandbox, made: ProvisionedLab, username: str, 
     authorize = f"https://{made.domain}.auth.us-east-1.amazoncognito.com/oauth2/authorize?{query}"
     if not probe(Fetcher(lambda url: sandbox_url(sandbox.url, url)), authorize).ok:
         return False  # the student could not use the hosted UI either
-    student_browser(sandbox).change_password(authorize, callbacks[0], username, temporary, new)
-    return True
+    return student_browser(sandbox).change_password(authorize, callbacks[0], username, temporary, new)
 
 
-def _change_password(session: Any, authorize_url: str, callback: str, username: str, temporary: str, new: str) -> None:
-    """In the student's browser: sign in with the temporary password, set the new one, reach the callback."""
+def _change_password(session: Any, authorize_url: str, callback: str, username: str, temporary: str, new: str) -> bool:
+    """In the student's browser: sign in with the temporary password, set the new one, reach the callback.
+
+    Either hosted UI: the classic one (the visible copy of its form) or managed login (the user
+    name, Next, then the password). False when the page shows no sign-in form (e.g. "Login pages
+    unavailable"): the student could not have done it there.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
     from grader.browser import Recorder
     from grader.browser.hosted_signin import answer_callback, same_endpoint
 
@@ -117,9 +134,17 @@ def _change_password(session: Any, authorize_url: str, callback: str, username: 
     with session.open_page(recorder, CHANGE_PASSWORD_TIMEOUT_S) as page:
         page.context.route(lambda url: same_endpoint(url, callback), answer_callback)
         page.goto(authorize_url)
-        page.fill("#signInFormUsername", username)
-        page.fill("#signInFormPassword", temporary)
-        page.click("[name=signInSubmitButton]")
+        name = page.locator("input[name=username]:visible, input[id^='formField:']:not([type=password]):visible")
+        try:
+            name.first.wait_for(timeout=3000)
+        except PlaywrightError:
+            return False
+        name.first.fill(username)
+        password = page.locator("input[type=password]:visible")
+        if not password.count():
+            page.get_by_role("button", name="Next").click()
+        password.first.fill(temporary)
+        password.first.press("Enter")
         page.fill("#new_password", new)
         page.fill("#confirm_password", new)
         page.click("[name=changePasswordSubmitButton]")
@@ -129,6 +154,7 @@ def _change_password(session: Any, authorize_url: str, callback: str, username: 
                     f"The hosted UI did not confirm {username}: the change-password form did not lead to the callback."
                 )
             page.wait_for_timeout(50)
+    return True
 
 
 def close_student_browser(sandbox: Sandbox) -> None:

@@ -1,6 +1,6 @@
 """A stand-in for Amazon Cognito's hosted UI (managed login) on the sandbox's user pools.
 
-moto has no hosted UI (lab-facts.md section 4), yet the lab has the student sign in there as
+moto has no hosted UI, yet the lab has the student sign in there as
 janedoe, change the temporary password (which confirms the user) and land on the callback URL
 with tokens in the fragment. :class:`HostedUI` is a WSGI application the sandbox mounts at
 ``<endpoint>/_sandbox/hostedui/<domain host>/<path>`` (:func:`hosted_ui_path`); it serves, for the
@@ -20,6 +20,21 @@ Every URL it emits (``Location`` headers, form actions) uses the real public nam
 (``https://<prefix>.auth.<region>.amazoncognito.com/...`` and the redirect URI exactly as
 registered); the browser-side routing maps them back to the sandbox (:func:`sandbox_url`).
 
+Which hosted UI a domain serves follows its ``ManagedLoginVersion`` (grader.sandbox.managed_login;
+docs/aws-hosted-ui.md has the public sources for both):
+
+- version 1, the classic hosted UI: the sign-in form twice (a copy for narrow screens and one for
+  wide ones, one always hidden), a relative ``action``, a hidden ``_csrf`` field that must match
+  the ``XSRF-TOKEN`` cookie set with the page, and the error line in ``errorMessage-customizable``;
+- version 2, managed login: the user name first (a field found by its label, no ``name=username``)
+  and a **Next** button, then the password on a second page; "Login pages unavailable" (403) when
+  the app client has no branding style.
+
+A scenario can make a domain's hosted UI answer 503 on every page, or show a page with no form
+(:func:`grader.sandbox.managed_login.set_hosted_ui_mode`, reached through ``POST /_sandbox/serve``
+with the header ``x-sandbox-control``): Cognito's own trouble, which the grader must not book as
+the student's.
+
 Error answers carry an ``x-sandbox-reason`` header (a fixed, short English phrase) so the grader
 can tell causes apart without parsing pages; AWS sends no such header. Passwords are never
 logged, stored outside moto's user record, or echoed into a page.
@@ -35,6 +50,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -44,6 +60,7 @@ from moto.cognitoidp.models import (
     CognitoIdpUser,
     CognitoIdpUserPool,
     CognitoIdpUserPoolClient,
+    CognitoIdpUserPoolDomain,
     UserStatus,
 )
 
@@ -55,7 +72,9 @@ from grader.browser.routing import (  # the public names and paths live with the
     sandbox_url,
 )
 from grader.browser.routing import PREFIX_HOST as _PREFIX_HOST
+from grader.sandbox.cloudtrail import CloudTrailRecorder, hosted_ui_call
 from grader.sandbox.expiring import ExpiringStore
+from grader.sandbox.managed_login import branding_of, hosted_ui_mode, managed_login_version, set_hosted_ui_mode
 from grader.sandbox.moto_state import (
     auth_session_seconds,
     default_account_id,
@@ -108,6 +127,12 @@ class _Site:
     host: str
     backend: CognitoIdpBackend
     pool: CognitoIdpUserPool
+    domain: CognitoIdpUserPoolDomain | None = None
+
+    @property
+    def version(self) -> int:
+        """1: the classic hosted UI; 2: managed login."""
+        return managed_login_version(self.domain)
 
 
 @dataclass(frozen=True)
@@ -170,7 +195,7 @@ class _Reject(Exception):
 class _Form:
     """What a page shows: which form, the error line, the values to keep."""
 
-    kind: str  # "signin" or "change"
+    kind: str  # "signin", "password" (managed login's second step) or "change"
     error: str = ""
     username: str = ""
     session: str = ""
@@ -187,8 +212,14 @@ class HostedUI:
     account); it defaults to :func:`grader.sandbox.moto_state.default_account_id`.
     """
 
-    def __init__(self, account_id_for: Callable[[Mapping[str, Any]], str] | None = None) -> None:
+    def __init__(
+        self,
+        account_id_for: Callable[[Mapping[str, Any]], str] | None = None,
+        recorder: CloudTrailRecorder | None = None,
+    ) -> None:
         self.account_id_for = account_id_for or default_account_id
+        self.recorder = recorder
+        """Where the hosted UI's requests are recorded as CloudTrail service events (Login_GET, ...), if anywhere."""
         self.codes: ExpiringStore[IssuedCode] = ExpiringStore()
         self._pending: ExpiringStore[_PendingChange] = ExpiringStore()
 
@@ -221,6 +252,25 @@ class HostedUI:
                 f"<p>No user pool has the domain {_e(host)}.</p>",
                 reason="unknown domain",
             )
+        if (method, endpoint) == ("POST", "/_sandbox/serve") and environ.get("HTTP_X_SANDBOX_CONTROL"):
+            return self._control(environ, start_response, site)
+        mode = hosted_ui_mode(site.domain)
+        if mode == "unavailable":
+            return _page(
+                start_response,
+                "503 Service Unavailable",
+                "Service Unavailable",
+                "<h1>Service Unavailable</h1><p>The service is temporarily unavailable. Please try again later.</p>",
+                reason="the scenario makes the hosted UI unavailable",
+            )
+        if mode == "unrecognised" and (method, endpoint) == ("GET", "/login"):
+            return _page(
+                start_response,
+                "200 OK",
+                "Signin",
+                "<h1>We are improving your sign-in experience</h1><p>Please come back in a few minutes.</p>",
+                reason="the scenario serves a page with no form",
+            )
         routes: dict[tuple[str, str], Callable[..., Iterable[bytes]]] = {
             ("GET", "/oauth2/authorize"): self._authorize,
             ("GET", "/login"): self._login_get,
@@ -239,12 +289,31 @@ class HostedUI:
                     reason="method not allowed",
                 )
             return _page(start_response, "404 Not Found", "Not found", "<p>Not found.</p>", reason="not found")
-        try:
-            return handler(environ, start_response, site, query)
-        except _Reject as reject:
-            return self._reject(start_response, site, reject, as_page=endpoint == "/login")
+
+        def answer(respond: StartResponse) -> Iterable[bytes]:
+            try:
+                return handler(environ, respond, site, query)
+            except _Reject as reject:
+                return self._reject(respond, site, reject, as_page=endpoint == "/login")
+
+        if self.recorder is None:
+            return answer(start_response)
+        return hosted_ui_call(
+            environ, start_response, answer, host=host, endpoint=endpoint, pool_id=site.pool.id, recorder=self.recorder
+        )
 
     # ------------------------------------------------------------------ endpoints
+
+    def _control(self, environ: dict[str, Any], start_response: StartResponse, site: _Site) -> Iterable[bytes]:
+        """The sandbox's own switch (not AWS's): how this domain's hosted UI behaves from now on."""
+        mode = _params(read_body(environ).decode("utf-8", "replace")).get("mode", "")
+        if site.domain is None:
+            return _page(start_response, "404 Not Found", "Not found", "<p>No such domain.</p>", reason="no domain")
+        try:
+            set_hosted_ui_mode(site.domain, mode)
+        except ValueError as exc:
+            return _page(start_response, "400 Bad Request", "Bad request", f"<p>{_e(str(exc))}</p>", reason="bad mode")
+        return _page(start_response, "200 OK", "OK", f"<p>{_e(mode)}</p>")
 
     def _authorize(
         self, environ: dict[str, Any], start_response: StartResponse, site: _Site, query: str
@@ -258,7 +327,9 @@ class HostedUI:
         self, environ: dict[str, Any], start_response: StartResponse, site: _Site, query: str
     ) -> Iterable[bytes]:
         # "The login endpoint" supports all the request parameters of the authorize endpoint.
-        self._validate(site, _params(query))
+        grant = self._validate(site, _params(query))
+        if site.version == 2 and branding_of(grant.client) is None:
+            return _unavailable(start_response)
         return self._form(start_response, site, query, _Form("signin"))
 
     def _login_post(
@@ -266,10 +337,24 @@ class HostedUI:
     ) -> Iterable[bytes]:
         grant = self._validate(site, _params(query))
         form = _params(read_body(environ).decode("utf-8", "replace"))
+        if site.version == 2 and branding_of(grant.client) is None:
+            return _unavailable(start_response)
+        if site.version == 1 and not _csrf_matches(environ, form.get("_csrf", "")):
+            return _page(
+                start_response,
+                "403 Forbidden",
+                "Forbidden",
+                "<p>Invalid CSRF token.</p>",
+                reason="_csrf does not match the XSRF-TOKEN cookie",
+            )
         if form.get("session"):
             return self._change_password(start_response, site, query, grant, form)
-        username = form.get("username", "").strip()
+        username = (form.get("username") or form.get("identifier") or "").strip()
         password = form.get("password", "")
+        if site.version == 2 and form.get("step") == "username" and username:
+            return self._form(start_response, site, query, _Form("password", username=username))
+        if site.version == 2 and not password:
+            return self._form(start_response, site, query, _Form("password", _INCORRECT, username))
         if not username or not password:
             return self._form(start_response, site, query, _Form("signin", _INCORRECT, username))
         user = site.pool._get_user(username)
@@ -372,8 +457,8 @@ class HostedUI:
         4. OAuth not enabled for the client (AllowedOAuthFlowsUserPoolClient false): error page
            ``invalid_request``. The documentation suggests ``unauthorized_client`` back at the
            redirect_uri, but a client not set up for OAuth was observed to get
-           ``https://<domain>/error?error=invalid_request`` (lab-facts.md, "Hosted UI and
-           CloudTrail as observed"): the stand-in answers as Cognito was seen to.
+           ``https://<domain>/error?error=invalid_request`` (docs/aws-hosted-ui.md, "The
+           authorize endpoint's answers"): the stand-in answers as Cognito was seen to.
         From here on client_id and redirect_uri are valid, so, per "The redirect and authorization
         endpoint" (error responses), the error goes to ``<redirect_uri>?error=...`` (+ state):
         5. response_type missing, or code_challenge without code_challenge_method, or a method
@@ -505,23 +590,17 @@ class HostedUI:
     # ------------------------------------------------------------------ pages
 
     def _form(self, start_response: StartResponse, site: _Site, query: str, form: _Form) -> Iterable[bytes]:
-        action = _e(f"https://{site.host}/login?{query}")
+        action = _e(f"/login?{query}")  # relative, as Cognito's own forms are
+        csrf = secrets.token_urlsafe(24) if site.version == 1 else ""
+        cookie = [("Set-Cookie", f"XSRF-TOKEN={csrf}; Path=/; HttpOnly; SameSite=Lax")] if csrf else []
         if form.kind == "change":
-            return _page(
-                start_response, "200 OK", "Change password", _change_html(action, form), reason=form.error or ""
-            )
-        error = (
-            f'<p id="loginErrorMessage" class="errorMessage" role="alert">{_e(form.error)}</p>' if form.error else ""
-        )
-        body = f"""<h1>Sign in with your username and password</h1>
-{error}<form name="cognitoSignInForm" method="post" action="{action}">
-<label for="signInFormUsername">Username</label>
-<input id="signInFormUsername" name="username" type="text" autocomplete="username" autocapitalize="none" required value="{_e(form.username)}">
-<label for="signInFormPassword">Password</label>
-<input id="signInFormPassword" name="password" type="password" autocomplete="current-password" required>
-<input type="submit" name="signInSubmitButton" value="Sign in">
-</form>"""  # noqa: E501 - the form as Cognito's classic hosted UI serves it
-        return _page(start_response, "200 OK", "Signin", body, reason=form.error or "")
+            body = _change_html(action, form, csrf)
+            return _page(start_response, "200 OK", "Change password", body, reason=form.error, extra=cookie)
+        if site.version == 2:
+            body = _managed_html(action, form)
+            return _page(start_response, "200 OK", "Sign in", body, reason=form.error, extra=cookie)
+        copies = "".join(_classic_copy(action, form, csrf, wide) for wide in (False, True))
+        return _page(start_response, "200 OK", "Signin", copies, reason=form.error, extra=cookie)
 
     # ------------------------------------------------------------------ moto lookups
 
@@ -533,7 +612,10 @@ class HostedUI:
             found = find_user_pool(preferred, domain=match.group(1), region=match.group(2))
         else:
             found = find_user_pool(preferred, custom_domain=host)
-        return _Site(host, found.backend, found.pool) if found else None
+        if found is None:
+            return None
+        domain = found.backend.user_pool_domains.get(match.group(1)) if match else None
+        return _Site(host, found.backend, found.pool, domain)
 
 
 # ---------------------------------------------------------------------- tokens
@@ -670,16 +752,75 @@ _STYLE = (
     "main{max-width:22rem;margin:3rem auto;background:#fff;padding:1.5rem;border-radius:4px}"
     "label,input{display:block;width:100%;box-sizing:border-box;margin:.3rem 0}"
     "input[type=submit]{background:#007eb9;color:#fff;border:0;padding:.6rem;margin-top:1rem}"
-    ".errorMessage{color:#c00}"
+    ".errorMessage,.errorMessage-customizable,[role=alert]{color:#c00}"
+    ".modal-content-mobile{display:none}"
+    "@media (max-width:991px){.modal-content-mobile{display:block}.modal-content-desktop{display:none}}"
 )
 
 
-def _change_html(action: str, form: _Form) -> str:
+def _unavailable(start_response: StartResponse) -> list[bytes]:
+    """Managed login's page for an app client without a branding style."""
+    body = "<h1>Login pages unavailable</h1><p>Please contact an administrator.</p>"
+    return _page(start_response, "403 Forbidden", "Login pages unavailable", body, reason="no branding style")
+
+
+def _csrf_matches(environ: Mapping[str, Any], given: str) -> bool:
+    """Whether the posted `_csrf` is the XSRF-TOKEN cookie set with the form."""
+    cookies = SimpleCookie()
+    try:
+        cookies.load(str(environ.get("HTTP_COOKIE", "")))
+    except CookieError:
+        return False
+    morsel = cookies.get("XSRF-TOKEN")
+    return bool(given) and morsel is not None and secrets.compare_digest(morsel.value, given)
+
+
+def _classic_copy(action: str, form: _Form, csrf: str, wide: bool) -> str:
+    """One copy of the classic sign-in form: for narrow screens, or for wide ones (the other is hidden)."""
+    kind = "modal-content-desktop visible-md visible-lg" if wide else "modal-content-mobile visible-xs visible-sm"
+    error = f'<p id="loginErrorMessage" class="errorMessage-customizable">{_e(form.error)}</p>' if form.error else ""
+    return f"""<div class="{kind}">
+<h1>Sign in with your username and password</h1>
+{error}<form name="cognitoSignInForm" method="post" action="{action}">
+<input type="hidden" name="_csrf" value="{_e(csrf)}">
+<label for="signInFormUsername">Username</label>
+<input id="signInFormUsername" name="username" type="text" autocapitalize="none" required value="{_e(form.username)}">
+<label for="signInFormPassword">Password</label>
+<input id="signInFormPassword" name="password" type="password" required>
+<input type="submit" name="signInSubmitButton" value="Sign in">
+</form></div>
+"""
+
+
+def _managed_html(action: str, form: _Form) -> str:
+    """Managed login's sign-in: the user name and Next, or (second step) the password and Sign in."""
+    error = f'<div class="error" role="alert">{_e(form.error)}</div>' if form.error else ""
+    if form.kind == "signin" and not (form.error and form.username):
+        return f"""<h1>Sign in</h1>
+{error}<form method="post" action="{action}">
+<input type="hidden" name="step" value="username">
+<label for="formField:r1">Username</label>
+<input id="formField:r1" name="identifier" type="text" autocapitalize="none" value="{_e(form.username)}">
+<button type="submit">Next</button>
+</form>"""
+    return f"""<h1>Sign in</h1>
+<p>{_e(form.username)}</p>
+{error}<form method="post" action="{action}">
+<input type="hidden" name="step" value="password">
+<input type="hidden" name="identifier" value="{_e(form.username)}">
+<label for="formField:r2">Password</label>
+<input id="formField:r2" name="password" type="password">
+<button type="submit">Sign in</button>
+</form>"""
+
+
+def _change_html(action: str, form: _Form, csrf: str = "") -> str:
     error = (
-        f'<p id="changePasswordErrorMessage" class="errorMessage" role="alert">{_e(form.error)}</p>'
+        f'<p id="changePasswordErrorMessage" class="errorMessage-customizable" role="alert">{_e(form.error)}</p>'
         if form.error
         else ""
     )
+    csrf_field = f'<input type="hidden" name="_csrf" value="{_e(csrf)}">\n' if csrf else ""
     required = "".join(
         f'<label for="required_{_e(name)}">{_e(name)}</label>'
         f'<input id="required_{_e(name)}" name="requiredAttributes[{_e(name)}]" type="text" required>\n'
@@ -688,7 +829,7 @@ def _change_html(action: str, form: _Form) -> str:
     return f"""<h1>Change Password</h1>
 <p>Please enter a new password.</p>
 {error}<form name="cognitoChangePasswordForm" method="post" action="{action}">
-<input type="hidden" name="session" value="{_e(form.session)}">
+{csrf_field}<input type="hidden" name="session" value="{_e(form.session)}">
 <input type="hidden" name="username" value="{_e(form.username)}">
 {required}<label for="new_password">New Password</label>
 <input id="new_password" name="new_password" type="password" autocomplete="new-password" required>
@@ -710,13 +851,21 @@ def _headers(kind: str, length: int, reason: str) -> list[tuple[str, str]]:
     return headers
 
 
-def _page(start_response: StartResponse, status: str, title: str, body: str, *, reason: str = "") -> list[bytes]:
+def _page(
+    start_response: StartResponse,
+    status: str,
+    title: str,
+    body: str,
+    *,
+    reason: str = "",
+    extra: list[tuple[str, str]] | None = None,
+) -> list[bytes]:
     document = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)}</title><style>{_STYLE}</style></head>\n<body><main>\n{body}\n</main></body></html>\n"
     ).encode()
-    start_response(status, _headers("text/html; charset=utf-8", len(document), reason))
+    start_response(status, [*_headers("text/html; charset=utf-8", len(document), reason), *(extra or [])])
     return [document]
 
 

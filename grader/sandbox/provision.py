@@ -117,14 +117,42 @@ def provision(
     for _ in range(int(pool_spec.get("copies", 1)) - 1):
         idp.create_user_pool(PoolName=pool_spec["name"])  # a bare first attempt left behind
     if pool_spec.get("domain"):
-        idp.create_user_pool_domain(Domain=pool_spec["domain"], UserPoolId=pool_id)
+        _domain(idp, pool_spec, pool_id)
     client_id = ""
     if lab.get("client"):
         client_id = _client(idp, pool_id, lab["client"], values)
+        if lab["client"].get("branding_style", True):
+            idp.create_managed_login_branding(UserPoolId=pool_id, ClientId=client_id, UseCognitoProvidedValues=True)
     made = ProvisionedLab(instance_dns, running, pool_id, client_id, pool_spec.get("domain", ""))
     if lab.get("user"):
         _users(idp, made, lab["user"], confirm_user)
+    if pool_spec.get("domain") and pool_spec.get("hosted_ui", "up") != "up":
+        set_hosted_ui(endpoint_url, f"{pool_spec['domain']}.auth.{region}.amazoncognito.com", pool_spec["hosted_ui"])
     return made
+
+
+def _domain(idp: Any, spec: dict[str, Any], pool_id: str) -> None:
+    """The prefix domain, with the branding version the lab says (AWS's default, the classic hosted UI, if none)."""
+    version = int(spec.get("domain_version") or 0)
+    extra = {"ManagedLoginVersion": version} if version in (1, 2) else {}
+    idp.create_user_pool_domain(Domain=spec["domain"], UserPoolId=pool_id, **extra)
+
+
+def set_hosted_ui(endpoint_url: str, domain_host: str, mode: str) -> None:
+    """Make the sandbox's hosted UI of `domain_host` behave as `mode` (grader.sandbox.managed_login.HOSTED_UI_MODES)."""
+    import requests
+
+    from grader.browser.routing import hosted_ui_path
+
+    if (urlsplit(endpoint_url).hostname or "") not in LOCAL_HOSTS:
+        raise ValueError(f"provisioning only writes to a local sandbox, not {endpoint_url}")
+    answer = requests.post(
+        f"{endpoint_url}{hosted_ui_path(domain_host)}/_sandbox/serve",
+        data={"mode": mode},
+        headers={"x-sandbox-control": "1"},
+        timeout=10,
+    )
+    answer.raise_for_status()
 
 
 def _instance(ec2: Any, spec: dict[str, Any]) -> str:

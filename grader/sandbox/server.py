@@ -44,7 +44,15 @@ FAULT_MESSAGES = {
     "ExpiredTokenException": "The security token included in the request is expired",
     "ThrottlingException": "Rate exceeded",
     "Throttling": "Rate exceeded",
+    "ServiceUnavailable": "Service is unavailable. Please try again later.",
+    "InternalErrorException": "Internal server error.",
 }
+FAULT_STATUS = {
+    "ServiceUnavailable": "503 Service Unavailable",
+    "InternalErrorException": "500 Internal Server Error",
+    "TooManyRequestsException": "429 Too Many Requests",
+}
+"""Errors AWS answers with a status of their own (the rest: 400 for throttling and expiry, else 403)."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +92,8 @@ def fault_response(call: Call, code: str, start_response: Callable[..., Any]) ->
     """An AWS-shaped error answer for `call`."""
     message = FAULT_MESSAGES.get(code, code)
     request_id = str(uuid.uuid4())
-    status = "400 Bad Request" if "Throttl" in code or "Expired" in code else "403 Forbidden"
+    client_error = "400 Bad Request" if "Throttl" in code or "Expired" in code else "403 Forbidden"
+    status = FAULT_STATUS.get(code, client_error)
     if call.protocol == "json":
         body = json.dumps({"__type": code, "message": message}).encode()
         headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code)]
@@ -126,7 +135,7 @@ class Gateway:
         self.app = app
         self.recorder = app
         self.sites = SiteHost(running_instance_hosts)
-        self.hosted_ui = HostedUI()
+        self.hosted_ui = HostedUI(recorder=app)
         self.calls: list[Call] = []
         self.faults: dict[str, str] = {}
         self.expired_keys: set[str] = set()

@@ -85,9 +85,9 @@ def _lab(idp: Any, **client: Any) -> Lab:
         "LogoutURLs": [SIGNED_OUT],
     }
     settings.update(client)
-    client_id = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="VehicleApp", **settings)[
-        "UserPoolClient"
-    ]["ClientId"]
+    client_id = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="VehicleApp", **settings)["UserPoolClient"][
+        "ClientId"
+    ]
     idp.admin_create_user(
         UserPoolId=pool_id, Username="janedoe", TemporaryPassword=TEMP_PASSWORD, MessageAction="SUPPRESS"
     )
@@ -105,17 +105,22 @@ def _params(lab: Lab, **overrides: str | None) -> dict[str, str]:
     return {k: v for k, v in params.items() if v is not None}
 
 
+# One browser-like session: the classic form's XSRF-TOKEN cookie goes back with its POST.
+_SESSION = requests.Session()
+
+
 def _get(url: str, path: str, params: dict[str, str], host: str = HOST) -> requests.Response:
-    return requests.get(url + hosted_ui_path(host) + path, params=params, allow_redirects=False, timeout=10)
+    return _SESSION.get(url + hosted_ui_path(host) + path, params=params, allow_redirects=False, timeout=10)
 
 
 def _follow(url: str, public: str) -> requests.Response:
-    return requests.get(sandbox_url(url, public), allow_redirects=False, timeout=10)
+    return _SESSION.get(sandbox_url(url, public), allow_redirects=False, timeout=10)
 
 
 def _form(page: requests.Response) -> tuple[str, dict[str, str]]:
-    """The page's form: (public action URL, hidden fields)."""
+    """The page's (first) form: (public action URL, hidden fields); a relative action is on the hosted UI's host."""
     action = html.unescape(re.search(r'<form[^>]*action="([^"]+)"', page.text).group(1))
+    action = f"https://{HOST}{action}" if action.startswith("/") else action
     hidden = {
         html.unescape(m.group(1)): html.unescape(m.group(2))
         for m in re.finditer(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text)
@@ -124,7 +129,9 @@ def _form(page: requests.Response) -> tuple[str, dict[str, str]]:
 
 
 def _post(url: str, action: str, data: dict[str, str]) -> requests.Response:
-    return requests.post(sandbox_url(url, action), data=data, allow_redirects=False, timeout=10)
+    """POST a form as the browser does: with the _csrf the page's XSRF-TOKEN cookie holds."""
+    data = {**data, "_csrf": _SESSION.cookies.get("XSRF-TOKEN") or ""}  # the latest page's token
+    return _SESSION.post(sandbox_url(url, action), data=data, allow_redirects=False, timeout=10)
 
 
 def _error_page_location(response: requests.Response, error: str, client_id: str) -> None:
@@ -234,10 +241,17 @@ def test_oauth_disabled_goes_to_the_error_page_as_invalid_request(url: str, idp:
 def test_scope_not_allowed_is_invalid_request_describing_invalid_scope(url: str, idp: Any) -> None:
     """A scope the client does not allow (profile) redirects error=invalid_request&error_description=invalid_scope, as observed."""
     lab = _lab(idp)
-    _error_redirect(_get(url, "/oauth2/authorize", _params(lab, scope="openid profile")), "invalid_request",
-                    description="invalid_scope")
-    _error_redirect(_get(url, "/login", _params(lab, scope="email", state="s2")), "invalid_request", "s2",
-                    description="invalid_scope")
+    _error_redirect(
+        _get(url, "/oauth2/authorize", _params(lab, scope="openid profile")),
+        "invalid_request",
+        description="invalid_scope",
+    )
+    _error_redirect(
+        _get(url, "/login", _params(lab, scope="email", state="s2")),
+        "invalid_request",
+        "s2",
+        description="invalid_scope",
+    )
 
 
 def test_response_type_missing_or_unsupported(url: str, idp: Any) -> None:
@@ -268,11 +282,15 @@ def test_login_page_validates_and_shows_the_sign_in_form(url: str, idp: Any) -> 
     lab = _lab(idp)
     page = _get(url, "/login", _params(lab))
     assert page.status_code == 200
-    for marker in ('id="signInFormUsername"', 'name="username"', 'id="signInFormPassword"', 'name="password"',
-                   'name="signInSubmitButton"'):
+    for marker in (
+        'id="signInFormUsername"',
+        'name="username"',
+        'id="signInFormPassword"',
+        'name="password"',
+        'name="signInSubmitButton"',
+    ):
         assert marker in page.text
-    action, _ = _form(page)
-    assert action.startswith(f"https://{HOST}/login?")
+    assert re.search(r'<form[^>]*action="/login\?', page.text)  # relative, as Cognito's own form
     assert "<script" not in page.text and "http://" not in page.text
     bad = _get(url, "/login", _params(lab, redirect_uri=CALLBACK + "/"))
     assert bad.status_code == 400 and "redirect_mismatch" in bad.text
@@ -399,9 +417,10 @@ def test_browser_signs_in_changes_password_and_lands_on_the_callback(url: str, i
             page = context.new_page()
             page.goto(authorize)
             assert urlsplit(page.url).path == "/login"
-            page.fill("#signInFormUsername", "janedoe")
-            page.fill("#signInFormPassword", TEMP_PASSWORD)
-            page.click("[name=signInSubmitButton]")
+            # The classic form is in the page twice (one copy hidden by screen width): the visible one.
+            page.fill("input[name=username]:visible", "janedoe")
+            page.fill("input[name=password]:visible", TEMP_PASSWORD)
+            page.click("[name=signInSubmitButton]:visible")
             page.wait_for_selector("#new_password")
             page.fill("#new_password", NEW_PASSWORD)
             page.fill("#confirm_password", NEW_PASSWORD)
@@ -411,9 +430,111 @@ def test_browser_signs_in_changes_password_and_lands_on_the_callback(url: str, i
         finally:
             browser.close()
     assert blocked == []
-    assert hops == [("GET", "/oauth2/authorize", 302), ("GET", "/login", 200), ("POST", "/login", 200),
-                    ("POST", "/login", 302)]
+    assert hops == [
+        ("GET", "/oauth2/authorize", 302),
+        ("GET", "/login", 200),
+        ("POST", "/login", 200),
+        ("POST", "/login", 302),
+    ]
     assert fragment["state"] == ["b1"] and fragment["token_type"] == ["Bearer"]
     _verify(url, lab, fragment["id_token"][0], "id")
     _verify(url, lab, fragment["access_token"][0], "access")
     assert idp.admin_get_user(UserPoolId=lab.pool_id, Username="janedoe")["UserStatus"] == "CONFIRMED"
+
+
+# ---------------------------------------------------------------- both versions, and Cognito's trouble
+
+
+def _managed(idp: Any, *, branding: bool = True) -> Lab:
+    """The lab with its domain made as managed login (version 2), with or without a branding style."""
+    lab = _lab(idp)
+    idp.delete_user_pool_domain(Domain=PREFIX, UserPoolId=lab.pool_id)
+    idp.create_user_pool_domain(Domain=PREFIX, UserPoolId=lab.pool_id, ManagedLoginVersion=2)
+    if branding:
+        idp.create_managed_login_branding(UserPoolId=lab.pool_id, ClientId=lab.client_id, UseCognitoProvidedValues=True)
+    return lab
+
+
+def test_the_domain_says_its_version_and_the_clients_style_is_readable(url: str, idp: Any) -> None:
+    """DescribeUserPoolDomain carries ManagedLoginVersion (1 by default); a client without a style is ResourceNotFound."""
+    lab = _lab(idp)
+    assert idp.describe_user_pool_domain(Domain=PREFIX)["DomainDescription"]["ManagedLoginVersion"] == 1
+    with pytest.raises(idp.exceptions.ResourceNotFoundException):
+        idp.describe_managed_login_branding_by_client(UserPoolId=lab.pool_id, ClientId=lab.client_id)
+    _managed(idp)
+    assert idp.describe_user_pool_domain(Domain=PREFIX)["DomainDescription"]["ManagedLoginVersion"] == 2
+    pool_id = idp.describe_user_pool_domain(Domain=PREFIX)["DomainDescription"]["UserPoolId"]
+    client_id = idp.list_user_pool_clients(UserPoolId=pool_id)["UserPoolClients"][0]["ClientId"]
+    style = idp.describe_managed_login_branding_by_client(UserPoolId=pool_id, ClientId=client_id)
+    assert style["ManagedLoginBranding"]["UseCognitoProvidedValues"] is True
+
+
+def test_classic_form_is_served_twice_with_an_xsrf_cookie_that_the_post_must_match(url: str, idp: Any) -> None:
+    """Version 1: two copies of the form (narrow and wide screens), XSRF-TOKEN set, a POST without its _csrf refused."""
+    lab = _lab(idp)
+    page = _get(url, "/login", _params(lab))
+    assert page.text.count('name="cognitoSignInForm"') == 2
+    assert "visible-xs visible-sm" in page.text and "visible-md visible-lg" in page.text
+    token = page.cookies.get("XSRF-TOKEN")
+    assert token and page.text.count(f'name="_csrf" value="{token}"') == 2
+    action, _ = _form(page)
+    forged = requests.post(
+        sandbox_url(url, action),
+        data={"username": "janedoe", "password": TEMP_PASSWORD, "_csrf": "not-the-cookie"},
+        cookies={"XSRF-TOKEN": token},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert forged.status_code == 403 and 'id="new_password"' not in forged.text
+    wrong = _post(url, action, {"username": "janedoe", "password": "Wrong-Passw0rd!"})
+    assert 'class="errorMessage-customizable"' in wrong.text and "Incorrect username or password." in wrong.text
+
+
+def test_managed_login_asks_the_user_name_then_the_password(url: str, idp: Any) -> None:
+    """Version 2: a labelled field without name=username and a Next button, then the password page, then the callback."""
+    lab = _managed(idp)
+    idp.admin_set_user_password(UserPoolId=lab.pool_id, Username="janedoe", Password=NEW_PASSWORD, Permanent=True)
+    first = _get(url, "/login", _params(lab))
+    assert first.status_code == 200 and 'name="username"' not in first.text and 'type="password"' not in first.text
+    assert 'id="formField:' in first.text and ">Username</label>" in first.text and ">Next</button>" in first.text
+    action, hidden = _form(first)
+    second = _post(url, action, hidden | {"identifier": "janedoe"})
+    assert 'type="password"' in second.text and "janedoe" in second.text
+    action, hidden = _form(second)
+    wrong = _post(url, action, hidden | {"password": "Wrong-Passw0rd!"})
+    assert 'role="alert"' in wrong.text and "Incorrect username or password." in wrong.text
+    done = _post(url, action, hidden | {"password": NEW_PASSWORD})
+    assert done.status_code == 302 and done.headers["Location"].startswith(CALLBACK + "#id_token=")
+
+
+def test_managed_login_without_a_branding_style_shows_login_pages_unavailable(url: str, idp: Any) -> None:
+    """Version 2 on a client without a style: /login answers 403 "Login pages unavailable" and no form."""
+    lab = _managed(idp, branding=False)
+    page = _get(url, "/login", _params(lab))
+    assert page.status_code == 403 and "Login pages unavailable" in page.text and "<form" not in page.text
+
+
+@pytest.mark.parametrize(
+    ("mode", "path", "status", "phrase"),
+    [
+        ("unavailable", "/oauth2/authorize", 503, "Service Unavailable"),
+        ("unavailable", "/login", 503, "Service Unavailable"),
+        ("unrecognised", "/login", 200, "improving your sign-in experience"),
+    ],
+)
+def test_a_scenario_can_make_the_hosted_ui_unavailable_or_unrecognisable(
+    url: str, idp: Any, mode: str, path: str, status: int, phrase: str
+) -> None:
+    """The sandbox's own switch makes every page answer 503, or the sign-in page show no form."""
+    lab = _lab(idp)
+    switched = requests.post(
+        f"{url}{hosted_ui_path(HOST)}/_sandbox/serve",
+        data={"mode": mode},
+        headers={"x-sandbox-control": "1"},
+        timeout=10,
+    )
+    assert switched.status_code == 200
+    page = _get(url, path, _params(lab))
+    assert page.status_code == status and phrase in page.text and "<form" not in page.text
+    without_header = requests.post(f"{url}{hosted_ui_path(HOST)}/_sandbox/serve", data={"mode": "up"}, timeout=10)
+    assert without_header.status_code != 200

@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 import checks.test_hostedui as hostedui_checks
-from grader.authorize import HINTS, LOCAL_CALLBACK_NAMES
+from grader.authorize import HINTS, LOCAL_CALLBACK_NAMES, AuthorizeProbe
 from grader.browser.hosted_signin import UNAVAILABLE_SENTENCE
+from grader.errors import GraderError
+from grader.snapshot import Read
 from tests.unit.evidence import (
     CALLBACK,
     CLIENT,
@@ -23,13 +25,16 @@ from tests.unit.evidence import (
     OTHER_KEY,
     POOL,
     REGION,
+    SIGN_IN_PAGE,
     SIGNED_IN,
     USER,
+    arguments,
     callback_fragment,
     check_id,
     fails,
     grader_bug,
     ids_of,
+    new_check,
     passes,
     probes,
     refusal,
@@ -216,14 +221,9 @@ def test_implicit_callback_without_a_sign_in_is_the_graders_error() -> None:
             ["(it offers no option the grader recognises)"],
         ),
         (
-            {"error": "The hosted UI did not answer within 30 s.", "timed_out": True, "callback": "", "fragment": {}},
-            ["janedoe could not sign in through the hosted UI: The hosted UI did not answer within 30 s."],
-        ),
-        (
             {"callback_error": "unauthorized_client", "fragment": {}},
             [f"The hosted UI sent janedoe back to {CALLBACK} with error=unauthorized_client instead of tokens."],
         ),
-        ({"callback": "", "fragment": {}}, [f"The hosted UI did not send janedoe on to the callback URL {CALLBACK}."]),
     ],
     ids=[
         "change-password-form",
@@ -231,9 +231,7 @@ def test_implicit_callback_without_a_sign_in_is_the_graders_error() -> None:
         "login-pages-unavailable",
         "no-password-method",
         "no-method-recognised",
-        "browser-error",
         "callback-error",
-        "no-redirect",
     ],
 )
 def test_implicit_callback_fails_naming_what_the_hosted_ui_showed(changes: dict[str, Any], phrases: list[str]) -> None:
@@ -242,6 +240,102 @@ def test_implicit_callback_fails_naming_what_the_hosted_ui_showed(changes: dict[
     for phrase in phrases:
         assert phrase in check.message
     assert "token_claims" not in check.evidence
+
+
+def _graders_error(function: Any, **overrides: Any) -> GraderError:
+    """Run the check with `overrides`; it must stop on a GraderError (the grader could not see), never a fail."""
+    check = new_check(function)
+    with pytest.raises(GraderError) as stopped:
+        function(**arguments(function, overrides), check=check)
+    assert check.verdict == "", check
+    return stopped.value
+
+
+_NOT_THERE = {"callback": "", "fragment": {}}
+
+
+@pytest.mark.parametrize(
+    ("changes", "phrases"),
+    [
+        (
+            {
+                "error": "The hosted UI did not send the browser on to the callback URL within 30 s; the last page was "
+                "/login (HTTP 200) showing \u201cSign in Username Password\u201d.",
+                "timed_out": True,
+            },
+            ["within 30 s", "/login (HTTP 200)", "Sign in Username Password", "Run the grader again"],
+        ),
+        (
+            {
+                "error": "The hosted UI showed a page with no sign-in form the grader recognises: /login (HTTP 200) "
+                "showing \u201cWe are improving your sign-in experience\u201d.",
+                "unrecognised_page": True,
+            },
+            ["no sign-in form the grader recognises", "We are improving your sign-in experience"],
+        ),
+        (
+            {
+                "error": "The hosted UI answered with an error of its own: /login (HTTP 503) showing "
+                "\u201cService Unavailable\u201d."
+            },
+            ["HTTP 503", "Service Unavailable"],
+        ),
+        ({}, [f"did not send janedoe on to the callback URL {CALLBACK}"]),
+    ],
+    ids=["stays-put", "unrecognised-page", "cognito-5xx", "no-redirect-no-reason"],
+)
+def test_implicit_callback_is_the_graders_error_when_the_page_names_no_mistake(
+    changes: dict[str, Any], phrases: list[str]
+) -> None:
+    """A sign-in that stopped on something the grader could not read is its error, naming what it saw; never a fail."""
+    stopped = _graders_error(implicit, hosted_sign_in=replace(SIGNED_IN, **_NOT_THERE, **changes))
+    for phrase in phrases:
+        assert phrase in stopped.message
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "phrase"),
+    [
+        (503, "http_503", "Wait a few minutes"),
+        (500, "http_500", "Wait a few minutes"),
+        (429, "http_429", "Wait a few minutes"),
+        (400, "http_400", "names no cause the grader recognises"),
+        (302, "unexpected_redirect", "names no cause the grader recognises"),
+        (302, "server_error", "names no cause the grader recognises"),
+    ],
+)
+def test_an_authorize_answer_naming_no_cause_is_the_graders_error(status: int, error: str, phrase: str) -> None:
+    """Cognito answering 5xx/429, a bare error page, an unknown error or an odd redirect: both checks are errors."""
+    answer = AuthorizeProbe(url=SIGN_IN_PAGE.url, status=status, error=error, detail="Cognito showed an error page")
+    for function in (authorize, implicit):
+        stopped = _graders_error(function, authorize_probes=probes(answer=answer))
+        assert phrase in stopped.message
+        assert f"HTTP {status}" in stopped.message
+
+
+def test_authorize_fails_on_a_named_refusal_even_beside_an_unreadable_answer() -> None:
+    """One callback refused with a named error is the student's fail, whatever Cognito answered for another."""
+    two = replace(CLIENT, callback_urls=(CALLBACK, "https://localhost:3000"))
+    answers = probes(client=two)
+    answers[CALLBACK] = refusal("redirect_mismatch")
+    answers["https://localhost:3000"] = AuthorizeProbe(
+        SIGN_IN_PAGE.url, 503, "http_503", "Cognito showed an error page"
+    )
+    assert "redirect_mismatch" in fails(authorize, app_client=two, authorize_probes=answers).message
+
+
+def test_implicit_callback_fails_when_the_account_shows_no_branding_style() -> None:
+    """A version-2 domain whose client has no style (read from the account) fails naming the style, any page."""
+    unseen = replace(SIGNED_IN, **_NOT_THERE, error="a page", unrecognised_page=True)
+    version2 = replace(DOMAIN, managed_login_version=2)
+    check = fails(implicit, hosted_sign_in=unseen, domain=version2, snapshot=replace(snapshot(), branding=Read(False)))
+    assert "has no branding style" in check.message
+    assert "create a managed login style" in check.message
+    denied = GraderError("AWS denied the grader permission to read the style.")
+    stopped = _graders_error(
+        implicit, hosted_sign_in=unseen, domain=version2, snapshot=replace(snapshot(), branding=Read(error=denied))
+    )
+    assert "names no mistake in the lab" in stopped.message
 
 
 def test_implicit_callback_names_the_temporary_password_behind_a_refusal() -> None:
