@@ -3,39 +3,100 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from grader.authorize import AuthorizeProbe
 from grader.checking import Check, listing
 from grader.errors import GraderError
-from grader.login_causes import explain_login
+from grader.login_causes import login_cause
 from grader.observe.evidence import SiteLogins
 from grader.registry import lab_check
-from grader.site import Site, parse_hosted_link
-from grader.snapshot import AppClient, Domain, Pool
+from grader.site import CONNECTION_REFUSED, HOST_NOT_FOUND, TOO_LARGE, Probe, Site, parse_hosted_link, unseen_status
+from grader.snapshot import AppClient, Domain, Pool, Snapshot, running_hosts
 from grader.spec import LabSpec
 from grader.tokens import LoginWindow, verify_tokens
 
+if TYPE_CHECKING:
+    from grader.browser.site_login import LoginAttempt
 
-@lab_check("site.reachable", needs=("site",))
-def test_reachable(site: Site, check: Check) -> None:
+RUN_AGAIN = "then run the grader again"
+
+
+def could_not_see(message: str) -> GraderError:
+    """The grader's error for something it could not see (not the student's failure)."""
+    return GraderError(message, kind="could-not-see")
+
+
+@lab_check("site.reachable", needs=("site", "snapshot"))
+def test_reachable(site: Site, snapshot: Snapshot, check: Check) -> None:
     """Passes when the course website's login.html answers at the instance's address (https or http)."""
     check.record(address_from=site.source, tried=[p.evidence() for p in site.probes])
     if not site.host:
+        for part in (snapshot.client, snapshot.instances):
+            part.get()  # the address comes from these: one the grader could not read is its error
         check.fail(
             "The grader found no address for the website: no callback URL, no running EC2 instance, and no --site-url."
         )
     if site.base_url is None:
-        seen = "; ".join(f"{p.url}: {p.error or f'HTTP {p.status}'}" for p in site.probes)
-        if any(p.status == 404 for p in site.probes):
+        seen = "; ".join(f"{p.url}: {p.said()}" for p in site.probes)
+        answered = [p for p in site.probes if answered_error(p)]
+        if any(p.status == 404 for p in answered):
             check.fail(
                 f"The web server on {site.host} answers, but login.html is not there ({seen}): "
                 "the course website is not deployed."
             )
-        check.fail(f"The website on {site.host} did not answer ({seen}).")
+        if answered:
+            check.fail(
+                f"The web server on {site.host} answers login.html with something that is not the course's login "
+                f"page ({seen}): the course website does not work there."
+            )
+        instances = snapshot.instances
+        if site.source != "--site-url" and instances.error is None and not running_hosts(instances.value or ()):
+            check.fail(
+                f"No EC2 instance is running in {snapshot.region}, so nothing serves the website at "
+                f"{site.host} ({seen}). Start the instance, then save its new public DNS name as the callback "
+                "URL and run rebuildapp.sh again."
+            )
+        if all(p.error == CONNECTION_REFUSED for p in site.probes):
+            check.fail(
+                f"Nothing listens for the website on {site.host}: the host refused the connection ({seen}), so its "
+                "web server is not running. Start it on the instance (sudo systemctl start httpd), or run "
+                "rebuildapp.sh again."
+            )
+        raise could_not_see(_unreached(site, seen))
     check.passes(f"The website answers at {site.login_url}.")
+
+
+def answered_error(probe: Probe) -> bool:
+    """Whether the web server itself answered with something that is not the login page: an error status of
+    its own (a 404, a 500), or more than the reader takes (the course's login.html is a few KiB)."""
+    if probe.error.startswith(TOO_LARGE):
+        return True
+    return probe.status is not None and probe.status >= 400 and not probe.unseen
+
+
+def _unreached(site: Site, seen: str) -> str:
+    """The grader's error for a website that gave no answer showing anything about the lab."""
+    if any(p.status == 200 for p in site.probes):
+        todo = (
+            "That is not the course's login page (it has no #username field): open it in a browser; if it is "
+            "another site, deploy the course website with rebuildapp.sh"
+        )
+    elif any(p.error == HOST_NOT_FOUND for p in site.probes):
+        todo = (
+            "Its name did not resolve for the grader: check the grader's network connection, and that the address "
+            "is the instance's current public DNS name"
+        )
+    elif any(p.status is not None and p.unseen for p in site.probes):
+        todo = "The website said to try later (or a gateway between answered): wait a minute"
+    else:
+        todo = (
+            "Check that the instance is running, its web server is started and its security group allows "
+            "http (80) and https (443) from anywhere"
+        )
+    return f"The grader could not see the website on {site.host} ({seen}). {todo}, {RUN_AGAIN}."
 
 
 @lab_check("site.configured", needs=("site", "snapshot"))
@@ -43,6 +104,13 @@ def test_configured(reachable_site: Site, pool: Pool, app_client: AppClient, che
     """Passes when scripts/settings.js names this student's user pool id and app client id."""
     settings = reachable_site.settings
     if settings is None:
+        read = reachable_site.settings_probe
+        if read is not None and read.unseen:
+            check.record(settings_read=read.evidence())
+            raise could_not_see(
+                f"The grader could not read the website's scripts/settings.js ({read.url}: {read.said()}), so it "
+                f"cannot tell which pool and client the site uses. Check that the web server answers, {RUN_AGAIN}."
+            )
         check.fail(f"The website's settings could not be read: {reachable_site.settings_problem}.")
     check.record(
         settings_user_pool_id=settings.user_pool_id,
@@ -124,6 +192,9 @@ def test_hosted_ui_link(
     if answer is None:  # the link goes to the pool's domain (checked above), so it was probed
         raise AssertionError("the website's hosted-UI link was not probed")
     check.record(cognito_answer=answer.evidence())
+    unseen = answer.unseen()
+    if unseen:
+        raise could_not_see(unseen)
     if not answer.ok:
         check.fail(
             "The hosted-UI link in scripts/settings.js looks right, but Cognito refuses it: "
@@ -154,18 +225,28 @@ def test_login(
     if attempt.screenshot_png:
         check.record(screenshot="data:image/png;base64," + base64.b64encode(attempt.screenshot_png).decode())
     if attempt.error:
-        check.fail(f"The login page could not be used: {attempt.error}")
+        if attempt.status is not None and attempt.status >= 400 and not unseen_status(attempt.status):
+            check.fail(f"The login page could not be used: {attempt.error}")
+        raise could_not_see(
+            f"The grader could not use the website's login page: {attempt.error}{_shown(attempt)} "
+            f"{_TRY_IT_YOURSELF.format(url=reachable_site.login_url, user=expected.username)}"
+        )
     landed = "private.html" in attempt.final_url and "msg=1" in attempt.final_url
     if not landed:
-        if attempt.timed_out:
-            where = "the page did not move on within the time allowed"
-        elif attempt.note:
-            where = attempt.note[0].lower() + attempt.note[1:].rstrip(".")
-        else:
-            where = f"the page went to {attempt.final_url}"
-        cause = explain_login(attempt.cognito_calls, attempt.console_errors, attempt.final_url)
-        check.fail(f"{expected.username} could not log in: {where}. {cause}")
+        cause = login_cause(attempt.cognito_calls, attempt.console_errors)
+        where = _where(attempt)
+        if _seen_failure(attempt, cause.seen, lab_region):
+            check.fail(f"{expected.username} could not log in: {where}. {cause.sentence}")
+        raise could_not_see(
+            f"The grader could not see how {expected.username}'s login ends: {where}.{_shown(attempt)} "
+            f"{cause.sentence} {_TRY_IT_YOURSELF.format(url=reachable_site.login_url, user=expected.username)}"
+        )
     if "Thank you for Logging In" not in attempt.message:
+        if not attempt.message:
+            raise could_not_see(
+                f"The page reached {attempt.final_url}, but the grader could not read its message (no #message "
+                f"text).{_shown(attempt)} Open that page after logging in to see it, {RUN_AGAIN}."
+            )
         check.fail(
             f"The page reached {attempt.final_url} but shows {attempt.message!r} instead of 'Thank you for Logging In'."
         )
@@ -201,16 +282,58 @@ def test_wrong_password_rejected(
         pytest.skip("The right password does not log in either (see site.login), so a refusal would prove nothing.")
     check.record(**attempt.evidence())
     if attempt.error:  # the page could not be used this time: nothing is known about the refusal
-        raise GraderError(
-            f"The grader could not try a wrong password on the website: {attempt.error} "
-            "Run the grader again; if it keeps happening, check that the web server is up.",
-            kind="site",
+        raise could_not_see(
+            f"The grader could not try a wrong password on the website: {attempt.error}{_shown(attempt)} "
+            "Run the grader again; if it keeps happening, check that the web server is up."
         )
     if attempt.tokens or "private.html" in attempt.final_url:
         check.fail(f"The website logged {expected.username} in with a wrong password and ended on {attempt.final_url}.")
     if "msg=0" not in attempt.final_url:
         where = "did not move on" if attempt.timed_out else f"went to {attempt.final_url}"
+        issued = any(c.outcome == "tokens issued" for c in attempt.cognito_calls)
+        if not (issued or attempt.landed or attempt.stopped in _SEEN_STOPS):
+            raise could_not_see(
+                f"The grader could not see how the website answers a wrong password: {_where(attempt)}."
+                f"{_shown(attempt)}{_last_answer(attempt)} "
+                "Run the grader again; if it keeps happening, try a wrong password on the website yourself."
+            )
         check.fail(
             f"After a wrong password the page {where} instead of login.html?msg=0 ('No such Username or Password')."
         )
     check.passes("A wrong password ends on login.html?msg=0 and stores no tokens.")
+
+
+_TRY_IT_YOURSELF = (
+    "Run the grader again; if it keeps happening, open {url} in a browser and log in as {user} to see what the "
+    "page does."
+)
+_SEEN_STOPS = frozenset({"stalled", "blocked"})
+"""Stops that show the site's own doing: its script threw after Login, or it sent the browser off the site."""
+
+
+def _where(attempt: LoginAttempt) -> str:
+    """Where a login that did not reach private.html?msg=1 stopped, for a sentence."""
+    if attempt.timed_out:
+        return "the page did not move on within the time allowed"
+    if attempt.note:
+        return attempt.note[0].lower() + attempt.note[1:].rstrip(".")
+    return f"the page went to {attempt.final_url}"
+
+
+def _seen_failure(attempt: LoginAttempt, cause_seen: bool, region: str) -> bool:
+    """Whether the grader saw why the login failed: Cognito's refusal, the page's own error, the site's
+    own end page asking for a new password, or a pool of another region in settings.js."""
+    other_region = any(c.region and c.region != region for c in attempt.cognito_calls)
+    return cause_seen or other_region or attempt.landed == "new_password" or attempt.stopped in _SEEN_STOPS
+
+
+def _last_answer(attempt: LoginAttempt) -> str:
+    """' Cognito's last answer was …' when the page called Cognito; '' otherwise."""
+    calls = attempt.cognito_calls
+    return f" Cognito's last answer was {calls[-1].operation}: {calls[-1].outcome.rstrip('.')}." if calls else ""
+
+
+def _shown(attempt: LoginAttempt) -> str:
+    """' The page showed “…”.' when the page's visible text (or its message) was kept; '' otherwise."""
+    text = attempt.page_text or attempt.message
+    return f" The page showed \u201c{text}\u201d." if text else ""

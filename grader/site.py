@@ -20,16 +20,60 @@ PLACEHOLDERS = {
 SETTING = re.compile(r"""\b(UserPoolId|ClientId|HostedId|BaseURL)\s*:\s*(['"`])(.*?)\2""", re.S)
 
 
+UNSEEN_STATUSES = frozenset({408, 425, 429, 502, 503, 504})
+"""HTTP statuses from a student's website that show nothing about the lab: "try later" (408, 425, 429,
+503) or a gateway's trouble (502, 504), which a proxy between the grader and the site can answer as
+well. Any other status is the web server's own answer (a 404 or a 500 is the site's)."""
+CONNECTION_REFUSED = "connection refused"
+"""A probe's error when the host itself answered that nothing listens on the port (a TCP reset)."""
+HOST_NOT_FOUND = "host not found"
+"""A probe's error when the host's name did not resolve (the grader's DNS, or a name that does not exist)."""
+TOO_LARGE = "the answer was larger than"
+"""How a probe's error starts when the server sent more than the reader takes: the server's own answer,
+and not the course's page (its pages are a few KiB)."""
+PAGE_TEXT_CHARS = 200
+"""How much of a page's visible text the evidence keeps (page text is hostile: cut short)."""
+
+
+def page_excerpt(text: str, limit: int = PAGE_TEXT_CHARS) -> str:
+    """Visible text of a page on one line, cut to `limit` characters (with an ellipsis when cut)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "\u2026"
+
+
+def unseen_status(status: int | None) -> bool:
+    """Whether the website's answer shows the grader nothing: no answer at all, or an UNSEEN_STATUSES status."""
+    return status is None or status in UNSEEN_STATUSES
+
+
 @dataclass(frozen=True)
 class Probe:
-    """One address tried, and what came back."""
+    """One address tried, and what came back (`text`: the page's visible text, cut short, when the grader
+    did not recognise the page)."""
 
     url: str
     status: int | None
     error: str = ""
+    text: str = ""
+
+    @property
+    def unseen(self) -> bool:
+        """Whether this answer shows the grader nothing about the site (no answer, or "try later").
+
+        An answer too large to read is the server's own: it is seen, though its status was not kept."""
+        return unseen_status(self.status) and not self.error.startswith(TOO_LARGE)
+
+    def said(self) -> str:
+        """What came back, for a sentence: the error, or the HTTP status (and the page's text when kept)."""
+        if self.error or self.status is None:
+            return self.error or "no answer"
+        return f"HTTP {self.status}" + (f" showing \u201c{self.text}\u201d" if self.text else "")
 
     def evidence(self) -> dict[str, object]:
-        return {"url": self.url, "status": self.status, "error": self.error}
+        found: dict[str, object] = {"url": self.url, "status": self.status, "error": self.error}
+        if self.text:
+            found["text"] = self.text
+        return found
 
 
 @dataclass(frozen=True)
@@ -59,6 +103,8 @@ class Site:
     probes: tuple[Probe, ...]
     settings: Settings | None
     settings_problem: str = ""
+    settings_probe: Probe | None = None
+    """The read of scripts/settings.js (None when login.html was never found)."""
 
     @property
     def login_url(self) -> str | None:

@@ -23,7 +23,7 @@ class SpecError(Exception):
 
 @dataclass(frozen=True)
 class Expected:
-    """The end state of a finished lab (lab-facts section 1)."""
+    """The end state of a finished lab: what the lab text has the student set up (values in grader/labs/*.toml)."""
 
     pool_name: str = ""
     """Exact pool name; empty means: the pool that holds an app client named `client_name`."""

@@ -316,7 +316,7 @@ def test_site_that_is_down_is_refused_quickly(lab: Lab, session: BrowserSession)
     attempt = log_in(session, lab.login_url(DOWN_HOST), "janedoe", PASSWORD)
     assert time.monotonic() - started < 5
     assert attempt.error.startswith(f"The browser could not connect to {DOWN_HOST}: the connection was refused.")
-    assert not attempt.timed_out
+    assert not attempt.timed_out and attempt.status is None
     assert attempt.cognito_calls == [] and attempt.tokens == {}
 
 
@@ -354,6 +354,7 @@ def test_form_that_throws_stops_early_saying_what_was_seen(lab: Lab, session: Br
     )
     assert any("Invalid UserPoolId format" in line for line in attempt.console_errors)
     assert attempt.cognito_calls == []
+    assert attempt.stopped == "stalled"  # the page's own script threw: the grader saw the mistake
 
 
 @pytest.mark.browser
@@ -361,6 +362,16 @@ def test_missing_login_page_is_an_http_error(lab: Lab, session: BrowserSession) 
     """A login URL the site does not have gives the HTTP status as a sentence."""
     attempt = log_in(session, f"https://{HOST}/nope.html", "janedoe", PASSWORD)
     assert attempt.error == f"https://{HOST}/nope.html answered HTTP 404 Not Found instead of the login page."
+    assert attempt.status == 404  # the web server's own answer: site.login judges it by this status
+
+
+@pytest.mark.browser
+def test_page_without_the_login_form_keeps_its_visible_text(lab: Lab, session: BrowserSession) -> None:
+    """A page that answers 200 but has no login form: the error says so, with the status and the page's text kept."""
+    attempt = log_in(session, f"https://{HOST}/index.html", "janedoe", PASSWORD, timeout_s=8)
+    assert attempt.error.startswith(f"https://{HOST}/index.html has no login form the grader can use")
+    assert attempt.status == 200 and attempt.page_text and len(attempt.page_text) <= 200
+    assert attempt.evidence()["page_text"] == attempt.page_text
 
 
 @pytest.mark.browser

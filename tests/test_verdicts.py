@@ -145,3 +145,44 @@ def test_an_installed_pytest_plugin_does_not_join_a_grade(tmp_path: Path, monkey
     pytest.main(checks_args(spec), plugins=[plugin])
     assert plugin.result is not None
     assert [check.id for check in plugin.result.checks] == list(spec.checks)
+
+
+# -- an error stays the grader's in every output -------------------------------------------------------
+
+
+def _graded(*statuses: str) -> Any:
+    """A GradeResult with one scored check (1 point) per status."""
+    from grader.results import CheckResult, GradeResult
+
+    checks = tuple(
+        CheckResult(id=f"c.{i}", title=f"C{i}", section="S", status=status, points=1.0 if status == "pass" else 0.0,
+                    max_points=1.0, message=f"{status} message.", hint="hint.")  # type: ignore[arg-type]
+        for i, status in enumerate(statuses)
+    )
+    return GradeResult(student="s", account_id="123456789012", caller_arn="arn", region="us-east-1", spec_id="t",
+                       spec_title="T", grader_version="0", started="", finished="", duration_seconds=1.0, checks=checks)
+
+
+@pytest.mark.parametrize(("statuses", "code"), [(("pass",), 0), (("pass", "fail"), 1), (("pass", "skip"), 1),
+                                                (("pass", "fail", "error"), 2), (("pass", "error"), 2)])
+def test_grader_check_exits_2_whenever_a_check_is_the_graders_error(statuses: tuple[str, ...], code: int) -> None:
+    """`grader check` exits 2 when any check is `error` (before any fail), 1 on a fail or skip, 0 otherwise."""
+    from grader.cli import exit_code
+
+    assert exit_code(_graded(*statuses)) == code
+
+
+def test_batch_and_gradescope_say_an_error_is_the_graders() -> None:
+    """A batch with a grader's error exits 1 and counts it; Gradescope and JUnit label it as the grader's, not a
+    finding (its points are still 0 in the score: see docs/verdicts.md)."""
+    from grader.batch.exports import gradescope_results, junit_xml
+    from grader.batch.model import RosterRow, StudentOutcome
+    from grader.batch.run import BatchRun
+
+    row = RosterRow(student_id="s1", line=2)
+    outcome = StudentOutcome(row=row, status="graded", result=_graded("pass", "error"))
+    assert BatchRun([outcome], regraded=0).exit_code == 1
+    spec = _spec(["c.0", "c.1"])
+    tests = gradescope_results(outcome, spec)["tests"]
+    assert tests[1]["output"].startswith("Could not check (a problem on the grader's side, not a finding about your lab)")
+    assert 'type="grader-error"' in junit_xml([outcome], spec)

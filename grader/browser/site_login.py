@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from grader.browser.launch import BrowserSession, evaluate_within, first_line, remaining_ms
 from grader.browser.recorder import CognitoCall, Recorder, left_out_sentence
 from grader.errors import GraderError
-from grader.site import origin_of
+from grader.site import origin_of, page_excerpt
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -67,6 +67,14 @@ class LoginAttempt:
     timed_out: bool = False
     error: str = ""
     note: str = ""
+    status: int | None = None
+    """The HTTP status the login page answered with (None when it gave no answer)."""
+    stopped: str = ""
+    """Why the page did not reach an end page after Login was clicked: `timeout`, `stalled` (the page's own
+    script threw, then did nothing), `blocked` (it sent the browser to an address the grader does not
+    visit) or `load_failed` (the next page did not load); '' when it reached one, or was never clicked."""
+    page_text: str = ""
+    """The visible text of the page where the login ended (or of a login page the grader could not use), cut short."""
     seconds: float = 0.0
     console_errors_left_out: int = 0
     blocked_left_out: int = 0
@@ -104,6 +112,9 @@ class LoginAttempt:
             "timed_out": self.timed_out,
             "error": self.error,
             "note": self.note,
+            "status": self.status,
+            "stopped": self.stopped,
+            "page_text": self.page_text,
             "seconds": round(self.seconds, 2),
             "started_at": iso_time(self.started_at),
             "ended_at": iso_time(self.ended_at),
@@ -147,6 +158,7 @@ _READ_END_PAGE = """() => {
   } catch (e) { /* an error page has no storage */ }
   return {message: m ? String(m.textContent || '').slice(0, 10000) : '', tokens};
 }"""
+_PAGE_TEXT = """() => document.body ? String(document.body.innerText || '').slice(0, 2000) : ''"""
 _HAS_LAST_AUTH_USER = """() => {
   try {
     return Object.keys(localStorage).some(
@@ -204,6 +216,15 @@ def _answers(page: Page) -> bool:
     except Exception:  # noqa: BLE001 - navigating, or no document: not busy
         return True
     return True
+
+
+def _page_text(page: Page) -> str:
+    """The page's visible text (bounded; '' when it cannot be read)."""
+    try:
+        found = evaluate_within(page, _PAGE_TEXT, timeout_ms=_READ_TIMEOUT_S * 1000)
+    except Exception:  # noqa: BLE001 - busy, navigating, or no document: nothing to show
+        return ""
+    return found if isinstance(found, str) else ""
 
 
 def _login_button(page: Page, timeout_ms: float) -> str | None:
@@ -405,6 +426,7 @@ def _finish(
     attempt.final_url = scrub(attempt.final_url, password)
     attempt.error = scrub(attempt.error, password)
     attempt.note = scrub(attempt.note, password)
+    attempt.page_text = page_excerpt(scrub(attempt.page_text, password))
     attempt.screenshot_skipped = scrub(attempt.screenshot_skipped, password)
     attempt.seconds = time.monotonic() - started
     attempt.ended_at = time.time()
@@ -429,6 +451,8 @@ def _start_loading(page: Page, attempt: LoginAttempt, deadline: float, budget: f
     except PlaywrightError as exc:
         attempt.error = load_failure(url, exc)
         return False
+    if response is not None:
+        attempt.status = response.status
     if response is not None and response.status >= 400:
         attempt.error = (
             f"{url} answered HTTP {response.status} {response.status_text}".rstrip() + " instead of the login page."
@@ -461,6 +485,7 @@ def _fill_and_click(run: InFlightLogin, username: str, password: str) -> None:
         button = _login_button(page, form_wait)
         if button is None:
             attempt.error = no_form
+            attempt.page_text = _page_text(page)
             return
         # Playwright's click waits (bounded) until the button can be clicked, then clicks its
         # centre with the mouse: a page that never answers the click cannot hold the grader.
@@ -470,6 +495,7 @@ def _fill_and_click(run: InFlightLogin, username: str, password: str) -> None:
         run.busy = not _answers(page)
         if clicked is None:
             attempt.error = no_form
+            attempt.page_text = "" if run.busy else _page_text(page)
         elif run.busy:
             attempt.error = (
                 f"{url} did not take the click on Login within {form_wait / 1000:g} s: "
@@ -507,18 +533,22 @@ def _await_end_page(
                     f"After Login was clicked the page sent the browser to {blocked[0]}, "
                     "an address the grader does not visit (a local or private one, or outside the lab)"
                 )
+                attempt.stopped = "blocked"
                 return
             if time.monotonic() >= deadline:
                 attempt.timed_out = True
                 attempt.note = f"{budget:g} s after Login was clicked the page had not moved on"
+                attempt.stopped = "timeout"
                 return
             if recorder.stalled_since(clicked, _STALL_QUIET_S):
                 attempt.note = (
                     f"After Login was clicked the page threw an error and then did nothing for {_STALL_QUIET_S:g} s"
                 )
+                attempt.stopped = "stalled"
                 return
         except PlaywrightError as exc:
             attempt.note = f"After Login was clicked the next page failed to load ({first_line(exc)})"
+            attempt.stopped = "load_failed"
             return
     try:
         on_private = urlsplit(page.url).path.endswith("/private.html")
@@ -545,6 +575,8 @@ def _read(page: Page, attempt: LoginAttempt) -> None:
     attempt.message = " ".join(str(end.get("message", "")).split())
     stored = end.get("tokens")
     attempt.tokens = {str(k): str(v) for k, v in stored.items()} if isinstance(stored, dict) else {}
+    if not busy and (attempt.landed != "private" or not attempt.message):
+        attempt.page_text = _page_text(page)  # what the page shows, for a login the grader may not recognise
     attempt.screenshot_png = None
     if not on_origin(attempt.final_url, attempt.login_url):
         # A page the website sent the browser to is not the website's to show in the report.

@@ -12,6 +12,8 @@ included) and a byte cap, the body is streamed, redirects are followed by hand (
 
 from __future__ import annotations
 
+import html
+import re
 import socket
 import time
 import warnings
@@ -22,11 +24,21 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import requests
 from requests.utils import get_encoding_from_headers
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import InsecureRequestWarning, ReadTimeoutError
+from urllib3.exceptions import InsecureRequestWarning, NameResolutionError, ReadTimeoutError
 
 from grader.authorize import HINTS, UNAVAILABLE_TEXT, AuthorizeProbe, cause_of
 from grader.netpolicy import AddressPolicy, Resolver, pinned, resolve
-from grader.site import Probe, Site, candidates, parse_settings
+from grader.site import (
+    CONNECTION_REFUSED,
+    HOST_NOT_FOUND,
+    PAGE_TEXT_CHARS,
+    TOO_LARGE,
+    Probe,
+    Site,
+    candidates,
+    page_excerpt,
+    parse_settings,
+)
 from grader.snapshot import host_of
 
 CONNECT_TIMEOUT = 5.0
@@ -38,7 +50,10 @@ MAX_BYTES = 2 * 1024 * 1024
 MAX_REDIRECTS = 5
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
-REFUSED = "connection refused or host not found"
+REFUSED = CONNECTION_REFUSED
+"""The host refused the connection (in the sandbox: it serves nothing there, as the browser sees it)."""
+CONNECTION_FAILED = "the connection failed"
+"""No connection, for a reason the grader cannot tell (reset, broken TLS, a proxy, ...)."""
 HANGING = f"connected, but no answer within {READ_TIMEOUT:g} s"
 NOT_VISITED = "an address the grader does not visit"
 
@@ -51,6 +66,20 @@ def _socket_of(answer: requests.Response) -> socket.socket | None:
     """The socket an answer is read from (to shorten its timeout to the deadline), if it can be found."""
     sock = getattr(getattr(answer.raw, "connection", None), "sock", None)
     return sock if isinstance(sock, socket.socket) else None
+
+
+# A running instance's public DNS name: ec2-<ip>.compute-1.amazonaws.com (us-east-1) or
+# ec2-<ip>.<region>.compute.amazonaws.com. The name is AWS's; the website and its certificate are the student's.
+_EC2_PUBLIC_NAME = re.compile(r"ec2-[0-9-]+\.(?:compute-1|[a-z0-9-]+\.compute)\.amazonaws\.com")
+
+
+def verifies_certificate(url: str) -> bool:
+    """Whether the HTTP reader checks `url`'s TLS certificate: yes for AWS's own hosts (Cognito's hosted UI and
+    API), no for the student's website, whose course certificate is self-signed (said in the evidence, no fail)."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    if _EC2_PUBLIC_NAME.fullmatch(host):
+        return False
+    return host.endswith((".amazoncognito.com", ".amazonaws.com"))
 
 
 class _ServerNameAdapter(requests.adapters.HTTPAdapter):
@@ -122,7 +151,9 @@ class Fetcher:
                 said = f"the website redirected to {refused}, {NOT_VISITED}" if hop else f"{refused} is {NOT_VISITED}"
                 return Probe(url, None, said), None, ""
             if target is None:
-                return Probe(url, None, REFUSED), None, ""
+                # The sandbox maps nothing where the browser would see the connection refused; against
+                # the network, no target means the name did not resolve in time.
+                return Probe(url, None, REFUSED if self.offline else HOST_NOT_FOUND), None, ""
             status, text, location, error = self._fetch(current, target, deadline, follow, address)
             if error:
                 return Probe(url, None, error), None, ""
@@ -167,12 +198,12 @@ class Fetcher:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", InsecureRequestWarning)
-                # The course's https certificate is self-signed: it is the site's, not a bank's.
+                # The course's https certificate is self-signed: it is the site's, not a bank's. AWS's are checked.
                 answer = self.http.get(
                     target,
                     headers=headers,
                     timeout=(min(CONNECT_TIMEOUT, remaining), min(READ_TIMEOUT, remaining)),
-                    verify=False,
+                    verify=verifies_certificate(url),
                     allow_redirects=False,
                     stream=True,
                 )
@@ -180,13 +211,13 @@ class Fetcher:
             return None, None, "", f"no connection within {min(CONNECT_TIMEOUT, remaining):g} s"
         except requests.exceptions.ReadTimeout:
             return None, None, "", HANGING if remaining > READ_TIMEOUT else self._late
-        except requests.exceptions.ConnectionError:
-            return None, None, "", REFUSED
+        except requests.exceptions.ConnectionError as exc:
+            return None, None, "", connection_failure(exc)
         except requests.exceptions.RequestException as exc:
             return None, None, "", type(exc).__name__
         with answer:
             if target != url and answer.status_code == 502:  # the sandbox's "nothing listens there"
-                return None, None, "", REFUSED
+                return None, None, "", CONNECTION_REFUSED
             location = answer.headers.get("Location", "")
             if answer.status_code in REDIRECTS and location:
                 return answer.status_code, None, location, ""
@@ -202,7 +233,7 @@ class Fetcher:
 
     def _read_body(self, answer: requests.Response, deadline: float) -> tuple[bytes | None, str]:
         """The body, read a chunk at a time until the end, the cap or the deadline."""
-        too_large = f"the answer was larger than {_size(self.max_bytes)}"
+        too_large = f"{TOO_LARGE} {_size(self.max_bytes)}"
         length = answer.headers.get("Content-Length", "").strip()
         if length.isdigit() and int(length) > self.max_bytes:
             return None, too_large
@@ -233,6 +264,54 @@ class Fetcher:
             chunks.append(chunk)
 
 
+_TEXT_READ_CHARS = 16 * 1024
+"""How much of a page the grader reads for its visible text."""
+
+
+_PIECE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]{0,20})?[^<>]{0,1000}>|[^<]+|<")
+_HIDDEN_TAGS = frozenset({"script", "style", "template", "noscript", "head", "title"})
+
+
+def visible_text(page: str) -> str:
+    """Roughly what a browser shows of an HTML page, on one line and cut short (read as text, never run).
+
+    One pass over the first few KiB, tags bounded in length: a hostile page cannot make it slow.
+    """
+    parts: list[str] = []
+    size = hidden = 0
+    for piece in _PIECE.finditer(page[:_TEXT_READ_CHARS]):
+        text = piece.group(0)
+        if text.startswith("<") and len(text) > 1:
+            tag = (piece.group(2) or "").lower()
+            if tag in _HIDDEN_TAGS:
+                hidden = max(0, hidden - 1) if piece.group(1) else hidden + 1
+            continue
+        if not hidden:
+            parts.append(text)
+            size += len(text)
+            if size > 4 * PAGE_TEXT_CHARS:
+                break
+    return page_excerpt(html.unescape(" ".join(parts)))
+
+
+def connection_failure(exc: BaseException) -> str:
+    """What a failed connection was: CONNECTION_REFUSED, HOST_NOT_FOUND, or CONNECTION_FAILED when it cannot be told."""
+    todo: list[object] = [exc]
+    seen: set[int] = set()
+    while todo and len(seen) < 12:
+        found = todo.pop()
+        if id(found) in seen:
+            continue
+        seen.add(id(found))
+        if isinstance(found, ConnectionRefusedError):
+            return CONNECTION_REFUSED
+        if isinstance(found, (socket.gaierror, NameResolutionError)):
+            return HOST_NOT_FOUND
+        if isinstance(found, BaseException):
+            todo += [found.__cause__, found.__context__, getattr(found, "reason", None), *found.args]
+    return CONNECTION_FAILED
+
+
 def read_site(fetcher: Fetcher, host_or_url: str, source: str) -> Site:
     """Find the base URL that serves login.html, then read settings.js there."""
     probes: list[Probe] = []
@@ -241,9 +320,12 @@ def read_site(fetcher: Fetcher, host_or_url: str, source: str) -> Site:
     host = host_of(host_or_url) if "://" in host_or_url else host_or_url
     for base in candidates(host_or_url):
         probe, text = fetcher.get(base + "login.html")
-        probes.append(probe)
         if probe.status == 200 and text and 'id="username"' in text.replace("'", '"'):
+            probes.append(probe)
             return _with_settings(fetcher, Site(host, source, base, tuple(probes), None))
+        if probe.status is not None and text:
+            probe = Probe(probe.url, probe.status, probe.error, visible_text(text) or "an empty page")
+        probes.append(probe)
         if probe.error == HANGING or probe.error.startswith(("no complete answer", "the server kept sending")):
             break  # a hanging or dripping server: don't wait for it twice
     return Site(host, source, None, tuple(probes), None)
@@ -260,10 +342,11 @@ def _with_settings(fetcher: Fetcher, site: Site) -> Site:
             (*site.probes, probe),
             None,
             f"scripts/settings.js could not be read ({why})",
+            probe,
         )
     settings = parse_settings(text)
     problem = "" if settings else "scripts/settings.js has no UserPoolId or ClientId setting"
-    return Site(site.host, site.source, site.base_url, site.probes, settings, problem)
+    return Site(site.host, site.source, site.base_url, site.probes, settings, problem, probe)
 
 
 def probe(fetcher: Fetcher, url: str) -> AuthorizeProbe:

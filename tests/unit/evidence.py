@@ -484,6 +484,16 @@ def skips(function: Callable[..., Any], **overrides: Any) -> str:
     return str(skipped.value.msg)
 
 
+def cannot_see(function: Callable[..., Any], **overrides: Any) -> tuple[GraderError, Check]:
+    """Run the check with `overrides`; it must stop on a GraderError (the grader's `error`, never the student's
+    fail). Returns the error and the check (its evidence so far)."""
+    check = new_check(function)
+    with pytest.raises(GraderError) as stopped:
+        function(**arguments(function, overrides), check=check)
+    assert check.verdict == "", f"the check said {check.verdict!r} before the grader's error: {check.message}"
+    return stopped.value, check
+
+
 def grader_bug(function: Callable[..., Any], **overrides: Any) -> AssertionError:
     """Run the check with `overrides`; it must stop on a plain AssertionError (the grader's error, not a fail)."""
     check = new_check(function)

@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 
 from grader.browser.recorder import CognitoCall
+from grader.errors import GraderError
 from grader.observe.evidence import Evidence
 from grader.plugin import GraderPlugin
 from grader.registry import registered
 from grader.run import checks_args
+from grader.snapshot import Read
 from grader.target import Target
 from grader.trail import AuthEvents
 from tests.unit import (
@@ -234,3 +236,50 @@ def test_checks_run_through_pytest_skip_where_their_narrowing_fixture_says(
     got = {c.id: (c.status, c.message) for c in plugin.result.checks}
     assert got == expected
     assert len(observer.needs) == 1, "the evidence is observed once"
+
+
+# -- a read the grader could not make is its error, never the student's fail -------------------------
+
+THROTTLED = GraderError(
+    "AWS throttled the grader while it tried to read the user pool's settings, even after retrying. "
+    "Wait a minute and run the grader again.",
+    kind="throttled",
+)
+DENIED = GraderError(
+    "AWS denied the grader permission to list the EC2 instances (AccessDeniedException on DescribeInstances).",
+    kind="access-denied",
+)
+MINE = ("pool.", "client.", "user.", "site.")
+
+
+def _unreadable(*parts: str, error: GraderError) -> Evidence:
+    """The finished lab with the snapshot's `parts` unreadable (each raising `error`)."""
+    return finished_evidence(snapshot=replace(snapshot(), **{part: Read(error=error) for part in parts}))
+
+
+UNREADABLE: dict[str, tuple[Any, dict[str, str]]] = {
+    "throttled-describe-user-pool": (
+        lambda: _unreadable("candidate_pools", "pool", "domain", "clients", "client", "user", error=THROTTLED),
+        {"site.reachable": "pass"},
+    ),
+    "denied-describe-instances": (
+        lambda: _unreadable("instances", error=DENIED),
+        {cid: "pass" for cid in SPEC.checks if cid.startswith(MINE) and cid not in {"client.callback_ec2"}},
+    ),
+}
+
+
+@pytest.mark.parametrize(("build", "others"), list(UNREADABLE.values()), ids=list(UNREADABLE))
+def test_an_unreadable_aws_part_is_the_graders_error_in_every_check_that_reads_it(
+    pytester: pytest.Pytester, build: Any, others: dict[str, str]
+) -> None:
+    """Through pytest: every pool, client, user and site check that needs a part AWS throttled or denied ends
+    `error` with that read's sentence; the checks that do not need it keep their verdict."""
+    evidence = build()
+    plugin = GraderPlugin(observer=FakeObserver(evidence))  # type: ignore[arg-type]
+    pytester.runpytest_inprocess(*checks_args(SPEC), plugins=[plugin])
+    assert plugin.result is not None, "the checks did not run"
+    got = {c.id: (c.status, c.message) for c in plugin.result.checks if c.id.startswith(MINE)}
+    error = evidence.snapshot.value.pool.error or evidence.snapshot.value.instances.error
+    expected = {cid: (others[cid], None) if cid in others else ("error", error.message) for cid in got}
+    assert {cid: (status, None if cid in others else message) for cid, (status, message) in got.items()} == expected

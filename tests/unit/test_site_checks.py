@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 import checks.test_site as site_checks
+from grader.browser.recorder import CognitoCall
 from grader.checking import Check
 from grader.errors import GraderError
-from grader.browser.recorder import CognitoCall
 from grader.site import Probe
+from grader.snapshot import Read
 from tests.unit.evidence import (
     CALLBACK,
     CLIENT,
@@ -30,6 +31,7 @@ from tests.unit.evidence import (
     SITE,
     SPEC,
     UNREACHABLE_SITE,
+    cannot_see,
     check_id,
     fails,
     grader_bug,
@@ -40,6 +42,7 @@ from tests.unit.evidence import (
     refusal,
     replace,
     skips,
+    snapshot,
     stored_tokens,
     wrong_login,
 )
@@ -113,29 +116,163 @@ def test_reachable_fails_when_login_html_is_missing() -> None:
     )
 
 
-def test_reachable_fails_when_nothing_answers() -> None:
-    """No answer on https nor http fails naming what each address gave."""
-    tried = (
-        Probe(f"https://{HOST}/login.html", None, "connection refused"),
-        Probe(f"http://{HOST}/login.html", None, "timed out"),
-    )
-    check = fails(reachable, site=replace(SITE, base_url=None, settings=None, probes=tried))
-    assert check.message == (
-        f"The website on {HOST} did not answer (https://{HOST}/login.html: connection refused; "
-        f"http://{HOST}/login.html: timed out)."
-    )
+def _tried(*answers: tuple[int | None, str, str]) -> Any:
+    """The site as read when login.html was not found: one probe per (status, error, page text), https then http."""
+    urls = [f"https://{HOST}/login.html", f"http://{HOST}/login.html"]
+    probes = tuple(Probe(url, status, error, text) for url, (status, error, text) in zip(urls, answers, strict=False))
+    return replace(SITE, base_url=None, settings=None, probes=probes)
+
+
+UNSEEN_SITES: list[tuple[str, Any, list[str]]] = [
+    (
+        "nothing-answers",
+        _tried((None, "the connection failed", ""), (None, "no connection within 5 s", "")),
+        [
+            (
+                f"The grader could not see the website on {HOST} (https://{HOST}/login.html: the connection failed; "
+                f"http://{HOST}/login.html: no connection within 5 s)."
+            ),
+            "security group allows http (80) and https (443) from anywhere, then run the grader again.",
+        ],
+    ),
+    (
+        "refused-then-timeout",
+        _tried((None, "connection refused", ""), (None, "no connection within 5 s", "")),
+        [f"https://{HOST}/login.html: connection refused; ", "security group allows http (80)"],
+    ),
+    (
+        "host-not-found",
+        _tried((None, "host not found", ""), (None, "host not found", "")),
+        ["Its name did not resolve for the grader: check the grader's network connection"],
+    ),
+    (
+        "too-many-requests",
+        _tried((429, "", "Too Many Requests"), (None, "the connection failed", "")),
+        ["HTTP 429 showing \u201cToo Many Requests\u201d", "try later (or a gateway between answered): wait a minute"],
+    ),
+    ("service-unavailable", _tried((503, "", ""), (503, "", "")), [f"https://{HOST}/login.html: HTTP 503;"]),
+    ("bad-gateway", _tried((502, "", "Bad Gateway"), (504, "", "")), ["HTTP 502", "HTTP 504"]),
+    (
+        "unrecognised-page",
+        _tried((200, "", "Welcome to our Wi-Fi: accept the terms to continue")),
+        [
+            "HTTP 200 showing \u201cWelcome to our Wi-Fi: accept the terms to continue\u201d",
+            "not the course's login page (it has no #username field)",
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("site", "phrases"), [u[1:] for u in UNSEEN_SITES], ids=[u[0] for u in UNSEEN_SITES])
+def test_reachable_is_the_graders_error_when_no_answer_shows_the_site(site: Any, phrases: list[str]) -> None:
+    """No answer, a timeout, 429/502/503/504 or a page that is not the login page: the grader's error, saying what
+    each address gave and what to do."""
+    error, check = cannot_see(reachable, site=site)
+    for phrase in phrases:
+        assert phrase in error.message
+    assert check.evidence["tried"] == [p.evidence() for p in site.probes]
+
+
+@pytest.mark.parametrize(
+    ("site", "phrase"),
+    [
+        (
+            _tried((500, "", "Internal Server Error"), (None, "no connection within 5 s", "")),
+            "not the course's login page",
+        ),
+        (_tried((403, "", "Forbidden"), (503, "", "")), "not the course's login page"),
+        (_tried((None, "no connection within 5 s", ""), (404, "", "Not Found")), "login.html is not there"),
+        (
+            _tried((None, "the answer was larger than 2 MiB", ""), (None, "the answer was larger than 2 MiB", "")),
+            "not the course's login page (https://",
+        ),
+    ],
+    ids=["server-error-500", "forbidden-403", "http-404-after-https-timeout", "endless-answer"],
+)
+def test_reachable_fails_when_the_web_server_itself_answers_an_error(site: Any, phrase: str) -> None:
+    """A 404, 403, 500 or an answer of more than 2 MiB is the student's web server's own answer: positive evidence
+    the site does not work."""
+    check = fails(reachable, site=site)
+    assert phrase in check.message
+
+
+def test_reachable_fails_when_the_host_refuses_every_connection() -> None:
+    """Both https and http refused by the instance itself (a TCP reset): nothing listens, the web server is not
+    running. That answer is the host's own, so it is the student's fail."""
+    check = fails(reachable, site=_tried((None, "connection refused", ""), (None, "connection refused", "")))
+    assert check.message.startswith(f"Nothing listens for the website on {HOST}: the host refused the connection")
+
+
+@pytest.mark.parametrize("state", ["stopped", "none"])
+def test_reachable_fails_when_no_instance_runs_to_serve_the_site(state: str) -> None:
+    """No answer at the callback's host while EC2 shows no running instance: the student's fail (EC2 shows it)."""
+    instances = (replace(INSTANCE, state="stopped", public_dns=""),) if state == "stopped" else ()
+    site = replace(_tried((None, "the connection failed", "")), source="the app client's callback URL")
+    check = fails(reachable, site=site, snapshot=snapshot(instances=instances))
+    assert check.message.startswith(f"No EC2 instance is running in {REGION}, so nothing serves the website at {HOST}")
+
+
+def test_reachable_named_with_site_url_is_the_graders_error_whatever_ec2_shows() -> None:
+    """A website named with --site-url is not on the account's instance: EC2 proves nothing about it."""
+    site = replace(_tried((None, "no connection within 5 s", "")), source="--site-url")
+    error, _ = cannot_see(reachable, site=site, snapshot=snapshot(instances=()))
+    assert error.message.startswith(f"The grader could not see the website on {HOST}")
+
+
+@pytest.mark.parametrize("part", ["client", "instances"])
+def test_reachable_without_an_address_is_the_graders_error_when_its_source_was_unreadable(part: str) -> None:
+    """No address because the app client or the EC2 instances could not be read: that read's error, not a fail."""
+    throttled = GraderError("AWS throttled the grader while it tried to list the EC2 instances.", kind="throttled")
+    unread = replace(snapshot(), **{part: Read(error=throttled)})
+    error, _ = cannot_see(reachable, site=UNREACHABLE_SITE, snapshot=unread)
+    assert error is throttled
 
 
 # -- site.configured ------------------------------------------------------------------------------
 
 
-def test_configured_fails_when_settings_js_cannot_be_read() -> None:
-    """An unreadable settings.js fails with why it could not be read."""
-    site = replace(SITE, settings=None, settings_problem="scripts/settings.js could not be read (HTTP 404)")
-    check = fails(configured, reachable_site=site)
+def _settings_read(status: int | None, error: str = "") -> Any:
+    """The site with scripts/settings.js answered by `status` (or `error`)."""
+    read = Probe(f"{CALLBACK}/scripts/settings.js", status, error)
+    why = f"HTTP {status}" if status else error
+    return replace(
+        SITE, settings=None, settings_problem=f"scripts/settings.js could not be read ({why})", settings_probe=read
+    )
+
+
+def test_configured_fails_when_settings_js_is_missing() -> None:
+    """settings.js answered 404 (the web server's own answer) fails with why it could not be read."""
+    check = fails(configured, reachable_site=_settings_read(404))
     assert (
         check.message == "The website's settings could not be read: scripts/settings.js could not be read (HTTP 404)."
     )
+
+
+def test_configured_fails_when_settings_js_has_no_ids() -> None:
+    """A settings.js that was read but holds no UserPoolId or ClientId fails (the grader read it)."""
+    site = replace(
+        SITE,
+        settings=None,
+        settings_problem="scripts/settings.js has no UserPoolId or ClientId setting",
+        settings_probe=Probe(f"{CALLBACK}/scripts/settings.js", 200),
+    )
+    assert "has no UserPoolId or ClientId setting" in fails(configured, reachable_site=site).message
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(None, "no complete answer within 15 s"), (None, "the connection failed"), (429, ""), (503, "")],
+    ids=["deadline", "refused", "too-many-requests", "unavailable"],
+)
+def test_configured_is_the_graders_error_when_settings_js_gave_no_answer(status: int | None, error: str) -> None:
+    """settings.js not read because of a timeout, a network error, 429 or 503: the grader's error, naming the read."""
+    raised, check = cannot_see(configured, reachable_site=_settings_read(status, error))
+    said = error or f"HTTP {status}"
+    assert raised.message.startswith(
+        f"The grader could not read the website's scripts/settings.js ({CALLBACK}/scripts/settings.js: {said})"
+    )
+    assert raised.message.endswith("then run the grader again.")
+    assert check.evidence["settings_read"]["status"] == status
 
 
 @pytest.mark.parametrize(
@@ -256,6 +393,26 @@ def test_hosted_ui_link_fails_when_cognito_refuses_it() -> None:
     assert check.evidence["cognito_answer"]["error"] == "invalid_scope"
 
 
+@pytest.mark.parametrize(
+    ("answer", "phrase"),
+    [
+        (replace(LINK_PROBE, status=503, error="http_503", detail="Cognito showed an error page"), "HTTP 503"),
+        (replace(LINK_PROBE, status=429, error="http_429", detail="Cognito showed an error page"), "HTTP 429"),
+        (
+            replace(LINK_PROBE, status=302, error="unexpected_redirect", detail="it redirects to https://x.example/"),
+            "names no cause the grader recognises",
+        ),
+    ],
+    ids=["cognito-5xx", "cognito-throttled", "unexpected-redirect"],
+)
+def test_hosted_ui_link_is_the_graders_error_when_cognitos_answer_names_no_cause(answer: Any, phrase: str) -> None:
+    """Cognito answering 5xx or 429, or redirecting somewhere unknown, shows nothing about the link: the grader's
+    error, not a refusal."""
+    error, check = cannot_see(link, link_probe=answer)
+    assert phrase in error.message
+    assert check.evidence["cognito_answer"]["status"] == answer.status
+
+
 def test_hosted_ui_link_accepts_the_login_path() -> None:
     """A link to the hosted UI's /login page (rather than /oauth2/authorize) is accepted."""
     check = passes(link, reachable_site=_with_settings(hosted_link=hosted_link(path="/login")), link_probe=LINK_PROBE)
@@ -270,10 +427,68 @@ def test_hosted_ui_link_not_probed_is_the_graders_error() -> None:
 # -- site.login: the page ---------------------------------------------------------------------------
 
 
-def test_login_fails_when_the_login_page_cannot_be_used() -> None:
-    """A login page the browser could not use fails with the browser's sentence."""
-    check = fails(login, site_logins=logins(error="The login page answered HTTP 502.", final_url="", tokens={}))
-    assert check.message == "The login page could not be used: The login page answered HTTP 502."
+@pytest.mark.parametrize("status", [404, 500])
+def test_login_fails_when_the_login_page_answers_its_own_error(status: int) -> None:
+    """A login page answering 404 or 500 (the web server's own answer) fails with the browser's sentence."""
+    said = f"{CALLBACK}/login.html answered HTTP {status} instead of the login page."
+    check = fails(login, site_logins=logins(error=said, status=status, final_url="", tokens={}))
+    assert check.message == f"The login page could not be used: {said}"
+
+
+UNUSABLE_PAGES: list[tuple[str, dict[str, Any], list[str]]] = [
+    (
+        "bad-gateway",
+        {"error": f"{CALLBACK}/login.html answered HTTP 502 Bad Gateway instead of the login page.", "status": 502},
+        ["The grader could not use the website's login page:", "HTTP 502 Bad Gateway"],
+    ),
+    (
+        "too-many-requests",
+        {"error": f"{CALLBACK}/login.html answered HTTP 429 instead of the login page.", "status": 429},
+        ["HTTP 429"],
+    ),
+    (
+        "load-timeout",
+        {"error": "The browser waited 30 s for the login page and the page did not load.", "timed_out": True},
+        ["The browser waited 30 s"],
+    ),
+    (
+        "name-not-resolved",
+        {"error": f"The name {HOST} does not resolve: the instance may be stopped or its public name has changed."},
+        [f"The name {HOST} does not resolve"],
+    ),
+    (
+        "unrecognised-page",
+        {
+            "error": f"{CALLBACK}/login.html has no login form the grader can use: is it the course's login page?",
+            "status": 200,
+            "page_text": "Sign in to the campus network",
+        },
+        ["has no login form", "The page showed \u201cSign in to the campus network\u201d."],
+    ),
+    (
+        "busy-page",
+        {
+            "error": f"{CALLBACK}/login.html did not take the click on Login within 2 s: the page was busy.",
+            "status": 200,
+        },
+        ["did not take the click on Login"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("changes", "phrases"), [u[1:] for u in UNUSABLE_PAGES], ids=[u[0] for u in UNUSABLE_PAGES])
+def test_login_is_the_graders_error_when_the_page_could_not_be_used(
+    changes: dict[str, Any], phrases: list[str]
+) -> None:
+    """A login page that timed out, did not resolve, answered 429/502, was busy or is not recognised: the grader's
+    error with what was seen and what to do."""
+    error, check = cannot_see(login, site_logins=logins(final_url="", tokens={}, **changes))
+    for phrase in phrases:
+        assert phrase in error.message
+    assert error.message.endswith(
+        f"open {CALLBACK}/login.html in a browser and log in as janedoe to see what the page does."
+    )
+    assert check.evidence["error"] == changes["error"]
 
 
 FAILED_LOGINS: list[tuple[str, dict[str, Any], list[str]]] = [
@@ -351,6 +566,116 @@ def test_login_fails_naming_where_it_stopped_and_why(changes: dict[str, Any], ph
     for phrase in phrases:
         assert phrase in check.message
     assert "token_claims" not in check.evidence
+
+
+SEEN_STOPS: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "sent-off-the-site",
+        {
+            "final_url": f"{CALLBACK}/login.html",
+            "stopped": "blocked",
+            "note": "After Login was clicked the page sent the browser to http://10.0.0.5/, an address the grader "
+            "does not visit (a local or private one, or outside the lab)",
+            "cognito_calls": [],
+        },
+        "janedoe could not log in: after Login was clicked the page sent the browser to http://10.0.0.5/",
+    ),
+    (
+        "pool-of-another-region",
+        {
+            "final_url": f"{CALLBACK}/login.html?msg=0",
+            "cognito_calls": [CognitoCall("InitiateAuth", 0, "no answer (net::ERR_FAILED)", "eu-west-1")],
+        },
+        f"janedoe could not log in: the page went to {CALLBACK}/login.html?msg=0.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("changes", "phrase"), [c[1:] for c in SEEN_STOPS], ids=[c[0] for c in SEEN_STOPS])
+def test_login_fails_when_the_page_itself_shows_the_mistake(changes: dict[str, Any], phrase: str) -> None:
+    """A page that sends the browser off the site, or a settings.js pool of another region, is the student's fail
+    even without Cognito's answer."""
+    check = fails(login, site_logins=logins(message="", tokens={}, **changes))
+    assert phrase in check.message
+
+
+UNSEEN_LOGINS: list[tuple[str, dict[str, Any], list[str]]] = [
+    (
+        "stays-put",
+        {"final_url": f"{CALLBACK}/login.html", "timed_out": True, "stopped": "timeout", "cognito_calls": []},
+        [
+            "The grader could not see how janedoe's login ends: the page did not move on within the time allowed.",
+            "The login form never called Cognito.",
+        ],
+    ),
+    (
+        "cognito-5xx",
+        {
+            "final_url": f"{CALLBACK}/login.html?msg=0",
+            "message": "No such Username or Password",
+            "cognito_calls": [CognitoCall("InitiateAuth", 500, "InternalErrorException: Internal error", REGION)],
+        },
+        [
+            "The page showed \u201cNo such Username or Password\u201d.",
+            "Cognito answered InitiateAuth with HTTP 500 (InternalErrorException: Internal error): its own trouble",
+        ],
+    ),
+    (
+        "cognito-throttled",
+        {
+            "final_url": f"{CALLBACK}/login.html?msg=0",
+            "cognito_calls": [CognitoCall("InitiateAuth", 400, "TooManyRequestsException: Rate exceeded", REGION)],
+        },
+        ["Cognito answered InitiateAuth with HTTP 400 (TooManyRequestsException: Rate exceeded)"],
+    ),
+    (
+        "cognito-unreachable",
+        {
+            "final_url": f"{CALLBACK}/login.html?msg=0",
+            "cognito_calls": [CognitoCall("InitiateAuth", 0, "no answer (net::ERR_NAME_NOT_RESOLVED)", REGION)],
+        },
+        ["The browser got no answer from Cognito to InitiateAuth (no answer (net::ERR_NAME_NOT_RESOLVED))"],
+    ),
+    (
+        "next-page-did-not-load",
+        {
+            "final_url": f"{CALLBACK}/login.html",
+            "stopped": "load_failed",
+            "note": "After Login was clicked the next page failed to load (net::ERR_CONNECTION_RESET).",
+            "cognito_calls": RIGHT_LOGIN.cognito_calls,
+        },
+        ["after Login was clicked the next page failed to load (net::ERR_CONNECTION_RESET)."],
+    ),
+    (
+        "not-cognitos-answer",
+        {
+            "final_url": f"{CALLBACK}/login.html?msg=0",
+            "cognito_calls": [CognitoCall("InitiateAuth", 403, "HTTP 403, not a JSON answer", REGION)],
+        },
+        ["InitiateAuth got HTTP 403 with an answer that is not Cognito's"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("changes", "phrases"), [u[1:] for u in UNSEEN_LOGINS], ids=[u[0] for u in UNSEEN_LOGINS])
+def test_login_is_the_graders_error_when_it_did_not_see_why_the_login_failed(
+    changes: dict[str, Any], phrases: list[str]
+) -> None:
+    """A page that stays put, Cognito's 5xx or throttling, no answer from Cognito, a next page that did not load:
+    the grader's error, with what was seen and what to do."""
+    error, check = cannot_see(login, site_logins=logins(**({"message": "", "tokens": {}} | changes)))
+    for phrase in phrases:
+        assert phrase in error.message
+    assert "token_claims" not in check.evidence
+
+
+def test_login_is_the_graders_error_when_the_private_page_message_was_not_read() -> None:
+    """private.html?msg=1 reached but no #message text read: the grader did not see the page, so its error."""
+    error, _ = cannot_see(login, site_logins=logins(message="", page_text="Loading"))
+    assert error.message.startswith(
+        f"The page reached {CALLBACK}/private.html?msg=1, but the grader could not read its message (no #message "
+        "text). The page showed \u201cLoading\u201d."
+    )
 
 
 def test_login_fails_when_private_page_does_not_thank() -> None:
@@ -444,27 +769,61 @@ def test_wrong_password_skips_when_the_right_one_fails_too(right_changes: dict[s
             f"The website logged janedoe in with a wrong password and ended on {CALLBACK}/private.html?msg=1.",
         ),
         (
-            {"final_url": f"{CALLBACK}/login.html", "timed_out": True},
+            {
+                "final_url": f"{CALLBACK}/login.html",
+                "timed_out": True,
+                "stopped": "timeout",
+                "cognito_calls": RIGHT_LOGIN.cognito_calls,
+            },
             (
                 "After a wrong password the page did not move on instead of login.html?msg=0 ('No such Username "
                 "or Password')."
             ),
         ),
         (
-            {"final_url": f"{CALLBACK}/index.html"},
+            {"final_url": f"{CALLBACK}/login.html?msg=3"},
             (
-                f"After a wrong password the page went to {CALLBACK}/index.html instead of login.html?msg=0 "
+                f"After a wrong password the page went to {CALLBACK}/login.html?msg=3 instead of login.html?msg=0 "
+                "('No such Username or Password')."
+            ),
+        ),
+        (
+            {"final_url": f"{CALLBACK}/login.html", "stopped": "stalled", "note": "The page threw an error."},
+            (
+                f"After a wrong password the page went to {CALLBACK}/login.html instead of login.html?msg=0 "
                 "('No such Username or Password')."
             ),
         ),
     ],
-    ids=["tokens-stored", "failure-goes-to-private", "timed-out", "went-elsewhere"],
+    ids=["tokens-stored", "failure-goes-to-private", "tokens-issued-then-stayed", "asked-for-new-password", "stalled"],
 )
 def test_wrong_password_fails_when_not_refused(changes: dict[str, Any], message: str) -> None:
     """A wrong password that logs in, lands on private.html or does not end on login.html?msg=0 fails."""
     check = fails(wrong_password, site_logins=wrong_login(**changes))
     assert check.message == message
     assert check.evidence["final_url"] == changes["final_url"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "phrase"),
+    [
+        (
+            {"final_url": f"{CALLBACK}/login.html", "timed_out": True, "stopped": "timeout"},
+            "the page did not move on within the time allowed.",
+        ),
+        ({"final_url": f"{CALLBACK}/index.html"}, f"the page went to {CALLBACK}/index.html."),
+    ],
+    ids=["timed-out", "went-elsewhere"],
+)
+def test_wrong_password_that_did_not_end_is_the_graders_error(changes: dict[str, Any], phrase: str) -> None:
+    """A wrong-password try that stays put or ends on a page the grader does not know, with no token issued and no
+    error of the page's own, shows no mistake: the grader's error."""
+    error, _ = cannot_see(wrong_password, site_logins=wrong_login(**changes))
+    assert error.message.startswith(f"The grader could not see how the website answers a wrong password: {phrase}")
+    assert (
+        "Cognito's last answer was RespondToAuthChallenge: NotAuthorizedException: Incorrect username or password."
+        in (error.message)
+    )
 
 
 def test_wrong_password_try_that_could_not_use_the_page_is_the_graders_error() -> None:
