@@ -9,10 +9,10 @@ parameters are lists under `additionalEventData.requestParameters`.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-SECOND = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(microsecond=0)
+SECOND = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0 Safari/537.36"
 LAB_CLIENT = "1example23456789abcdefghij"
 ACCOUNT = "123456789012"
@@ -129,3 +129,50 @@ def console_read_record(name: str = "DescribeUserPool", when: datetime = SECOND)
         "recipientAccountId": ACCOUNT,
         "eventCategory": "Management",
     }
+
+
+def lab_client(client_id: str = LAB_CLIENT, name: str = "VehicleApp") -> Any:
+    """An app client of the lab as the checks read it (public, SRP, implicit grant)."""
+    from grader.snapshot import AppClient
+
+    return AppClient(
+        id=client_id, name=name, has_secret=False, explicit_auth_flows=("ALLOW_USER_SRP_AUTH",),
+        oauth_flows=("implicit",), oauth_enabled=True, oauth_scopes=("openid",), identity_providers=("COGNITO",),
+        callback_urls=(), logout_urls=(),
+    )  # fmt: skip
+
+
+def lab_pool() -> Any:
+    """The lab's user pool as the checks read it."""
+    from grader.snapshot import Pool
+
+    return Pool(
+        id="us-east-1_AbCdEfGhI", name="VehicleAppUserPool", created="", username_attributes=(), alias_attributes=(),
+        password_policy={}, mfa="OFF", recovery_mechanisms=(), admin_create_user_only=True,
+        email_sending_account=None, domain=None, custom_domain=None,
+    )  # fmt: skip
+
+
+_LAB = object()
+"""The lab's own pool, for grade_auth_events (None there means no pool)."""
+
+
+def grade_auth_events(found: Any, pool: Any = _LAB, clients: tuple[Any, ...] | None = None) -> Any:
+    """cloudtrail.auth_events on `found` for `pool` (default: the lab's; None: no pool) and `clients` (default: the
+    lab's); a fail is marked in the check's evidence as `failed`."""
+    from types import SimpleNamespace
+
+    from checks.test_cloudtrail import test_auth_events
+    from grader.checking import Check, CheckFailed
+    from grader.snapshot import Read
+
+    pool = lab_pool() if pool is _LAB else pool
+    clients = (lab_client(),) if clients is None else clients
+    spec = SimpleNamespace(expected=SimpleNamespace(events_days=90))
+    snapshot = SimpleNamespace(pool=Read(value=pool), clients=Read(value=clients if pool else ()))
+    check = Check("cloudtrail.auth_events")
+    try:
+        test_auth_events(found, snapshot, spec, check)  # type: ignore[arg-type]
+    except CheckFailed:
+        check.evidence["failed"] = True
+    return check

@@ -11,13 +11,11 @@ from typing import Any
 
 import pytest
 
-from checks.test_cloudtrail import test_auth_events as auth_events_check
 from grader import USER_AGENT
-from grader.checking import Check, CheckFailed
+from grader.checking import Check
 from grader.errors import GraderError
 from grader.observe import cloudtrail
 from grader.observe.cloudtrail import LOOKUP_INTERVAL, LookupPacer, pacer_for, read_auth_events, read_instance_starts
-from grader.snapshot import AppClient, Pool, Read
 from grader.trail import AuthEvents
 from tests.cloudtrail_records import (
     BROWSER,
@@ -25,6 +23,7 @@ from tests.cloudtrail_records import (
     SECOND,
     SUB,
     console_read_record,
+    grade_auth_events,
     hosted_ui_record,
     sign_in_record,
 )
@@ -104,24 +103,7 @@ def real_account(student_signed_in: bool) -> list[dict[str, Any]]:
 
 def _grade(found: AuthEvents) -> Check:
     """cloudtrail.auth_events on `found` for a lab whose app client is LAB_CLIENT; a fail is marked in evidence."""
-    client = AppClient(
-        id=LAB_CLIENT, name="VehicleApp", has_secret=False, explicit_auth_flows=("ALLOW_USER_SRP_AUTH",),
-        oauth_flows=("implicit",), oauth_enabled=True, oauth_scopes=("openid",), identity_providers=("COGNITO",),
-        callback_urls=(), logout_urls=(),
-    )  # fmt: skip
-    pool = Pool(
-        id="us-east-1_AbCdEfGhI", name="VehicleAppUserPool", created="", username_attributes=(), alias_attributes=(),
-        password_policy={}, mfa="OFF", recovery_mechanisms=(), admin_create_user_only=True,
-        email_sending_account=None, domain=None, custom_domain=None,
-    )  # fmt: skip
-    spec = SimpleNamespace(expected=SimpleNamespace(events_days=90))
-    snapshot = SimpleNamespace(pool=Read(value=pool), clients=Read(value=(client,)))
-    check = Check("cloudtrail.auth_events")
-    try:
-        auth_events_check(found, snapshot, spec, check)  # type: ignore[arg-type]
-    except CheckFailed:
-        check.evidence["failed"] = True
-    return check
+    return grade_auth_events(found)
 
 
 def _read(aws: HistoryAWS, deadline: float | None = None) -> AuthEvents:

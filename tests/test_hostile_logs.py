@@ -9,17 +9,15 @@ import json
 import tracemalloc
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from checks.test_cloudtrail import test_auth_events as auth_events_check
-from grader.checking import Check, CheckFailed
+from grader.checking import Check
 from grader.errors import GraderError
 from grader.observe.cloudtrail import read_auth_events, read_instance_starts
-from grader.snapshot import AppClient, Pool, Read
 from grader.trail import (
     AuthEvent,
     AuthEvents,
@@ -30,7 +28,7 @@ from grader.trail import (
     started_instances,
     successful_sign_ins,
 )
-from tests.cloudtrail_records import LAB_CLIENT, SECOND, SUB, hosted_ui_record
+from tests.cloudtrail_records import LAB_CLIENT, SECOND, SUB, grade_auth_events, hosted_ui_record
 from tests.cloudtrail_records import sign_in_record as _record
 
 ACCOUNT = "123456789012"
@@ -89,7 +87,7 @@ class BucketAWS:
     target: Any = field(default_factory=lambda: SimpleNamespace(region=REGION))
 
     def _listing(self) -> list[dict[str, Any]]:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         return [
             {"Key": key, "Size": self.listed_sizes.get(key, len(body)), "LastModified": now}
             for key, body in sorted(self.files.items())
@@ -117,40 +115,7 @@ class BucketAWS:
 
 def _grade(found: AuthEvents) -> Check:
     """cloudtrail.auth_events on `found` for a lab whose app client is LAB_CLIENT; a fail is marked in evidence."""
-    client = AppClient(
-        id=LAB_CLIENT,
-        name="VehicleApp",
-        has_secret=False,
-        explicit_auth_flows=("ALLOW_USER_SRP_AUTH",),
-        oauth_flows=("implicit",),
-        oauth_enabled=True,
-        oauth_scopes=("openid",),
-        identity_providers=("COGNITO",),
-        callback_urls=(),
-        logout_urls=(),
-    )
-    pool = Pool(
-        id="us-east-1_AbCdEfGhI",
-        name="VehicleAppUserPool",
-        created="",
-        username_attributes=(),
-        alias_attributes=(),
-        password_policy={},
-        mfa="OFF",
-        recovery_mechanisms=(),
-        admin_create_user_only=True,
-        email_sending_account=None,
-        domain=None,
-        custom_domain=None,
-    )
-    spec = SimpleNamespace(expected=SimpleNamespace(events_days=90))
-    snapshot = SimpleNamespace(pool=Read(value=pool), clients=Read(value=(client,)))
-    check = Check("cloudtrail.auth_events")
-    try:
-        auth_events_check(found, snapshot, spec, check)  # type: ignore[arg-type]
-    except CheckFailed:
-        check.evidence["failed"] = True
-    return check
+    return grade_auth_events(found)
 
 
 def _read(aws: BucketAWS) -> AuthEvents:

@@ -7,23 +7,22 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
 
-from checks.test_cloudtrail import test_auth_events as auth_events_check
 from grader.aws import ReadOnlyAWS
-from grader.checking import Check, CheckFailed
+from grader.checking import Check
 from grader.errors import GraderError
 from grader.observe.cloudtrail import read_auth_events, read_instance_starts
 from grader.sandbox import Sandbox, srp
-from grader.snapshot import AppClient, Pool, Read
+from grader.snapshot import AppClient, Pool
 from grader.target import Target
 from grader.trail import AuthEvent, AuthEvents, Trail, successful_sign_ins
-from tests.cloudtrail_records import BROWSER, LAB_CLIENT, SECOND
+from tests.cloudtrail_records import BROWSER, LAB_CLIENT, SECOND, grade_auth_events, lab_client, lab_pool
 from tests.cloudtrail_records import sign_in_record as _record
 from tests.sandbox.serving import browser_post
 
@@ -118,7 +117,7 @@ class FakeAWS:
         raise AssertionError(operation)
 
     def paginate(self, service: str, operation: str, key: str, action: str, **params: Any) -> list[Any]:
-        return [{"Key": k, "LastModified": datetime.now(timezone.utc)} for k in sorted(self.files)]
+        return [{"Key": k, "LastModified": datetime.now(UTC)} for k in sorted(self.files)]
 
 
 TRAIL = Trail(
@@ -164,47 +163,15 @@ def test_log_files_answer_first_in_one_second() -> None:
 
 
 def _client(client_id: str = LAB_CLIENT, name: str = "Vehicle App - Quick") -> AppClient:
-    return AppClient(
-        id=client_id,
-        name=name,
-        has_secret=False,
-        explicit_auth_flows=("ALLOW_USER_SRP_AUTH",),
-        oauth_flows=("implicit",),
-        oauth_enabled=True,
-        oauth_scopes=("openid",),
-        identity_providers=("COGNITO",),
-        callback_urls=(),
-        logout_urls=(),
-    )
+    return lab_client(client_id, name)
 
 
-POOL = Pool(
-    id="us-east-1_AbCdEfGhI",
-    name="VehicleAppUserPool",
-    created="",
-    username_attributes=(),
-    alias_attributes=(),
-    password_policy={},
-    mfa="OFF",
-    recovery_mechanisms=(),
-    admin_create_user_only=True,
-    email_sending_account=None,
-    domain=None,
-    custom_domain=None,
-)
+POOL = lab_pool()
 
 
 def _grade(events: list[AuthEvent], pool: Pool | None = POOL, clients: tuple[AppClient, ...] = (_client(),)) -> Check:
     """Run cloudtrail.auth_events on `events` (newest first) for a lab with `pool` and `clients`."""
-    found = AuthEvents("event history (LookupEvents)", tuple(events))
-    spec = SimpleNamespace(expected=SimpleNamespace(events_days=90))
-    snapshot = SimpleNamespace(pool=Read(value=pool), clients=Read(value=clients if pool else ()))
-    check = Check("cloudtrail.auth_events")
-    try:
-        auth_events_check(found, snapshot, spec, check)  # type: ignore[arg-type]
-    except CheckFailed:
-        check.evidence["failed"] = True
-    return check
+    return grade_auth_events(AuthEvents("event history (LookupEvents)", tuple(events)), pool, clients)
 
 
 def test_check_passes_for_one_sign_in_in_one_second() -> None:
