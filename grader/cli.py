@@ -467,7 +467,13 @@ def export_canvas(
         raise stop(f"--out {out} could not be written ({exc.strerror or type(exc).__name__}).") from None
     console.print(
         f"Wrote {filled.written} scores into the column {safe(filled.column)} of {safe(out)}"
-        + (f"; {len(filled.left_empty)} ungradable students left as they were" if filled.left_empty else "")
+        + (
+            f"; {len(filled.left_empty)} students without a complete grade (ungradable, not graded yet, or with a "
+            "check the grader could not look at) left as they were: grade them again with grader batch --resume "
+            "or --only failed"
+            if filled.left_empty
+            else ""
+        )
         + ". Import it in Canvas: Grades > Import."
     )
 

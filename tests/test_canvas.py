@@ -239,6 +239,22 @@ def test_ungradable_students_are_left_empty_never_zero() -> None:
     assert filled.written == 1
 
 
+def test_a_student_with_a_check_the_grader_could_not_look_at_is_left_as_the_gradebook_held() -> None:
+    """A graded student with one check in error gets no lowered score in Canvas: their cell is left, and counted."""
+    from dataclasses import replace
+
+    export = EXPORT.replace("Lab 2 (11111)", "Lab 3 (22222)").replace("10.00", "12.00", 1)
+    blind = graded("s2", 9, sis_login_id="rroe", line=3)
+    assert blind.result is not None
+    unseen = replace(blind.result.checks[0], status="error", points=0.0, message="AccessDenied on LookupEvents.")
+    outcomes = [graded("s1", 9, sis_login_id="jdoe"), replace(blind, result=replace(blind.result, checks=(unseen,)))]
+    filled = fill_gradebook(export, "Lab 3 (22222)", outcomes)
+
+    assert by_id(parsed(filled))["1002"][-1] == "10.00"
+    assert filled.left_empty == ["s2"]
+    assert filled.written == 1
+
+
 def test_ungradable_students_keep_what_the_gradebook_held() -> None:
     export = EXPORT.replace("Lab 2 (11111)", "Lab 3 (22222)").replace("10.00", "12.00", 1)
     outcomes = [graded("s1", 9, sis_login_id="jdoe"), ungradable("s2", sis_login_id="rroe", line=3)]

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol, TextIO
 
-from grader.batch.exports import FORMULA_TRIGGERS, spreadsheet_text
+from grader.batch.exports import FORMULA_TRIGGERS, complete_result, spreadsheet_text
 from grader.batch.model import RosterRow, StudentOutcome
 from grader.text import plain
 
@@ -87,10 +87,11 @@ class FillReport:
     """What went into a filled gradebook.
 
     `column` is the assignment column's header as written; `created` says the export did not have it.
-    `written` counts the scores written. `left_empty` holds the student ids of the batch's ungradable
-    students: their cell was not written (it stays empty, or keeps what the gradebook already held;
-    never a zero). `untouched` counts the gradebook's student rows no student of the batch matched:
-    they keep their value.
+    `written` counts the scores written. `left_empty` holds the student ids of the batch's students
+    without a complete grade (ungradable, not graded yet, or with a check the grader could not look
+    at): their cell was not written (it stays empty, or keeps what the gradebook already held; never
+    a zero, never a score lowered by the grader's own blindness). `untouched` counts the gradebook's
+    student rows no student of the batch matched: they keep their value.
     """
 
     column: str
@@ -357,7 +358,7 @@ def _plan(records: Records, assignment: str, outcomes: Sequence[StudentOutcome],
             f"The gradebook was not filled, and nothing was written: {_count(len(problems), 'problem')} to fix.",
             problems,
         )
-    left_empty = [o.row.student_id for o in outcomes if o.status != "graded"]
+    left_empty = [o.row.student_id for o in outcomes if complete_result(o) is None]
     return _Plan(layout, index, column, maximum, claims, has_points, students, left_empty)
 
 
@@ -378,8 +379,9 @@ def _write(records: Records, plan: _Plan, writer: _Writer) -> int:
         if row.kind == "points" and plan.maximum is not None:
             value = _number(plan.maximum)
         outcome = plan.claims.get(row.number) if row.kind == "student" else None
-        if outcome is not None and outcome.status == "graded" and outcome.result is not None:
-            value = _number(outcome.result.score)
+        complete = complete_result(outcome) if outcome is not None else None
+        if complete is not None:
+            value = _number(complete.score)
             written += 1
         writer.writerow([*(spreadsheet_text(row.cells[i]) for i in columns), value])
     if add_points:

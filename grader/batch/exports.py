@@ -60,7 +60,8 @@ def class_csv(outcomes: Sequence[StudentOutcome], spec: LabSpec) -> str:
             score_cells = ["", ""]
             check_cells = [""] * len(check_ids)
         else:
-            earned = {check.id: check.points for check in result.checks}
+            # A check the grader could not look at earned nothing, but it is no zero of the student's: left empty.
+            earned = {check.id: check.points for check in result.checks if check.status != "error"}
             score_cells = [format_points(result.score), format_points(result.max_score)]
             check_cells = [format_points(earned[i]) if i in earned else "" for i in check_ids]
         text_cells = [spreadsheet_text(cell) for cell in (*roster_cells, outcome.status, outcome.reason)]
@@ -252,6 +253,16 @@ def check_numbers(spec: LabSpec, checks: Iterable[CheckResult] = ()) -> dict[str
         positions[section] = positions.get(section, 0) + 1
         numbers[check_id] = f"{section_number}.{positions[section]}"
     return numbers
+
+
+def complete_result(outcome: StudentOutcome) -> GradeResult | None:
+    """The outcome's result when every check could be looked at (no grader's error); None otherwise.
+
+    Only such a score goes into a gradebook: a check the grader could not see scores nothing, and
+    the student must not lose its points for that.
+    """
+    result = graded_result(outcome)
+    return result if result is not None and result.count("error") == 0 else None
 
 
 def graded_result(outcome: StudentOutcome) -> GradeResult | None:
