@@ -1,7 +1,9 @@
 """The hosted UI in both versions (classic, managed login): the verdicts do not depend on which one is served.
 
-Each hosted-UI scenario is graded with its domain made as version 1 (the classic hosted UI) and as
-version 2 (managed login, with a branding style): every check must end as the scenario says.
+Each hosted-UI scenario is graded in tests/test_scenarios.py as its edition's console makes it:
+version 1, the classic hosted UI (checked below). Here the same scenarios are graded with the
+domain made as version 2 (managed login, with a branding style): every check must end as the
+scenario says, the same verdicts as under version 1.
 """
 
 from __future__ import annotations
@@ -43,12 +45,21 @@ def _with_version(scenario: Scenario, version: int) -> Scenario:
     return dataclasses.replace(scenario, lab=lab)
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("name", HOSTED_UI_SCENARIOS)
+def test_the_scenario_run_grades_these_under_the_classic_hosted_ui(name: str) -> None:
+    """tests/test_scenarios.py grades each of these scenarios with a version-1 domain: that is their classic run."""
+    from grader.sandbox.demo import with_domain_version
+
+    scenario = load_scenario(name)
+    assert with_domain_version(scenario.lab, scenario.spec)["pool"]["domain_version"] == 1
+
+
+@pytest.mark.parametrize("version", [2])
 @pytest.mark.parametrize("name", HOSTED_UI_SCENARIOS)
 def test_hosted_ui_scenario_grades_the_same_in_both_versions(
     sandbox: Sandbox, name: str, version: int, tmp_path: Path
 ) -> None:
-    """Each check ends as the scenario lists, whether the domain serves the classic hosted UI or managed login."""
+    """Each check ends as the scenario lists under managed login too (its classic run is the scenario test's)."""
     scenario = _with_version(load_scenario(name), version)
     set_up(sandbox, scenario)
     target = Target(endpoint_url=sandbox.url, student=f"versions-{name}-{version}")
