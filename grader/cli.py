@@ -336,10 +336,10 @@ def batch(
     if not roster.is_file():
         raise stop(f"The roster {roster} does not exist (a CSV file with a student_id column).")
     if shard is not None:
-        from grader.batch.run import shard_rows
+        from grader.batch.model import parse_shard
 
         try:
-            shard_rows([], shard)
+            parse_shard(shard)
         except ValueError as exc:
             raise stop(str(exc)) from None
     default = (roster.stem or "class") + (f"-shard-{shard.replace('/', '-of-')}" if shard else "")

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Any
 
-from grader.batch.model import StudentOutcome
+from grader.batch.model import StudentOutcome, parse_shard
 from grader.batch.outputs import (
     MANIFEST,
     MANIFEST_SCHEMA,
@@ -33,7 +33,6 @@ from grader.batch.outputs import (
     write_class_files,
 )
 from grader.batch.roster import MAX_ROSTER_ROWS, identity_problems
-from grader.batch.run import shard_rows
 from grader.errors import GraderError
 from grader.spec import LabSpec, SpecError, load_spec
 
@@ -250,13 +249,12 @@ def _shard_numbers(folder: Path, shard: str) -> tuple[int, int] | None:
     if not shard:
         return None
     try:
-        shard_rows([], shard)
+        k, n = parse_shard(shard)
     except ValueError:
         problem = "is not K/N with 1 <= K <= N"
     else:
-        k, _, n = shard.partition("/")
-        if int(n) <= MAX_ROSTER_ROWS:
-            return int(k), int(n)
+        if n <= MAX_ROSTER_ROWS:
+            return k, n
         problem = f"splits the roster into more shards than a roster has rows ({MAX_ROSTER_ROWS:,} at most)"
     raise GraderError(
         f"The batch.json of {folder} names the shard {shard[:40]!r}, which {problem}. {AS_WRITTEN}", kind="usage"

@@ -72,3 +72,11 @@ def outcome_counts(outcomes: Sequence[StudentOutcome]) -> str:
     ungradable = sum(outcome.status == "ungradable" for outcome in outcomes)
     not_yet = len(outcomes) - graded - ungradable
     return f"{graded} graded, {ungradable} ungradable" + (f", {not_yet} not graded yet" if not_yet else "")
+
+
+def parse_shard(shard: str) -> tuple[int, int]:
+    """K and N of a shard written `K/N` (1 <= K <= N); ValueError, in words for the user, for anything else."""
+    k_text, _, n_text = shard.partition("/")
+    if not (k_text.isdigit() and n_text.isdigit()) or not 1 <= int(k_text) <= int(n_text):
+        raise ValueError(f"--shard {shard} is not K/N with 1 <= K <= N (for example 1/4).")
+    return int(k_text), int(n_text)

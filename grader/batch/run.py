@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from grader.batch.model import RosterRow, StudentOutcome
+from grader.batch.model import RosterRow, StudentOutcome, parse_shard
 from grader.batch.outputs import (
     Manifest,
     RosterStamp,
@@ -139,8 +139,5 @@ def run_batch(
 
 def shard_rows(rows: list[RosterRow], shard: str) -> list[RosterRow]:
     """The rows of shard `K/N`: every N-th row, starting with the K-th (1 <= K <= N). ValueError for a bad shard."""
-    k_text, _, n_text = shard.partition("/")
-    if not (k_text.isdigit() and n_text.isdigit()) or not 1 <= int(k_text) <= int(n_text):
-        raise ValueError(f"--shard {shard} is not K/N with 1 <= K <= N (for example 1/4).")
-    k, n = int(k_text), int(n_text)
+    k, n = parse_shard(shard)
     return rows[k - 1 :: n]

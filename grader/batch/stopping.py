@@ -59,17 +59,6 @@ class StopRequests:
             raise KeyboardInterrupt
 
     @contextlib.contextmanager
-    def shielded(self) -> Iterator[None]:
-        """Hold a stop request until the block is done, then raise it (KeyboardInterrupt)."""
-        self._shield_depth += 1
-        try:
-            yield
-        finally:
-            self._shield_depth -= 1
-        if self._shield_depth == 0 and self.requested.is_set() and self._previous:
-            raise KeyboardInterrupt
-
-    @contextlib.contextmanager
     def ignoring(self) -> Iterator[None]:
         """Let the block finish whatever signal comes (the stop is already under way)."""
         self._shield_depth += 1
@@ -77,6 +66,14 @@ class StopRequests:
             yield
         finally:
             self._shield_depth -= 1
+
+    @contextlib.contextmanager
+    def shielded(self) -> Iterator[None]:
+        """Hold a stop request until the block is done, then raise it (KeyboardInterrupt)."""
+        with self.ignoring():
+            yield
+        if self._shield_depth == 0 and self.requested.is_set() and self._previous:
+            raise KeyboardInterrupt
 
 
 def exit_soon(code: int, *, grace_s: float = 2.0) -> NoReturn:
