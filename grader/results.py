@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 SCHEMA_VERSION = 2
 READABLE_SCHEMA_VERSIONS = (1, 2)
@@ -127,16 +129,25 @@ class GradeResult:
         return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
 
-def stage_text(path: Path, text: str) -> Path:
-    """Write `text` (UTF-8) to a new temporary file beside `path` and return it; renaming it puts it in place.
+def _new_temp_beside(path: Path) -> tuple[Path, TextIO]:
+    """A new temporary file in `path`'s folder (so a rename onto `path` is atomic), open to write UTF-8.
 
-    The file is in `path`'s folder, so the rename is atomic; it is made with the usual permissions
-    (0666 less the umask), as a plain write would. If writing fails, no temporary file is left.
+    It is made with the usual permissions (0666 less the umask), as a plain write would, and writes
+    the same bytes on Windows (no newline translation).
     """
     temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    return temp, os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+
+
+def stage_text(path: Path, text: str) -> Path:
+    """Write `text` (UTF-8) to a new temporary file beside `path` and return it; renaming it puts it in place.
+
+    If writing fails, no temporary file is left.
+    """
+    temp, file = _new_temp_beside(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as file:  # the same bytes on Windows
+        with file:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
@@ -144,6 +155,23 @@ def stage_text(path: Path, text: str) -> Path:
         temp.unlink(missing_ok=True)
         raise
     return temp
+
+
+@contextmanager
+def written_atomically(path: Path) -> Iterator[TextIO]:
+    """A temporary file beside `path` to write as a stream; renamed onto `path` once the block ends.
+
+    If the block or the write fails, `path` is as it was and no temporary file is left.
+    """
+    temp, file = _new_temp_beside(path)
+    try:
+        with file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        temp.replace(path)
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -32,7 +32,6 @@ import io
 import math
 import os
 import re
-import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from typing import Literal, Protocol, TextIO
 
 from grader.batch.exports import FORMULA_TRIGGERS, complete_result, spreadsheet_text
 from grader.batch.model import RosterRow, StudentOutcome
+from grader.results import written_atomically
 from grader.text import plain
 
 IDENTITY_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Integration ID", "Section")
@@ -257,7 +257,7 @@ def fill_gradebook_file(
     with _open(gradebook) as file:
         before = _stamp(file)
         plan = _plan(_records(file, gradebook), assignment, outcomes, new_column)
-        with _staged(out) as staged:
+        with written_atomically(out) as staged:
             file.seek(0)
             written = _write(_records(file, gradebook), plan, csv.writer(staged, lineterminator="\n"))
             if _stamp(file) != before:
@@ -297,21 +297,6 @@ def _stamp(file: TextIO) -> tuple[int, int]:
     """The open file's size and modification time, to see it did not change between readings."""
     status = os.fstat(file.fileno())
     return status.st_size, status.st_mtime_ns
-
-
-@contextmanager
-def _staged(out: Path) -> Iterator[TextIO]:
-    """A new temporary file beside `out` to write; renamed onto `out` when the block ends, removed if it fails."""
-    temp = out.with_name(f".{out.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-        temp.replace(out)
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 def _records(stream: TextIO, gradebook: Path | None = None) -> Records:
