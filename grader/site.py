@@ -36,8 +36,8 @@ PAGE_TEXT_CHARS = 200
 
 
 def page_excerpt(text: str, limit: int = PAGE_TEXT_CHARS) -> str:
-    """Visible text of a page on one line, cut to `limit` characters (with an ellipsis when cut)."""
-    flat = " ".join(text.split())
+    """Visible text of a page on one line, printable, cut to `limit` characters (with an ellipsis when cut)."""
+    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "\u2026"
 
 

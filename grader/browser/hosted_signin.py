@@ -47,6 +47,7 @@ from grader.browser.launch import BrowserSession, evaluate_within, first_line, r
 from grader.browser.recorder import Recorder, left_out_sentence
 from grader.browser.site_login import iso_time, load_failure, off_origin_sentence, on_origin, scrub
 from grader.errors import GraderError
+from grader.site import page_excerpt
 
 # Each read of a page's state gets at most this long (a page too busy to answer reads as none).
 _STATE_TIMEOUT_MS = 2000.0
@@ -160,8 +161,6 @@ _CHOICE_SETTLE_S = 5.0
 # How long a page may show nothing the grader recognises (no field, no chooser, no error) before it stops
 # there: long enough for a slow page to finish drawing its form.
 UNRECOGNISED_S = 8.0
-# The page text kept for a message.
-PAGE_TEXT_CHARS = 200
 UNAVAILABLE_SENTENCE = (
     "The hosted UI shows \u201cLogin pages unavailable\u201d instead of a sign-in form: the domain uses "
     "managed login and the app client has no branding style."
@@ -440,7 +439,7 @@ def _read_page(page: Any, state: dict[str, Any], result: HostedSignIn, steps: _S
     if path and path not in result.pages[-1:]:
         _keep_page(result, path)
     result.page_status = int(state.get("status") or 0)
-    result.page_text = _bounded(str(state.get("seen") or ""))
+    result.page_text = page_excerpt(str(state.get("seen") or ""))
     if result.page_status >= 500 or result.page_status == 429:
         result.error = f"The hosted UI answered with an error of its own: {_seen(result, page)}."
         return False
@@ -499,13 +498,6 @@ def _fill(page: Any, state: dict[str, Any], steps: _Steps, deadline: float) -> N
             steps.password = True
     except PlaywrightError:
         pass  # the page navigated while being filled in (or a fill timed out): look again
-
-
-def _bounded(text: str) -> str:
-    """Page text fit for a message: one line, printable, at most PAGE_TEXT_CHARS characters."""
-    cleaned = "".join(c if c.isprintable() else " " for c in text)
-    cleaned = " ".join(cleaned.split())
-    return cleaned if len(cleaned) <= PAGE_TEXT_CHARS else cleaned[: PAGE_TEXT_CHARS - 1] + "\u2026"
 
 
 def _seen(result: HostedSignIn, page: Any) -> str:
