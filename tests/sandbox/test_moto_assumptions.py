@@ -76,6 +76,19 @@ def _empty_moto() -> None:
     moto_api_backend.reset()
 
 
+def password_sign_in(url: str, client_id: str) -> requests.Response:
+    """janedoe's USER_PASSWORD_AUTH sign-in, sent unsigned as the browser SDK sends it."""
+    return browser_post(
+        url,
+        "InitiateAuth",
+        {
+            "ClientId": client_id,
+            "AuthFlow": "USER_PASSWORD_AUTH",
+            "AuthParameters": {"USERNAME": "janedoe", "PASSWORD": PASSWORD},
+        },
+    )
+
+
 def new_password(url: str, client_id: str, session: str) -> requests.Response:
     """janedoe's NEW_PASSWORD_REQUIRED answer, sent unsigned as the browser SDK sends it."""
     return browser_post(
@@ -292,15 +305,7 @@ def test_unsigned_calls_find_the_client_in_any_account_and_region(url: str) -> N
         client={"ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]},
     )
     make_user(url, pool_id, account=STUDENT_ACCOUNT, region=OTHER_REGION)
-    signed_in = browser_post(
-        url,
-        "InitiateAuth",
-        {
-            "ClientId": client_id,
-            "AuthFlow": "USER_PASSWORD_AUTH",
-            "AuthParameters": {"USERNAME": "janedoe", "PASSWORD": PASSWORD},
-        },
-    )
+    signed_in = password_sign_in(url, client_id)
     assert signed_in.status_code == 200, signed_in.text
     refresh_token = signed_in.json()["AuthenticationResult"]["RefreshToken"]
     refreshed = browser_post(
@@ -991,15 +996,7 @@ def test_gap_explicit_auth_flows_are_not_enforced(url: str) -> None:
     """Gap: moto ignores ExplicitAuthFlows; the sandbox enforces them in cognito_fidelity.effective_auth_flows."""
     pool_id, client_id = make_pool(url, client={"ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH"]})
     make_user(url, pool_id)
-    answer = browser_post(
-        url,
-        "InitiateAuth",
-        {
-            "ClientId": client_id,
-            "AuthFlow": "USER_PASSWORD_AUTH",
-            "AuthParameters": {"USERNAME": "janedoe", "PASSWORD": PASSWORD},
-        },
-    )
+    answer = password_sign_in(url, client_id)
     assert answer.status_code == 200, answer.text
 
 
