@@ -89,6 +89,12 @@ def _unreached(site: Site, seen: str) -> str:
             "Its name did not resolve for the grader: check the grader's network connection, and that the address "
             "is the instance's current public DNS name"
         )
+    elif any(p.error.startswith("the proxy ") for p in site.probes):
+        todo = (
+            "Only the proxy between the grader and the website saw why it failed: check that the instance is "
+            "running and its web server is started (sudo systemctl start httpd), or grade from a network without "
+            "a proxy to see the cause"
+        )
     elif any(p.status is not None and p.unseen for p in site.probes):
         todo = "The website said to try later (or a gateway between answered): wait a minute"
     else:

@@ -15,6 +15,7 @@ from botocore.config import Config
 
 from grader import USER_AGENT
 from grader.errors import GraderError, WriteRefused, explain
+from grader.network import current as current_network
 from grader.snapshot import Identity
 from grader.target import Target
 
@@ -73,7 +74,12 @@ class ReadOnlyAWS:
                 )
                 try:
                     # boto3-stubs types only literal service names; this one is checked at each call (is_read)
-                    made = self.session.client(service, endpoint_url=self.target.endpoint_url, config=config)  # type: ignore[call-overload]
+                    made = self.session.client(  # type: ignore[call-overload]
+                        service,
+                        endpoint_url=self.target.endpoint_url,
+                        config=config,
+                        verify=current_network().botocore_verify(),
+                    )
                 except Exception as exc:  # noqa: BLE001 - unknown region, broken profile, ...: said as a GraderError
                     raise explain(exc, f"set up the {service} client") from None
                 # Refused at the first event of every API call (before its parameters are even

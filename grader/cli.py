@@ -48,6 +48,22 @@ STATUS_STYLE = {
 
 SpecOption = Annotated[str, typer.Option(metavar="SPEC", help="Lab spec: a built-in id or the path of a .toml file.")]
 OutOption = Annotated[Path, typer.Option(metavar="FOLDER", help="Folder for <student>/report.html and results.json.")]
+ProxyOption = Annotated[
+    str | None, typer.Option(metavar="URL", help="Proxy for every request (default: HTTPS_PROXY, HTTP_PROXY).")
+]
+CaBundleOption = Annotated[
+    Path | None, typer.Option(metavar="FILE", help="PEM file of the CAs to trust (default: AWS_CA_BUNDLE).")
+]
+
+
+def use_network(proxy: str | None, ca_bundle: Path | None) -> None:
+    """Route everything through `proxy` and trust `ca_bundle` (or the environment's); stop on a bad one."""
+    from grader.network import configure
+
+    try:
+        configure(proxy, ca_bundle)
+    except GraderError as exc:
+        raise stop(exc.message) from None
 
 
 def safe(text: object, *, newlines: bool = True) -> str:
@@ -154,10 +170,13 @@ def check(
         float,
         typer.Option(min=1, metavar="SECONDS", help="Seconds the grader may take to observe the account and website."),
     ] = DEFAULT_DEADLINE_S,
+    proxy: ProxyOption = None,
+    ca_bundle: CaBundleOption = None,
 ) -> None:
     """Grade one account (yours, by default from your AWS credentials)."""
     from grader.run import grade
 
+    use_network(proxy, ca_bundle)
     lab = load(spec)
     usable_out(out)
     target = target_from_options(
@@ -250,6 +269,14 @@ def sandbox(
         Path | None,
         typer.Option(help="Serve this folder (a course website) as the running EC2 instance's website."),
     ] = None,
+    as_aws: Annotated[
+        bool,
+        typer.Option(
+            "--as-aws",
+            metavar="",
+            help="Also answer AWS's own host names over TLS, as an HTTPS proxy: grade without --endpoint-url.",
+        ),
+    ] = False,
 ) -> None:
     """Run the sandbox as a local AWS endpoint until interrupted (Ctrl-C)."""
     from grader.sandbox import Sandbox
@@ -281,6 +308,19 @@ def sandbox(
             console.print(f"Serving the website in {safe(site)} for {safe(where)} (files are read at each request).")
         console.print(f"Sandbox listening at [bold]{safe(url)}[/] (any access key works; region us-east-1).")
         console.print(f"Grade it with: grader check --endpoint-url {safe(url)}")
+        if as_aws:
+            from grader.sandbox.aws_proxy import AwsProxy, environment_lines
+
+            proxy = AwsProxy(box)
+            proxy.start()
+            console.print(
+                f"Also answering AWS's host names through the proxy {safe(proxy.url)}, with certificates of a CA "
+                "made for this run. To grade as against AWS (no --endpoint-url), set these in the shell, "
+                "then run grader check:"
+            )
+            for line in environment_lines(proxy):
+                # One unquoted line each, to paste: no markup, no wrapping.
+                console.print(plain(line, newlines=False), soft_wrap=True, markup=False)
         console.print("Press Ctrl-C to stop.")
         while True:
             time.sleep(3600)
@@ -326,11 +366,14 @@ def batch(
             help="Visit a roster's site_url on this machine's own network (loopback, private): for sites you run.",
         ),
     ] = False,
+    proxy: ProxyOption = None,
+    ca_bundle: CaBundleOption = None,
 ) -> None:
     """Grade a whole class from a roster: every student's report, class.csv, class.html, junit.xml, Gradescope files."""
     from grader.batch.command import batch_command
     from grader.batch.runner import BatchOptions
 
+    use_network(proxy, ca_bundle)
     if only not in (None, "failed", "ungradable", "below-max"):
         raise stop(f"--only {only} is not one of failed, ungradable, below-max.")
     if not roster.is_file():
@@ -409,10 +452,13 @@ def gradescope(
     spec: SpecOption = DEFAULT_SPEC,
     region: Annotated[str, typer.Option(metavar="REGION", help=OPTION_HELP["region"])] = "us-east-1",
     endpoint_url: Annotated[str | None, typer.Option(metavar="URL", help=OPTION_HELP["endpoint_url"])] = None,
+    proxy: ProxyOption = None,
+    ca_bundle: CaBundleOption = None,
 ) -> None:
     """Gradescope's autograder entry point: grade the credentials file the student submitted into results.json."""
     from grader.gradescope import run_autograder
 
+    use_network(proxy, ca_bundle)
     raise typer.Exit(run_autograder(submission, results, spec=spec, region=region, endpoint_url=endpoint_url))
 
 
@@ -487,10 +533,13 @@ def doctor(
     browser_path: Annotated[str | None, typer.Option(metavar="PATH", help=OPTION_HELP["browser_path"])] = None,
     spec: SpecOption = DEFAULT_SPEC,
     out: OutOption = Path("reports"),
+    proxy: ProxyOption = None,
+    ca_bundle: CaBundleOption = None,
 ) -> None:
     """Check this machine before the first grade: Python, the grader, a browser, AWS credentials and services."""
     from grader.doctor import Finding, diagnose, first_to_fix, quoted
 
+    use_network(proxy, ca_bundle)
     options: dict[str, object] = {
         "profile": profile,
         "credentials_file": credentials_file,
@@ -515,7 +564,7 @@ def doctor(
         console.print(f"[bold red]Not ready to grade.[/] Fix first ({safe(blocking.topic)}): {safe(blocking.text)}")
         raise typer.Exit(2)
     defaults = {"region": "us-east-1", "spec": DEFAULT_SPEC, "out": Path("reports")}
-    given = {**options, "spec": spec, "out": out}
+    given = {**options, "spec": spec, "out": out, "proxy": proxy, "ca_bundle": ca_bundle}
     flags = [
         f"--{name.replace('_', '-')} {quoted(str(value))}"
         for name, value in given.items()

@@ -2,15 +2,17 @@
 
 Each finding is one line: `ok` (ready), `warn` (worth knowing; grading still starts) or `fail` (to fix
 before grading). AWS is asked only through the grader's read-only access (grader/aws.py), with reads its
-guard allows. No key, secret or token is ever part of a finding: credentials are described by where they
-come from, never by what they are.
+guard allows; AWS's hosts are otherwise only sent an unsigned `GET /`, to see that they answer through the proxy
+and CA bundle in force (grader/network.py). No key, secret, token or proxy password is ever part of a finding:
+credentials are described by where they come from, never by what they are.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -18,6 +20,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from grader import __version__
 from grader.errors import GraderError, explain
+from grader.network import (
+    CA_BUNDLE_ENV,
+    Network,
+    ca_bundle_problem,
+    proxy_problem,
+    tunnel_answer,
+    without_credentials,
+)
+from grader.network import current as current_network
 from grader.spec import SpecError, load_spec
 from grader.target import Target
 
@@ -49,6 +60,18 @@ CREDENTIAL_SOURCES = {
 }
 """Where botocore found the credentials (by its `method` names), said in words."""
 NOT_CHECKED = "Not checked: the credentials come first."
+AWS_SERVICES_REACHED = ("sts", "cognito-idp", "ec2", "cloudtrail", "s3")
+"""The AWS services whose regional hosts a grade reaches (STS for the identity, S3 for CloudTrail's logs)."""
+HOST_TIMEOUT = (5, 10)
+"""Seconds to connect to an AWS host (or its proxy), then to wait for its answer."""
+MAX_BODY_BYTES = 1024
+"""At most this much of a host's answer is read: its status is all the doctor needs."""
+NAME_NOT_RESOLVED = ("NameResolutionError", "Name or service not known", "nodename nor servname", "getaddrinfo failed")
+"""What a failed DNS look-up says, on Linux, macOS and Windows."""
+_OS_ERROR = re.compile(r"\[(?:Errno|WinError) -?\d+\] ([^'\"()\]\\]+)")
+
+Fetch = Callable[[str, Network], int]
+"""What asks a URL through the network settings and gives back its HTTP status."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +85,14 @@ class Finding:
 
 def diagnose(target: Target, spec: str) -> list[Finding]:
     """Every finding for `target`, in the order a student fixes them."""
-    return [python_finding(), grader_finding(), spec_finding(spec), browser_finding(target), *aws_findings(target)]
+    return [
+        python_finding(),
+        grader_finding(),
+        spec_finding(spec),
+        browser_finding(target),
+        *network_findings(target),
+        *aws_findings(target),
+    ]
 
 
 def first_to_fix(findings: Sequence[Finding]) -> Finding | None:
@@ -151,6 +181,128 @@ def browser_finding(target: Target) -> Finding:
 def _user_agent(session: BrowserSession) -> str:
     """The browser's user agent, launching it, in the session's own thread."""
     return session.user_agent
+
+
+def network_findings(target: Target) -> list[Finding]:
+    """The proxy and CA bundle in force, then whether each AWS host of the target's region answers through them."""
+    settings = current_network()
+    found = network_finding(settings)
+    if target.endpoint_url:
+        local = f"not checked against a local endpoint: the grade reaches only {target.endpoint_url}"
+        return [found, Finding("ok", "AWS hosts", local)]
+    return [found, *aws_host_findings(aws_hosts(target.region), settings)]
+
+
+def network_finding(settings: Network) -> Finding:
+    """The network settings as `Network.describe` says them (a proxy's user name and password left out)."""
+    problem = network_problem(settings)
+    if problem:
+        return Finding("fail", "network", problem)
+    return Finding("ok", "network", settings.describe())
+
+
+def network_problem(settings: Network) -> str:
+    """'' when the proxy and CA bundle can be used, else what is wrong, naming the variable (never a password)."""
+    for named, proxy in (("HTTPS_PROXY", settings.https_proxy), ("HTTP_PROXY", settings.http_proxy)):
+        problem = proxy_problem(without_credentials(proxy)) if proxy else ""
+        if problem:
+            return f"{named}: {problem}. Give a proxy the grader can use with --proxy URL."
+    problem = ca_bundle_problem(Path(settings.ca_bundle)) if settings.ca_bundle else ""
+    if problem:
+        return f"{CA_BUNDLE_ENV} {settings.ca_bundle}: {problem}. Give a PEM file of CAs with --ca-bundle FILE."
+    return ""
+
+
+def aws_hosts(region: str) -> tuple[str, ...]:
+    """The AWS hosts a grade reaches in `region`."""
+    return tuple(f"{service}.{region}.amazonaws.com" for service in AWS_SERVICES_REACHED)
+
+
+def aws_host_findings(hosts: Sequence[str], settings: Network, fetch: Fetch | None = None) -> list[Finding]:
+    """Whether each of `hosts` answers HTTPS through `settings`, all asked at once, in the order given."""
+    if not hosts:
+        return []
+    with ThreadPoolExecutor(max_workers=len(hosts), thread_name_prefix="doctor-host") as pool:
+        return list(pool.map(lambda host: host_finding(host, settings, fetch or fetch_status), hosts))
+
+
+def fetch_status(url: str, settings: Network) -> int:
+    """The HTTP status `url` answers a GET with, through the proxy and CA bundle of `settings`."""
+    import requests
+
+    with requests.get(
+        url,
+        proxies=settings.proxies(url),
+        verify=settings.verify(url),
+        timeout=HOST_TIMEOUT,
+        allow_redirects=False,
+        stream=True,
+    ) as response:
+        next(response.iter_content(MAX_BODY_BYTES), b"")
+        return response.status_code
+
+
+def host_finding(host: str, settings: Network, fetch: Fetch) -> Finding:
+    """Whether `host` answers `https://host/`: any HTTP answer will do; else why not, as a sentence."""
+    from requests import exceptions
+
+    url = f"https://{host}/"
+    proxy = without_credentials(settings.proxy_for(url))
+    route = f"through the proxy {proxy}" if proxy else "directly"
+    try:
+        fetch(url, settings)
+    except exceptions.SSLError:
+        return Finding("fail", host, untrusted_certificate(settings))
+    except exceptions.ProxyError as exc:
+        return Finding("fail", host, proxy_refusal(proxy, exc))
+    except (exceptions.ConnectionError, exceptions.Timeout) as exc:
+        return Finding("fail", host, f"could not reach it {route}: {connection_reason(exc)}. {network_advice(proxy)}")
+    except Exception as exc:  # noqa: BLE001 - a malformed proxy URL or a broken answer: said as a sentence
+        return Finding("fail", host, f"could not be asked {route}: {type(exc).__name__}. {network_advice(proxy)}")
+    return Finding("ok", host, f"answers {route}")
+
+
+def untrusted_certificate(settings: Network) -> str:
+    """Why a host's certificate was refused, and how to give the CA that signs it."""
+    trusted = f"the CA bundle {settings.ca_bundle} does not sign it" if settings.ca_bundle else "the default CAs do not"
+    return (
+        f"its certificate is not signed by a CA the grader trusts: {trusted} (as when a proxy re-signs TLS with its "
+        f"own CA). Give the proxy's CA with --ca-bundle FILE or {CA_BUNDLE_ENV}."
+    )
+
+
+def proxy_refusal(proxy: str, exc: Exception) -> str:
+    """What the proxy answered instead of a tunnel to the host, or why it could not be reached."""
+    status = tunnel_answer(exc)
+    if not status:
+        return f"the proxy {proxy} could not be reached: {connection_reason(exc)}. Check --proxy or HTTPS_PROXY."
+    if status.startswith("407"):
+        advice = "Give its user name and password in the proxy's URL (http://USER:PASSWORD@HOST:PORT)."
+    else:
+        advice = "Ask the network's administrators to let it reach *.amazonaws.com, or use another network."
+    return f"the proxy {proxy} answered {status} instead of a connection to it. {advice}"
+
+
+def connection_reason(exc: Exception) -> str:
+    """Why a connection failed, in a few words taken from the error (never its URLs)."""
+    from requests import exceptions
+
+    text = str(exc)
+    if isinstance(exc, exceptions.ConnectTimeout) or "connect timeout" in text:
+        return f"no connection within {HOST_TIMEOUT[0]} seconds"
+    if isinstance(exc, exceptions.ReadTimeout):
+        return f"no answer within {HOST_TIMEOUT[1]} seconds"
+    if any(sign in text for sign in NAME_NOT_RESOLVED):
+        return "its name does not resolve (DNS)"
+    found = _OS_ERROR.search(text)
+    return found.group(1).strip().lower() if found else "the connection failed"
+
+
+def network_advice(proxy: str) -> str:
+    """What to check when a host cannot be reached."""
+    if proxy:
+        return f"Check this machine's network and the proxy {proxy}."
+    return "Check this machine's network; behind a proxy, give it with --proxy URL or HTTPS_PROXY."
 
 
 def aws_findings(target: Target) -> list[Finding]:

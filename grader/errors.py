@@ -51,7 +51,9 @@ def explain(exc: Exception, action: str) -> GraderError:
         EndpointConnectionError,
         NoCredentialsError,
         PartialCredentialsError,
+        ProxyConnectionError,
         ReadTimeoutError,
+        SSLError,
     )
 
     if isinstance(exc, GraderError):
@@ -95,6 +97,21 @@ def explain(exc: Exception, action: str) -> GraderError:
             "from the lab's AWS Details), or set AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and "
             "AWS_SESSION_TOKEN.",
             kind="no-credentials",
+        )
+    if isinstance(exc, SSLError):
+        from grader.network import untrusted_certificate
+
+        return GraderError(
+            untrusted_certificate(str(getattr(exc, "kwargs", {}).get("endpoint_url", "AWS")), action), kind="tls"
+        )
+    if isinstance(exc, ProxyConnectionError):
+        from grader.network import shown
+
+        proxy = shown(str(getattr(exc, "kwargs", {}).get("proxy_url", "")))
+        return GraderError(
+            f"The grader could not {action} through the proxy {proxy}: it refused or failed the connection. "
+            "Check HTTPS_PROXY (or --proxy) and NO_PROXY, then run the grader again.",
+            kind="unreachable",
         )
     if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError)):
         endpoint = getattr(exc, "kwargs", {}).get("endpoint_url", "AWS")

@@ -85,7 +85,7 @@ def test_a_host_that_does_not_resolve_in_time_is_blocked() -> None:
 def test_cognito_and_hosted_ui_hosts_are_allowed_without_resolving() -> None:
     routes, resolver = _routes()
     api = "https://cognito-idp.us-east-1.amazonaws.com/"
-    assert routes.decide(api) == ("pass", api)
+    assert routes.decide(api) == ("forward", api)
     hosted = "https://vehicleapp.auth.us-east-1.amazoncognito.com/login?client_id=x"
     assert routes.decide(hosted) == ("forward", hosted)
     assert resolver.calls == []
@@ -120,11 +120,25 @@ class _Route:
     def continue_(self) -> None:
         self.done = "continue"
 
+    def fulfill(self, status: int = 200, **_: object) -> None:
+        self.done = f"fulfill {status}"
 
-def test_the_recorder_routes_by_the_policy_when_no_routes_are_given() -> None:
-    """Routes None (real AWS, nothing named): loopback is aborted as blocked and listed; Cognito's API passes."""
+
+def test_the_recorder_routes_by_the_policy_when_no_routes_are_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Routes None (real AWS, nothing named): loopback is aborted as blocked and listed; Cognito's API is
+    fetched by the grader itself (its certificate verified), and its answer handed to the page."""
     import time
 
+    from grader.browser import recorder as recorder_module
+    from grader.browser.aws_fetch import Answer
+
+    fetched: list[tuple[str, str]] = []
+
+    def fetch(request: object, url: str, method: str, deadline: float) -> Answer:
+        fetched.append((url, method))
+        return Answer(200, {"content-type": "application/x-amz-json-1.1"}, b"{}")
+
+    monkeypatch.setattr(recorder_module, "fetch_for_browser", fetch)
     recorder = Recorder(None, time.monotonic() + 30)
     route = _Route(_Request("http://127.0.0.1:9/latest/meta-data/?x=1"))
     recorder.route(route)  # type: ignore[arg-type]
@@ -132,7 +146,26 @@ def test_the_recorder_routes_by_the_policy_when_no_routes_are_given() -> None:
     assert list(recorder.blocked) == ["http://127.0.0.1:9/latest/meta-data/"]
     cognito = _Route(_Request("https://cognito-idp.us-east-1.amazonaws.com/", "POST"))
     recorder.route(cognito)  # type: ignore[arg-type]
-    assert cognito.done == "continue"
+    assert fetched == [("https://cognito-idp.us-east-1.amazonaws.com/", "POST")]
+    assert cognito.done == "fulfill 200"
+
+
+def test_an_untrusted_aws_certificate_is_refused_to_the_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An AWS page whose certificate no trusted CA signed never reaches the page: the request fails and is listed."""
+    import time
+
+    from grader.browser import recorder as recorder_module
+    from grader.browser.aws_fetch import UntrustedCertificate
+
+    def fetch(request: object, url: str, method: str, deadline: float) -> None:
+        raise UntrustedCertificate(url)
+
+    monkeypatch.setattr(recorder_module, "fetch_for_browser", fetch)
+    recorder = Recorder(None, time.monotonic() + 30)
+    hosted = _Route(_Request("https://vehicleapp.auth.us-east-1.amazoncognito.com/login?client_id=x"))
+    recorder.route(hosted)  # type: ignore[arg-type]
+    assert hosted.done == "abort connectionfailed"
+    assert list(recorder.untrusted_certificates) == ["https://vehicleapp.auth.us-east-1.amazoncognito.com/login"]
 
 
 @pytest.mark.parametrize(

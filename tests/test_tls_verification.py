@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from grader.observe.website import Fetcher, probe, verifies_certificate
+from grader.network import verifies_certificate
+from grader.observe.website import Fetcher, probe
 
 HOSTED_UI = "https://vehicleapp.auth.us-east-1.amazoncognito.com"
 SITE = "https://ec2-44-195-176-112.compute-1.amazonaws.com"

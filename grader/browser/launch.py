@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from grader.errors import GraderError
+from grader.network import current as current_network
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright, ViewportSize
@@ -601,7 +602,9 @@ class BrowserSession:
             browser = self._launch()
             try:
                 return browser.new_context(
-                    ignore_https_errors=True,  # the course sites use a self-signed certificate
+                    # The course sites use a self-signed certificate; AWS's own are checked (aws_fetch.py).
+                    ignore_https_errors=True,
+                    proxy=current_network().browser_proxy(),  # type: ignore[arg-type]
                     user_agent=self._user_agent,
                     viewport=_VIEWPORT,
                     service_workers="block",

@@ -24,11 +24,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urljoin, urlsplit
 
+from grader.browser.aws_fetch import Answer, UntrustedCertificate, fetch_for_browser
 from grader.browser.launch import remaining_ms
 from grader.browser.routing import RealRoutes, cognito_region, redirect_document
+from grader.network import verifies_certificate
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Request, Response, Route
+    from playwright.sync_api import APIResponse, Request, Response, Route
 
     from grader.browser.routing import Routes
 
@@ -189,6 +191,8 @@ class Recorder:
         self._pending: dict[int, tuple[Request, _PendingCall]] = {}
         self._routed: dict[int, tuple[Request, str]] = {}
         self.blocked: Capped[str] = Capped(BLOCKED_KEPT)
+        # AWS pages whose TLS certificate no trusted CA signed (never shown to the page).
+        self.untrusted_certificates: Capped[str] = Capped(BLOCKED_KEPT)
         self._blocked_listed: set[str] = set()
         self._blocked_urls: dict[str, None] = {}  # the latest BLOCKED_REMEMBERED, oldest first
         # Redirects' Locations, in order: from the routes in sandbox mode, from the response
@@ -256,17 +260,25 @@ class Recorder:
                 # Pinned to the address the routes checked: the server still gets the name it was asked for.
                 headers = {**request.headers, "host": urlsplit(url).netloc}
             try:
-                answer = route.fetch(
-                    url=upstream,
-                    method=method,
-                    headers=headers,
-                    max_redirects=0,
-                    timeout=remaining_ms(self.deadline, 500),
-                )
-            except PlaywrightTimeout:
+                answer: Answer | APIResponse
+                if isinstance(self.routes, RealRoutes) and verifies_certificate(upstream):
+                    answer = fetch_for_browser(request, upstream, method, self.deadline)
+                else:
+                    answer = route.fetch(
+                        url=upstream,
+                        method=method,
+                        headers=headers,
+                        max_redirects=0,
+                        timeout=remaining_ms(self.deadline, 500),
+                    )
+            except (PlaywrightTimeout, TimeoutError):
                 route.abort("timedout")
                 return
-            except PlaywrightError:
+            except UntrustedCertificate:
+                self.untrusted_certificates.append(_without_query(upstream))
+                route.abort("connectionfailed")
+                return
+            except (PlaywrightError, ConnectionError):
                 route.abort("connectionfailed")
                 return
             if hop == 0 and request.method == "POST" and cognito_region(request.url):
@@ -290,7 +302,10 @@ class Recorder:
                 return
             upstream = upstream if action == "forward" else url
             method = method if answer.status in (307, 308) else "GET"
-        route.fulfill(response=answer)
+        if isinstance(answer, Answer):
+            answer.fulfill(route)
+        else:
+            route.fulfill(response=answer)
 
     def _remember_blocked(self, url: str) -> None:
         """List a blocked request (once per URL without its query) and remember its URL for on_console."""

@@ -20,8 +20,9 @@ Against real AWS (:class:`RealRoutes`, also from :func:`discover_routes`) every 
 routed too, and decided by the same `decide(url) -> (action, upstream)`: the website the user
 named, Cognito's API and hosted-UI hosts, and hosts that resolve only to public addresses
 (:class:`~grader.netpolicy.AddressPolicy`, each host resolved once per session) are reached as
-they are (Cognito's API with `pass`, the others with `forward` to themselves, so that a redirect
-is decided hop by hop as in sandbox mode); anything else (loopback, private, link-local such as
+they are (with `forward` to themselves, so that a redirect is decided hop by hop as in sandbox
+mode; AWS's own hosts are fetched by the grader with their certificates verified, see
+grader/browser/recorder.py); anything else (loopback, private, link-local such as
 the instance metadata service, other schemes) is aborted and listed as blocked. Playwright
 answers CORS preflights here too.
 """
@@ -40,6 +41,7 @@ import requests
 
 from grader.errors import GraderError
 from grader.netpolicy import SCHEMES, AddressPolicy, Resolver, pinned, resolve
+from grader.network import current as current_network
 from grader.site import origin_of
 
 if TYPE_CHECKING:
@@ -126,17 +128,16 @@ class RealRoutes:
     def decide(self, url: str) -> tuple[str, str]:
         """What the browser does with a request for `url`, in :meth:`SandboxRoutes.decide`'s terms.
 
-        `("pass", url)` for Cognito's API (it answers, never redirects); `("forward", url)` for any
-        other request allowed: fetched from `url` itself without following a redirect, so that the
-        next hop is decided too (Chromium would follow it past every route); `("block", "")` for
-        one refused.
+        `("forward", url)` for any request allowed: fetched from `url` itself without following a
+        redirect, so that the next hop is decided too (Chromium would follow it past every route);
+        `("block", "")` for one refused.
         """
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in SCHEMES or not parts.hostname:
             return "block", ""
         if cognito_region(url):
-            return "pass", url
+            return "forward", url
         if self.direct and origin_of(url) in self.direct:
             return "forward", url
         if scheme == "https" and is_hosted_ui_host(parts.hostname):
@@ -144,9 +145,10 @@ class RealRoutes:
         refused, address = self._decided(url)
         if refused:
             return "block", ""
-        if address is not None and scheme == "http":
+        if address is not None and scheme == "http" and not current_network().proxy_for(url):
             # Fetched from the address that was checked: a second lookup could name another (DNS
-            # rebinding). An https host keeps its name, which TLS needs (its server name).
+            # rebinding). An https host keeps its name, which TLS needs (its server name); behind a
+            # proxy, the proxy connects by name.
             return "forward", pinned(url, address)[0]
         return "forward", url
 

@@ -11,6 +11,8 @@ import requests
 
 from grader.aws import ReadOnlyAWS
 from grader.errors import GraderError, explain
+from grader.network import current as current_network
+from grader.network import untrusted_certificate
 from grader.snapshot import (
     AppClient,
     Domain,
@@ -252,7 +254,12 @@ def fetch_jwks(pool_id: str, region: str, endpoint_url: str | None) -> dict[str,
     """The pool's JSON Web Key Set, as published; any failure is a GraderError."""
     url = jwks_url(pool_id, region, endpoint_url)
     try:
-        answer = requests.get(url, timeout=_JWKS_TIMEOUT_S)
+        network = current_network()
+        answer = requests.get(url, timeout=_JWKS_TIMEOUT_S, verify=network.verify(url), proxies=network.proxies(url))
+    except requests.exceptions.SSLError:
+        raise GraderError(
+            untrusted_certificate(url, "fetch the signing keys of user pool " + pool_id), kind="tls"
+        ) from None
     except requests.RequestException as exc:
         raise GraderError(
             f"The grader could not fetch the signing keys of user pool {pool_id} from {url} "

@@ -25,6 +25,7 @@ from grader.authorize import AuthorizeProbe, authorize_url, callback_scheme_prob
 from grader.aws import ReadOnlyAWS
 from grader.callbacks import judge_callbacks
 from grader.errors import GraderError, explain
+from grader.network import untrusted_certificate
 from grader.observe import DEFAULT_DEADLINE_S
 from grader.observe.account import collect
 from grader.observe.cloudtrail import (
@@ -36,7 +37,7 @@ from grader.observe.cloudtrail import (
 )
 from grader.observe.evidence import Evidence, InstanceStarts, SiteLogins, TrailsFound
 from grader.observe.parts import BROWSER_PARTS, PARTS, closure
-from grader.observe.website import Fetcher, probe, read_site
+from grader.observe.website import UNTRUSTED_CERTIFICATE, Fetcher, probe, read_site
 from grader.site import Site, site_host
 from grader.snapshot import Identity, Read, Snapshot
 from grader.spec import LabSpec
@@ -217,6 +218,8 @@ class Observer:
         if answer.error == "unreachable":
             from urllib.parse import urlsplit
 
+            if UNTRUSTED_CERTIFICATE in answer.detail:
+                raise GraderError(untrusted_certificate(url, "ask the hosted UI what it answers"), kind="tls")
             raise GraderError(
                 f"The grader could not reach the hosted UI at {urlsplit(url).hostname} ({answer.detail}). "
                 "Check the network connection, then run the grader again.",

@@ -28,6 +28,8 @@ from urllib3.exceptions import InsecureRequestWarning, NameResolutionError, Read
 
 from grader.authorize import HINTS, UNAVAILABLE_TEXT, AuthorizeProbe, cause_of
 from grader.netpolicy import AddressPolicy, Resolver, pinned, resolve
+from grader.network import current as current_network
+from grader.network import shown, tunnel_answer
 from grader.site import (
     CONNECTION_REFUSED,
     HOST_NOT_FOUND,
@@ -54,6 +56,8 @@ REFUSED = CONNECTION_REFUSED
 """The host refused the connection (in the sandbox: it serves nothing there, as the browser sees it)."""
 CONNECTION_FAILED = "the connection failed"
 """No connection, for a reason the grader cannot tell (reset, broken TLS, a proxy, ...)."""
+UNTRUSTED_CERTIFICATE = "its TLS certificate is not signed by a CA the grader trusts (see --ca-bundle)"
+"""An AWS host whose certificate failed verification: nothing it says can be trusted to be AWS's."""
 HANGING = f"connected, but no answer within {READ_TIMEOUT:g} s"
 NOT_VISITED = "an address the grader does not visit"
 
@@ -66,20 +70,6 @@ def _socket_of(answer: requests.Response) -> socket.socket | None:
     """The socket an answer is read from (to shorten its timeout to the deadline), if it can be found."""
     sock = getattr(getattr(answer.raw, "connection", None), "sock", None)
     return sock if isinstance(sock, socket.socket) else None
-
-
-# A running instance's public DNS name: ec2-<ip>.compute-1.amazonaws.com (us-east-1) or
-# ec2-<ip>.<region>.compute.amazonaws.com. The name is AWS's; the website and its certificate are the student's.
-_EC2_PUBLIC_NAME = re.compile(r"ec2-[0-9-]+\.(?:compute-1|[a-z0-9-]+\.compute)\.amazonaws\.com")
-
-
-def verifies_certificate(url: str) -> bool:
-    """Whether the HTTP reader checks `url`'s TLS certificate: yes for AWS's own hosts (Cognito's hosted UI and
-    API), no for the student's website, whose course certificate is self-signed (said in the evidence, no fail)."""
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
-    if _EC2_PUBLIC_NAME.fullmatch(host):
-        return False
-    return host.endswith((".amazoncognito.com", ".amazonaws.com"))
 
 
 class _ServerNameAdapter(requests.adapters.HTTPAdapter):
@@ -193,7 +183,9 @@ class Fetcher:
         if remaining <= 0:
             return None, None, "", self._late
         headers: dict[str, str] = {}
-        if address is not None:
+        network = current_network()
+        if address is not None and not network.proxy_for(target):
+            # Behind a proxy the proxy connects, by name: there is no address to pin.
             target, headers["Host"] = pinned(target, address)
         try:
             with warnings.catch_warnings():
@@ -203,7 +195,8 @@ class Fetcher:
                     target,
                     headers=headers,
                     timeout=(min(CONNECT_TIMEOUT, remaining), min(READ_TIMEOUT, remaining)),
-                    verify=verifies_certificate(url),
+                    verify=network.verify(url),
+                    proxies=network.proxies(target),
                     allow_redirects=False,
                     stream=True,
                 )
@@ -211,12 +204,16 @@ class Fetcher:
             return None, None, "", f"no connection within {min(CONNECT_TIMEOUT, remaining):g} s"
         except requests.exceptions.ReadTimeout:
             return None, None, "", HANGING if remaining > READ_TIMEOUT else self._late
+        except requests.exceptions.ProxyError as exc:
+            return None, None, "", proxy_failure(exc, network.proxy_for(target))
+        except requests.exceptions.SSLError:
+            return None, None, "", UNTRUSTED_CERTIFICATE
         except requests.exceptions.ConnectionError as exc:
             return None, None, "", connection_failure(exc)
         except requests.exceptions.RequestException as exc:
             return None, None, "", type(exc).__name__
         with answer:
-            if target != url and answer.status_code == 502:  # the sandbox's "nothing listens there"
+            if self.offline and target != url and answer.status_code == 502:  # the sandbox's "nothing listens there"
                 return None, None, "", CONNECTION_REFUSED
             location = answer.headers.get("Location", "")
             if answer.status_code in REDIRECTS and location:
@@ -292,6 +289,14 @@ def visible_text(page: str) -> str:
             if size > 4 * PAGE_TEXT_CHARS:
                 break
     return page_excerpt(html.unescape(" ".join(parts)))
+
+
+def proxy_failure(exc: BaseException, proxy: str) -> str:
+    """What a proxy said when it did not pass a request on (never the student's failure: only the proxy saw why)."""
+    said = tunnel_answer(exc)
+    if said:
+        return f"the proxy {shown(proxy)} answered {said} instead of connecting"
+    return f"the proxy {shown(proxy)} could not be reached ({connection_failure(exc)})"
 
 
 def connection_failure(exc: BaseException) -> str:

@@ -1,14 +1,18 @@
 """Runs moto's AWS server in-process on a free local port, behind the sandbox's own layers.
 
 The layers, outside in: a gateway that logs every call, injects AWS errors for a scenario
-(denied, expired, throttled) and serves the instances' websites and the hosted UI; CloudTrail recording (events,
+(denied, expired, throttled) and serves the instances' websites and the hosted UI (under the
+sandbox's own paths, or by the request's Host when it names a site or a hosted-UI domain, as it does
+through grader.sandbox.aws_proxy); CloudTrail recording (events,
 LookupEvents, log files in trail buckets); the Cognito fixes (real SRP, the answers the browser
 SDK needs, enforced auth flows); then moto itself.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 import tempfile
 import threading
 import uuid
@@ -23,6 +27,7 @@ from moto.moto_api._internal.models import moto_api_backend
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from grader.browser.routing import SITES_PATH, hosted_ui_path, is_hosted_ui_host
 from grader.sandbox.cloudtrail import CloudTrailRecorder
 from grader.sandbox.cognito_fidelity import CognitoFidelity
 from grader.sandbox.cors import answer_preflight, is_preflight
@@ -114,6 +119,20 @@ def fault_response(call: Call, code: str, start_response: Callable[..., Any]) ->
     return [body]
 
 
+_REGION = r"[a-z]{2}(?:-[a-z]+)+-\d+"
+AWS_HOSTS = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"sts\.amazonaws\.com",
+        rf"(?:sts|cognito-idp|ec2|cloudtrail)\.{_REGION}\.amazonaws\.com",
+        rf"(?:[a-z0-9][a-z0-9.-]{{1,61}}[a-z0-9]\.)?s3(?:\.{_REGION})?\.amazonaws\.com",
+    )
+)
+"""AWS's public API host names the sandbox answers (besides the hosted UI's and the sites' names):
+STS (global and regional), Cognito user pools, EC2, CloudTrail, and S3 with or without a bucket
+name in front (virtual-hosted style)."""
+
+
 def running_instance_hosts() -> list[str]:
     """Public DNS names of the sandbox's running EC2 instances, the first started first."""
     from moto.ec2.models import ec2_backends
@@ -142,6 +161,9 @@ class Gateway:
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        public = self._public_app(environ)
+        if public is not None:
+            return public(environ, start_response)
         path = environ.get("PATH_INFO", "")
         if path.startswith("/moto-api"):
             return self.app(environ, start_response)
@@ -162,6 +184,43 @@ class Gateway:
         if code:
             return fault_response(call, code, start_response)
         return self.app(environ, start_response)
+
+    def _public_app(self, environ: dict[str, Any]) -> WSGIApp | None:
+        """The hosted UI or the site a request for a public name is for (its path then put under that
+        app's own path), or None: every other request is routed by its path and signature."""
+        host = request_host(environ)
+        path = environ.get("PATH_INFO", "") or "/"
+        if self.sites.handles(path) or self.hosted_ui.handles(path):
+            return None  # already a sandbox path (a replayed request may keep the public Host)
+        if is_hosted_ui_host(host):
+            environ["PATH_INFO"] = hosted_ui_path(host) + path
+            return self.hosted_ui
+        if host and host != "localhost" and not _is_address(host) and self.sites.serves(host):
+            environ["PATH_INFO"] = f"{SITES_PATH}/{host}{path}"
+            return self.sites
+        return None
+
+    def answers_host(self, host: str) -> bool:
+        """Whether a request for the public name `host` is answered here (see :data:`AWS_HOSTS`)."""
+        host = host.strip().lower().rstrip(".")
+        return is_hosted_ui_host(host) or self.sites.serves(host) or any(p.fullmatch(host) for p in AWS_HOSTS)
+
+
+def request_host(environ: dict[str, Any]) -> str:
+    """The request's Host, lower case, without its port."""
+    host = str(environ.get("HTTP_HOST", "")).strip().lower()
+    name, colon, port = host.rpartition(":")
+    if colon and port.isdigit() and not name.endswith("]"):
+        host = name
+    return host.rstrip(".")
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _inner_app() -> CloudTrailRecorder:
@@ -248,6 +307,16 @@ class Sandbox:
         folder is not a course website (no login.html).
         """
         return self.gateway.sites.serve_folder(folder)
+
+    def answers_host(self, host: str) -> bool:
+        """Whether the sandbox answers for the public name `host`: an AWS API host it stands in for,
+        a hosted-UI domain, or a deployed site's name."""
+        return self.gateway.answers_host(host)
+
+    def site_state(self, host: str) -> tuple[str, tuple[str, ...]] | None:
+        """(mode, schemes served) of the site deployed under `host`, or None when none is."""
+        site = self.gateway.sites.site_for(host)
+        return None if site is None else (site.mode, site.schemes)
 
     def __enter__(self) -> Sandbox:
         self.start()

@@ -107,6 +107,15 @@ class SiteHost:
         while not self._stop.is_set():
             yield STREAM_CHUNK
 
+    def site_for(self, host: str) -> DeployedSite | None:
+        """The site deployed under the public name `host` (any case, no port), if any."""
+        self._adopt_folder()
+        return self.sites.get(host.strip().lower().rstrip("."))
+
+    def serves(self, host: str) -> bool:
+        """Whether a site (in any mode) is deployed under the public name `host`."""
+        return self.site_for(host) is not None
+
     def handles(self, path: str) -> bool:
         return path == SITES_PATH or path.startswith(SITES_PATH + "/")
 
