@@ -1,3 +1,5 @@
-"""Wires the grader's pytest plugin for `pytest checks/` (and keeps it inert for `pytest tests/`)."""
+"""The repository's root: `pytest` runs tests/ (pyproject.toml).
 
-pytest_plugins = ["grader.plugin"]
+The grader's pytest plugin is not loaded here: checks/conftest.py brings its options and evidence
+fixtures to checks/ alone, so no test under tests/ can reach an account through them.
+"""

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from grader.browser import BrowserSession, discover_routes, find_browser, log_in  # noqa: E402
-from grader.run import grade  # noqa: E402
+from grader.pipeline import grade  # noqa: E402
 from grader.sandbox import Sandbox  # noqa: E402
 from grader.sandbox.demo import close_student_browser, set_up  # noqa: E402
 from grader.sandbox.scenarios import load_scenario  # noqa: E402

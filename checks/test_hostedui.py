@@ -9,21 +9,20 @@ student's mistake").
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from grader.authorize import AuthorizeProbe, callback_scheme_problem
-from grader.callbacks import judge_callbacks
 from grader.checking import Check, listing
 from grader.errors import GraderError
+from grader.observe.evidence import SignInCallback
 from grader.registry import lab_check
-from grader.snapshot import AppClient, Domain, Instance, Pool, Snapshot
+from grader.snapshot import AppClient, Domain, Pool, Snapshot
 from grader.spec import LabSpec
-from grader.tokens import LoginWindow, verify_callback_tokens
 
 if TYPE_CHECKING:
-    from grader.browser.hosted_signin import HostedSignIn
+    from grader.observe.signins import HostedSignIn
 
 
 def _refusal(answer: AuthorizeProbe, client: AppClient) -> str:
@@ -82,16 +81,14 @@ def test_authorize(
     )
 
 
-@lab_check("hostedui.implicit_callback", needs=("snapshot", "authorize_probes", "hosted_sign_in", "signing_keys"))
+@lab_check("hostedui.implicit_callback", needs=("snapshot", "sign_in_callback", "hosted_sign_in"))
 def test_implicit_callback(
     pool: Pool,
     app_client: AppClient,
     domain: Domain | None,
-    instances: tuple[Instance, ...],
     snapshot: Snapshot,
-    authorize_probes: dict[str, AuthorizeProbe],
+    sign_in_callback: SignInCallback | None,
     hosted_sign_in: HostedSignIn | None,
-    signing_keys: dict[str, Any] | None,
     spec: LabSpec,
     lab_region: str,
     check: Check,
@@ -101,11 +98,9 @@ def test_implicit_callback(
     expected = spec.expected
     if domain is None:
         pytest.skip("The user pool has no Cognito domain (see hostedui.authorize).")
-    verdict, _ = judge_callbacks(app_client.callback_urls, instances)
-    if verdict is None:
+    if sign_in_callback is None:
         pytest.skip("No callback URL is the running instance's https address (see client.callback_ec2).")
-    callback = verdict.url
-    answer = authorize_probes.get(callback)
+    callback, answer = sign_in_callback.url, sign_in_callback.answer
     if answer is not None and answer.unseen():
         raise GraderError(answer.unseen(), kind="hosted-ui")
     if answer is None or not answer.ok:
@@ -172,16 +167,11 @@ def test_implicit_callback(
             "browser and show this message and the page to your instructor.",
             kind="hosted-ui",
         )
-    tokens = verify_callback_tokens(
-        result.fragment,
-        pool_id=pool.id,
-        client_id=app_client.id,
-        region=lab_region,
-        username=who,
-        jwks=signing_keys or {},
-        window=LoginWindow(result.started_at, result.ended_at),
-        scopes=tuple(expected.oauth_scopes),
-    )
+    tokens = result.token_check
+    if tokens is None:  # verified while observing whenever the pool and its app client were read
+        raise AssertionError("the redirect's tokens were not verified")
+    if tokens.unverified is not None:
+        raise tokens.unverified
     check.record(token_claims=tokens.claims)
     if not tokens.ok:
         check.fail(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,10 +16,9 @@ from grader.registry import lab_check
 from grader.site import CONNECTION_REFUSED, HOST_NOT_FOUND, TOO_LARGE, Probe, Site, parse_hosted_link, unseen_status
 from grader.snapshot import AppClient, Domain, Pool, Snapshot, running_hosts
 from grader.spec import LabSpec
-from grader.tokens import LoginWindow, verify_tokens
 
 if TYPE_CHECKING:
-    from grader.browser.site_login import LoginAttempt
+    from grader.observe.signins import LoginAttempt
 
 RUN_AGAIN = "then run the grader again"
 
@@ -212,13 +211,12 @@ def test_hosted_ui_link(
     )
 
 
-@lab_check("site.login", needs=("site", "snapshot", "site_logins", "signing_keys"))
+@lab_check("site.login", needs=("site", "snapshot", "site_logins"))
 def test_login(
     reachable_site: Site,
     pool: Pool,
     app_client: AppClient,
     site_logins: SiteLogins,
-    signing_keys: dict[str, Any] | None,
     spec: LabSpec,
     lab_region: str,
     check: Check,
@@ -256,16 +254,11 @@ def test_login(
         check.fail(
             f"The page reached {attempt.final_url} but shows {attempt.message!r} instead of 'Thank you for Logging In'."
         )
-    verdict = verify_tokens(
-        attempt.tokens,
-        pool_id=pool.id,
-        client_id=app_client.id,
-        region=lab_region,
-        username=expected.username,
-        jwks=signing_keys or {},
-        window=LoginWindow(attempt.started_at, attempt.ended_at),
-        cognito_calls=attempt.cognito_calls,
-    )
+    verdict = attempt.token_check
+    if verdict is None:  # verified while observing whenever the pool and its app client were read
+        raise AssertionError("the stored tokens were not verified")
+    if verdict.unverified is not None:
+        raise verdict.unverified
     check.record(token_claims=verdict.claims)
     if not verdict.ok:
         check.fail(

@@ -2,5 +2,10 @@
 
 __version__ = "0.1.0"
 
-USER_AGENT = f"vehicle-lab-grader/{__version__}"
-"""How the grader's AWS calls and HTTP reads name themselves (its browser marks its user agent too)."""
+GRADER_MARK = "vehicle-lab-grader"
+"""The grader's mark: its browser's user agent ends with it, its HTTP reads send it as theirs, and a
+CloudTrail record whose user agent holds it is the grader's own call, never the student's
+(:attr:`grader.trail.AuthEvent.by_grader`). Read where it is used, never copied at import."""
+
+USER_AGENT = f"{GRADER_MARK}/{__version__}"
+"""How the grader's AWS calls name themselves (grader/aws.py)."""

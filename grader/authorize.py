@@ -17,7 +17,8 @@ Only an answer that names a cause is the student's mistake. An answer that names
 429 status, a page without a known error, a redirect somewhere unexpected) shows the grader nothing
 about the lab: :meth:`AuthorizeProbe.unseen` says so, and the checks report it as the grader's error.
 
-The hosted UI's public names and where the sandbox serves them are in :mod:`grader.browser.routing`.
+The hosted UI's public names are in :mod:`grader.browser.routing`; where a sandbox serves them, in
+:mod:`grader.sandbox.layout`.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from grader import USER_AGENT
+import grader
 from grader.errors import GraderError, WriteRefused, explain
 from grader.network import current as current_network
 from grader.snapshot import Identity
@@ -70,7 +70,7 @@ class ReadOnlyAWS:
                     retries={"mode": "standard", "max_attempts": 5},
                     connect_timeout=5,
                     read_timeout=30,
-                    user_agent_extra=USER_AGENT,
+                    user_agent_extra=f"{grader.GRADER_MARK}/{grader.__version__}",  # the mark read now
                 )
                 try:
                     # boto3-stubs types only literal service names; this one is checked at each call (is_read)

@@ -78,9 +78,9 @@ def judge_callbacks(
     problem of a callback on a former address (asked only then).
     """
     running = running_hosts(instances)
-    for url in urls:
-        if host_of(url) in running and _scheme(url) == "https":
-            return CallbackVerdict(url, True), []
+    usable = sign_in_callback(urls, instances)
+    if usable is not None:
+        return CallbackVerdict(usable, True), []
     problems: list[str] = []
     for url in urls:
         host = host_of(url)
@@ -93,11 +93,10 @@ def judge_callbacks(
             continue
         if host in LOCAL_CALLBACK_HOSTS:
             continue
-        named_region = ec2_name_region(host)
-        typo = [name for name in running if one_keystroke_apart(host, name)]
-        if running and named_region is not None and (region is None or named_region == region) and not typo:
+        if _former_address(host, running, region):
             problems.append(_moved(url, list(running.values()), started_at))
             continue
+        typo = [name for name in running if one_keystroke_apart(host, name)]
         close = typo or difflib.get_close_matches(host, list(running), n=1, cutoff=0.85)
         if close:
             problems.append(f"{url} looks like a typo of the instance's name {close[0]}")
@@ -105,6 +104,31 @@ def judge_callbacks(
         if host.startswith("ec2-") or host.endswith(".amazonaws.com"):
             problems.append(f"{url} names no running instance in this account and region")
     return None, problems
+
+
+def sign_in_callback(urls: tuple[str, ...], instances: tuple[Instance, ...]) -> str | None:
+    """The first callback URL that names a running instance over https: the one a sign-in returns to."""
+    running = running_hosts(instances)
+    return next((url for url in urls if host_of(url) in running and _scheme(url) == "https"), None)
+
+
+def names_former_address(urls: tuple[str, ...], instances: tuple[Instance, ...], region: str | None) -> bool:
+    """Whether judging `urls` needs to know when the instance last started: no callback is usable and one
+    is a former public address of the instance (see judge_callbacks)."""
+    if sign_in_callback(urls, instances) is not None:
+        return False
+    running = running_hosts(instances)
+    return any(_former_address(host_of(url), running, region) for url in urls if host_of(url) not in running)
+
+
+def _former_address(host: str, running: dict[str, Instance], region: str | None) -> bool:
+    """`host` is an EC2 public DNS name of the lab's region, not a running instance's, nor one keystroke from one."""
+    if not running or host in LOCAL_CALLBACK_HOSTS:
+        return False
+    named_region = ec2_name_region(host)
+    if named_region is None or (region is not None and named_region != region):
+        return False
+    return not any(one_keystroke_apart(host, name) for name in running)
 
 
 def _moved(url: str, running: list[Instance], started_at: StartedAt | None) -> str:

@@ -8,7 +8,10 @@ sentence saying what was found.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
+
+Verdict = Literal["", "pass", "fail"]
+"""What a check said: nothing yet (""), that the lab passes, or that it fails."""
 
 
 class CheckFailed(AssertionError):
@@ -26,7 +29,7 @@ class Check:
     id: str
     message: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
-    verdict: str = ""
+    verdict: Verdict = ""
     """'pass' or 'fail' once the check has said; a check that ends without one is the grader's bug."""
 
     def record(self, **values: Any) -> None:

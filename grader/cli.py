@@ -18,16 +18,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from grader import __version__
 from grader.errors import GraderError
 from grader.observe import DEFAULT_DEADLINE_S
-from grader.results import GradeResult
 from grader.spec import DEFAULT_SPEC, LabSpec, SpecError, load_spec
 from grader.target import OPTION_HELP, target_from_options
+from grader.terminal import console, exit_code, safe, show, stop
 from grader.text import plain
 
 app = typer.Typer(
@@ -35,17 +32,6 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Grades the Cognito lab (module 03) in a student's AWS account, into an HTML report.",
 )
-console = Console(highlight=False, emoji=False)
-errors = Console(stderr=True, highlight=False, emoji=False)
-
-STATUS_STYLE = {
-    "pass": ("PASS", "green"),
-    "warn": ("WARN", "dark_orange"),
-    "fail": ("FAIL", "red"),
-    "error": ("ERROR", "yellow"),
-    "skip": ("SKIP", "dim"),
-}
-
 SpecOption = Annotated[str, typer.Option(metavar="SPEC", help="Lab spec: a built-in id or the path of a .toml file.")]
 OutOption = Annotated[Path, typer.Option(metavar="FOLDER", help="Folder for <student>/report.html and results.json.")]
 ProxyOption = Annotated[
@@ -64,56 +50,6 @@ def use_network(proxy: str | None, ca_bundle: Path | None) -> None:
         configure(proxy, ca_bundle)
     except GraderError as exc:
         raise stop(exc.message) from None
-
-
-def safe(text: object, *, newlines: bool = True) -> str:
-    """`text` fit to put in Rich markup: printed as it reads, never as markup or terminal control."""
-    return escape(plain(text, newlines=newlines))
-
-
-def exit_code(result: GradeResult) -> int:
-    if result.count("error"):
-        return 2
-    if result.incomplete:
-        return 1
-    return 0
-
-
-def stop(message: str) -> typer.Exit:
-    errors.print(f"[bold red]grader:[/] {safe(message)}")
-    return typer.Exit(2)
-
-
-def show(result: GradeResult, out: Path | None, *, named: bool) -> None:
-    """The grade as a table, the section scores, the total, and where the report is.
-
-    `named`: the student's name was given (--student, a scenario), so it alone names the report's folder.
-    """
-    table = Table(show_header=True, header_style="bold", expand=True, show_lines=False)
-    table.add_column("", width=5, no_wrap=True)
-    table.add_column("check", no_wrap=True)
-    table.add_column("points", justify="right", no_wrap=True)
-    table.add_column("what the grader found", ratio=1, overflow="fold")
-    for check in result.checks:
-        label, style = STATUS_STYLE[check.status]
-        text = safe(check.message)
-        if check.hint and check.status != "pass":
-            text += f"\n[dim]→ {safe(check.hint)}[/]"
-        points = "advisory" if check.advisory else f"{check.points:g}/{check.max_points:g}"
-        table.add_row(f"[{style}]{label}[/]", safe(check.id, newlines=False), points, text)
-    console.print(table, markup=True)
-    for section in result.sections:
-        console.print(f"  {safe(section.name, newlines=False)}: {section.score:g}/{section.max_score:g}")
-    console.print(
-        f"[bold]Score {result.score:g}/{result.max_score:g}[/] for {safe(result.student, newlines=False)} "
-        f"({result.count('pass')} passed, {result.count('warn')} warned, {result.count('fail')} failed, "
-        f"{result.count('error')} could not be checked, {result.count('skip')} skipped) "
-        f"in {result.duration_seconds:.1f} s"
-    )
-    if out is not None:
-        from grader.plugin import report_dir
-
-        console.print(f"Report: {safe(report_dir(result, out, named=named) / 'report.html', newlines=False)}")
 
 
 def out_problem(out: Path) -> str | None:
@@ -174,7 +110,7 @@ def check(
     ca_bundle: CaBundleOption = None,
 ) -> None:
     """Grade one account (yours, by default from your AWS credentials)."""
-    from grader.run import grade
+    from grader.pipeline import grade
 
     use_network(proxy, ca_bundle)
     lab = load(spec)
@@ -441,6 +377,26 @@ def merge(
         f"Merged {len(folders)} folders: {outcome_counts(merged.outcomes)}{missing}. "
         f"Class page: {safe(out / 'class.html')}"
     )
+
+
+@app.command()
+def rejudge(
+    folder: Annotated[Path, typer.Argument(help="A student's report folder, or the --out folder of `grader batch`.")],
+    spec: Annotated[
+        str | None, typer.Option(metavar="SPEC", help="Judge with this spec instead (a built-in id or a .toml file).")
+    ] = None,
+) -> None:
+    """Judge saved evidence again, offline: new points, an advisory check, or a newer grader's checks."""
+    from grader.rejudge import rejudge as rejudge_folder
+
+    try:
+        done = rejudge_folder(folder, load(spec) if spec else None)
+    except GraderError as exc:
+        raise stop(exc.message) from None
+    for result in done.results:
+        console.print(f"{safe(result.student)}: {result.score:g}/{result.max_score:g}")
+    where = safe(folder / "class.html") if done.outcomes is not None else safe(folder / "report.html")
+    console.print(f"Judged {len(done.results)} saved grade(s) again, offline. See {where}")
 
 
 @app.command()

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     import boto3
 
     from grader.aws import ReadOnlyAWS
-    from grader.browser.launch import BrowserSession
+    from grader.browser.session import BrowserSession
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -154,15 +154,15 @@ def how_to_get_a_browser() -> str:
 
 def browser_finding(target: Target) -> Finding:
     """The browser a grade would drive (found as `grader check` finds it), and whether it starts."""
-    from grader.browser import launch
+    from grader.browser import BrowserSession, find_browser
 
     try:
-        choice = launch.find_browser(target.browser_path)
+        choice = find_browser(target.browser_path)
     except GraderError as exc:
         if exc.kind == "no-browser":
             return Finding("fail", "browser", f"None found for the website checks. {how_to_get_a_browser()}")
         return Finding("fail", "browser", exc.message)
-    session = launch.BrowserSession(choice, None, target.region, own_thread=True)
+    session = BrowserSession(choice, None, target.region, own_thread=True)
     try:
         agent = session.call(_user_agent)
     except GraderError as exc:

@@ -6,6 +6,44 @@ carries a secret, a traceback, or a raw exception dump.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
+ErrorKind = Literal[
+    "error",  # no cause more precise said
+    "bug",  # the grader's own bug
+    "usage",  # a command-line argument, file or folder the grader was given is wrong
+    "write-refused",  # the grader tried an AWS call that is not a read
+    "access-denied",
+    "expired",
+    "bad-credentials",
+    "no-credentials",
+    "throttled",
+    "aws",  # AWS answered another error
+    "aws-client",  # the AWS SDK failed before an answer
+    "tls",  # a certificate the grader does not trust
+    "unreachable",  # no connection (AWS, a proxy, the website or the hosted UI)
+    "deadline",  # the grade's time ran out
+    "no-browser",
+    "browser",  # the browser failed while signing in
+    "browser-busy",
+    "site",  # the website could not be reached, so what needs it cannot be done
+    "could-not-see",  # a check could not see what it judges (checks/test_site.py)
+    "hosted-ui",  # Cognito's hosted UI did not answer as a check needs (checks/test_hostedui.py)
+    "incomplete",  # the sign-in events could not all be read (checks/test_cloudtrail.py)
+    "not-observed",  # saved evidence does not hold a part a check needs (grader/pipeline.py)
+]
+"""What caused a GraderError: what it says to do may depend on it (grader/gradescope, grader/batch)."""
+ERROR_KINDS: tuple[ErrorKind, ...] = get_args(ErrorKind)
+
+
+def error_kind(name: str) -> ErrorKind:
+    """The ErrorKind spelled `name` (as read back from a file); a ValueError for any other string."""
+    for kind in ERROR_KINDS:
+        if kind == name:
+            return kind
+    raise ValueError(f"{name!r} is not a kind of grader error; the kinds are {', '.join(ERROR_KINDS)}")
+
+
 ACCESS_DENIED = {
     "AccessDenied",
     "AccessDeniedException",
@@ -21,10 +59,10 @@ THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException", "R
 class GraderError(Exception):
     """The grader could not look. `kind` groups causes; `message` says what to do."""
 
-    def __init__(self, message: str, kind: str = "error") -> None:
+    def __init__(self, message: str, kind: ErrorKind = "error") -> None:
         super().__init__(message)
         self.message = message
-        self.kind = kind
+        self.kind: ErrorKind = kind
 
     def __str__(self) -> str:
         return self.message

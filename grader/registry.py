@@ -8,6 +8,14 @@ A check is a test function in `checks/` decorated with :func:`lab_check`::
 The id is the one a spec names and a report shows; `needs` names the parts of the
 :class:`~grader.observe.Evidence` the check reads (what they depend on is observed too). Only the
 parts that the selected checks need are observed.
+
+A fixture of the checks' own (checks/conftest.py) that hands a check a narrower view of one part
+(`pool` of the snapshot, `reachable_site` of the site) declares that part with :func:`narrows`, so
+that a check taking the fixture is known to read the part::
+
+    @pytest.fixture
+    @narrows("snapshot")
+    def pool(snapshot: Snapshot, spec: LabSpec) -> Pool: ...
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from grader.observe.parts import PARTS
 F = TypeVar("F", bound=Callable[..., Any])
 CHECKS_PACKAGE = "checks"
 _ATTRIBUTE = "grader_check"
+_NARROWS = "grader_narrows"
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,38 @@ def lab_check(check_id: str, *, needs: Iterable[str] = ()) -> Callable[[F], F]:
         return function
 
     return register
+
+
+def narrows(part: str) -> Callable[[F], F]:
+    """Declare the decorated fixture a narrower view of the evidence part `part` (put it under `@pytest.fixture`).
+
+    A check that takes the fixture reads `part`, so it names `part` in its `needs`.
+    """
+    if part not in PARTS:
+        raise ValueError(f"unknown evidence part {part}; known: {', '.join(PARTS)}")
+
+    def declare(function: F) -> F:
+        setattr(function, _NARROWS, part)
+        return function
+
+    return declare
+
+
+def narrowed_part(fixture: Any) -> str | None:
+    """The evidence part a fixture declared with :func:`narrows` (None for any other object)."""
+    part = getattr(fixture, _NARROWS, None)
+    return part if isinstance(part, str) else None
+
+
+def narrowing() -> dict[str, str]:
+    """The checks' own narrowing fixtures (checks/conftest.py) by fixture name, each with the part it narrows."""
+    conftest = importlib.import_module(f"{CHECKS_PACKAGE}.conftest")
+    found: dict[str, str] = {}
+    for name, value in vars(conftest).items():
+        part = narrowed_part(value)
+        if part is not None:
+            found[str(getattr(value, "name", name))] = part  # pytest's fixture name (`name=` may rename it)
+    return found
 
 
 def info_of(function: Any) -> CheckInfo | None:

@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 import jwt
 
+from grader.errors import GraderError
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from grader.browser.recorder import CognitoCall
+    from grader.observe.signins import CognitoCall
 
 STORAGE_PREFIX = "CognitoIdentityServiceProvider."
 # Tokens are fresh from the login just made; the leeway only absorbs clock differences.
@@ -84,6 +86,8 @@ class TokenCheck:
     ok: bool
     problems: tuple[str, ...]
     claims: dict[str, Any] = field(default_factory=dict)
+    unverified: GraderError | None = None
+    """Why the tokens could not be checked at all (the pool's signing keys could not be read): the grader's error."""
 
 
 def jwks_url(pool_id: str, region: str, endpoint_url: str | None = None) -> str:

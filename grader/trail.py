@@ -10,19 +10,21 @@ A record is whatever JSON a log file in the student's bucket holds: every field 
 type-checked and kept short, so no record shape can make the grader raise. How many events are
 kept is capped (:class:`NewestEvents`), newest first, never splitting one second.
 
-Reading CloudTrail lives in grader/observe/cloudtrail.py; nothing here does I/O.
+Reading CloudTrail lives in grader/observe/cloudtrail.py (the trails, their status, the source of the
+sign-in events), grader/observe/event_history.py and grader/observe/trail_logs.py; nothing here does I/O.
 """
 
 from __future__ import annotations
 
 import heapq
+import json
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from grader import USER_AGENT
+import grader
 
 EVENT_SOURCE = "cognito-idp.amazonaws.com"
 SIGN_IN_EVENTS = {"InitiateAuth", "RespondToAuthChallenge"}
@@ -30,7 +32,8 @@ SIGN_IN_EVENTS = {"InitiateAuth", "RespondToAuthChallenge"}
 PROTOCOL_ORDER = {"InitiateAuth": 0, "RespondToAuthChallenge": 1}
 EC2_SOURCE = "ec2.amazonaws.com"
 START_EVENT = "StartInstances"
-GRADER_MARK = USER_AGENT.split("/", 1)[0]
+# The longest record read (CloudTrail's own are at most 256 KB).
+MAX_RECORD_CHARS = 1024 * 1024
 # The longest value kept of any one field of a record (a user agent is a few hundred characters).
 MAX_FIELD_CHARS = 500
 # How many sign-in events a grade keeps, newest first (see NewestEvents).
@@ -80,7 +83,8 @@ class AuthEvent:
 
     @property
     def by_grader(self) -> bool:
-        return GRADER_MARK in self.user_agent
+        """Whether the grader made this call: its user agent holds :data:`grader.GRADER_MARK` (read now)."""
+        return grader.GRADER_MARK in self.user_agent
 
     def row(self) -> dict[str, str]:
         return {
@@ -145,6 +149,27 @@ def logs_prefix(trail: Trail, account_id: str, region: str) -> str:
 def text_of(value: object, limit: int = MAX_FIELD_CHARS) -> str:
     """`value` when it is a string (at most `limit` characters), else ''."""
     return value[:limit] if isinstance(value, str) else ""
+
+
+def list_of(value: object) -> list[Any]:
+    """`value` when it is a JSON list, else an empty one."""
+    return value if isinstance(value, list) else []
+
+
+def json_object(value: object) -> dict[str, Any] | None:
+    """The JSON object that the string `value` holds; None for anything else (not a string, not JSON, not an object)."""
+    if not isinstance(value, str) or len(value) > MAX_RECORD_CHARS:
+        return None
+    try:
+        decoded = json.loads(value)
+    except (ValueError, RecursionError):
+        return None
+    return decoded if isinstance(decoded, dict) else None
+
+
+def counted(n: int, one: str, many: str) -> str:
+    """`1 file was` / `3 files were`, as `one` and `many` say."""
+    return f"{n:,} {one if n == 1 else many}"
 
 
 def _fields(value: object) -> dict[str, Any]:

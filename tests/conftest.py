@@ -37,3 +37,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("browser") and hasattr(item, "fixturenames"):
             item.fixturenames.insert(0, "_browser_available")
+
+
+@pytest.fixture
+def wide_plain_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The grader's consoles, wide and without colour, so the output is compared as the text it is."""
+    from rich.console import Console
+
+    import grader.cli
+    import grader.terminal
+
+    for name, stderr in (("console", False), ("errors", True)):
+        plain = Console(stderr=stderr, highlight=False, emoji=False, width=400, color_system=None, force_terminal=False)
+        monkeypatch.setattr(grader.terminal, name, plain)
+        if hasattr(grader.cli, name):  # the command line prints through the same consoles
+            monkeypatch.setattr(grader.cli, name, plain)

@@ -22,12 +22,13 @@ from grader.batch.model import RosterRow, StudentOutcome
 from grader.batch.roster import load_roster
 from grader.batch.run import STOPPED, BatchRun, run_batch
 from grader.batch.runner import BatchOptions, preflight
-from grader.run import grade
+from grader.pipeline import grade
 from grader.sandbox import Sandbox
 from grader.sandbox.classroom import ClassStudent, set_up_class
 from grader.sandbox.demo import grader_browser
 from grader.spec import load_spec
 from grader.target import Target
+from tests.leaks import leaks_in_folder
 
 pytestmark = pytest.mark.browser
 
@@ -138,8 +139,29 @@ def test_students_graded_concurrently_score_as_each_graded_alone(graded: GradedC
         alone = grade(target, load_spec(), tmp_path, browser=grader_browser(graded.sandbox))
         batch = outcomes[row.student_id].result
         assert batch is not None
-        assert [(c.id, c.status) for c in batch.checks] == [(c.id, c.status) for c in alone.checks], row.student_id
+        assert [(c.id, c.status, c.message) for c in batch.checks] == [
+            (c.id, c.status, c.message) for c in alone.checks
+        ], row.student_id
         assert batch.account_id == alone.account_id
+        # Both timed alike: from the start of the observation to the end of judging, in every file that says it.
+        for result, folder in ((batch, graded.out / row.student_id), (alone, tmp_path / row.student_id)):
+            observed = json.loads((folder / "evidence.json").read_text())["evidence"]
+            span = _seconds_between(observed["observed_at"]["iso"], observed["finished_at"]["iso"])
+            assert span <= result.duration_seconds < span + 10, (row.student_id, span, result.duration_seconds)
+            assert json.loads((folder / "results.json").read_text())["duration_seconds"] == result.duration_seconds
+        entry = _manifest_entry(graded.out, row.student_id)
+        assert entry["duration_seconds"] == batch.duration_seconds
+
+
+def _seconds_between(start: str, end: str) -> float:
+    from datetime import datetime
+
+    return round((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds(), 2)
+
+
+def _manifest_entry(out: Path, student_id: str) -> dict[str, Any]:
+    students = json.loads((out / "batch.json").read_text())["students"]
+    return next(entry for entry in students if entry["student_id"] == student_id)
 
 
 def test_a_hanging_website_does_not_hold_the_others(graded: GradedClass) -> None:
@@ -202,7 +224,8 @@ def test_only_failed_regrades_the_failed_students_and_keeps_the_rest(graded: Gra
 
 
 def test_no_secret_is_written_in_any_output(graded: GradedClass) -> None:
-    """The keys of every credentials file handed in appear in no file the batch wrote."""
+    """The keys of every credentials file handed in appear in no file the batch wrote, and no token, password or
+    cookie either: evidence.json included."""
     secrets: list[str] = []
     for path in (graded.roster.parent).glob("*-credentials.txt"):
         for line in path.read_text().splitlines():
@@ -210,11 +233,9 @@ def test_no_secret_is_written_in_any_output(graded: GradedClass) -> None:
             if key.strip() in ("aws_access_key_id", "aws_secret_access_key", "aws_session_token") and value:
                 secrets.append(value.strip())
     assert len(secrets) >= 6
-    for path in graded.out.rglob("*"):
-        if path.is_file():
-            text = path.read_text(encoding="utf-8", errors="replace")
-            for secret in secrets:
-                assert secret not in text, path
+    assert {path.name for path in (graded.out / "s01").iterdir()} >= {"evidence.json", "results.json", "report.html"}
+    password = load_spec().expected.final_password
+    assert leaks_in_folder(graded.out, (*secrets, password)) == {}
 
 
 def test_a_roster_with_bad_rows_stops_the_batch_before_any_grade(tmp_path: Path) -> None:
@@ -302,3 +323,66 @@ def test_the_batch_command_prints_preflight_progress_and_the_class_page(graded: 
     assert "1 graded" in result.output
     assert "class.html" in result.output
     assert json.loads((out / "s01" / "results.json").read_text())["roster"]["name"] == "Ada Lovelace"
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No connection can be opened: a socket that tries is a test failure."""
+    import socket
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"rejudging tried to open a connection: {args!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_rejudging_a_class_with_its_own_spec_rewrites_the_same_files(
+    graded: GradedClass, tmp_path: Path, offline: None
+) -> None:
+    """`grader rejudge` on the batch folder, offline and with the spec it was graded with: every file as it was."""
+    from grader.rejudge import rejudge
+
+    copy = tmp_path / "class"
+    shutil.copytree(graded.out, copy)
+    before = _files(copy)
+    done = rejudge(copy)
+    assert done.outcomes is not None and len(done.results) == sum(o.status == "graded" for o in graded.run.outcomes)
+    after = _files(copy)
+    assert after.keys() == before.keys()
+    changed = [name for name in before if before[name] != after[name]]
+    assert changed == []
+
+
+def test_rejudging_a_class_with_another_spec_rescores_it_offline(
+    graded: GradedClass, tmp_path: Path, offline: None
+) -> None:
+    """An instructor's spec with other points and an advisory check: every student re-scored, the class files
+    rebuilt, nothing observed; a check the evidence cannot answer is the grader's error, never a fail."""
+    from grader.rejudge import rejudge
+
+    spec = load_spec()
+    text = spec.source.read_text(encoding="utf-8")
+    mine = tmp_path / "mine.toml"
+    assert '[checks."user.janedoe_confirmed"]' in text
+    mine.write_text(
+        text.replace('[checks."user.janedoe_confirmed"]', '[checks."user.janedoe_confirmed"]\nadvisory = true', 1),
+        encoding="utf-8",
+    )
+    copy = tmp_path / "class"
+    shutil.copytree(graded.out, copy)
+    done = rejudge(copy, load_spec(mine))
+    assert done.outcomes is not None
+    s03 = next(o for o in done.outcomes if o.row.student_id == "s03")  # janedoe not confirmed
+    assert s03.result is not None
+    confirmed = next(c for c in s03.result.checks if c.id == "user.janedoe_confirmed")
+    assert (confirmed.status, confirmed.advisory, confirmed.max_points) == ("warn", True, 0)
+    before = _by_id(graded.run)["s03"].result
+    assert before is not None and s03.result.max_score < before.max_score
+    assert json.loads((copy / "s03" / "results.json").read_text())["max_score"] == s03.result.max_score
+    assert _manifest_entry(copy, "s03")["max_score"] == s03.result.max_score
+    assert _class_csv(copy) != _class_csv(graded.out)

@@ -21,25 +21,25 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from grader.browser import (
     BrowserChoice,
     BrowserSession,
-    LoginAttempt,
     RealRoutes,
     Recorder,
-    SandboxRoutes,
     discover_routes,
     find_browser,
     local_url,
     log_in,
     log_in_each,
 )
-from grader.browser.launch import (
+from grader.browser.discovery import (
     EXTRA_DISABLED_FEATURES,
     playwright_disabled_features,
     session_launch_args,
 )
-from grader.browser.recorder import CognitoCall, cognito_outcome
+from grader.browser.recorder import cognito_outcome
 from grader.errors import GraderError
 from grader.observe.account import fetch_jwks
+from grader.observe.signins import CognitoCall, LoginAttempt
 from grader.sandbox import Sandbox
+from grader.sandbox.layout import SandboxRoutes
 from grader.sandbox.sites import DeployedSite
 from grader.target import Target
 from grader.tokens import (
@@ -162,7 +162,7 @@ FULL_BROWSERS = ("/usr/lib/chromium/chromium", "chromium", "google-chrome", "goo
 @pytest.mark.browser
 def test_a_full_chromium_logs_in_as_the_headless_shell_does(lab: Lab) -> None:
     """Where only Chrome or a full Chromium is installed (many students' machines), the grader drives it the same way."""
-    from grader.browser.launch import _system_browser
+    from grader.browser.discovery import _system_browser
 
     path = next((found for candidate in FULL_BROWSERS if (found := _system_browser(candidate))), None)
     if path is None:

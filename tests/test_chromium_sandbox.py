@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from grader.browser import launch
-from grader.browser.launch import NO_SANDBOX_ENV, BrowserChoice, BrowserSession, chromium_sandbox, session_launch_args
+from grader.browser import discovery
+from grader.browser.discovery import NO_SANDBOX_ENV, BrowserChoice, chromium_sandbox, session_launch_args
+from grader.browser.session import BrowserSession
 from grader.errors import GraderError
 
 
@@ -90,4 +91,4 @@ def test_a_sandbox_that_cannot_start_says_what_to_do(monkeypatch: pytest.MonkeyP
     with pytest.raises(GraderError) as failed:
         _launch_with(monkeypatch, chromium)
     assert f"{NO_SANDBOX_ENV}=1" in failed.value.message and failed.value.message.endswith(".")
-    assert launch.NO_SANDBOX_ENV == "GRADER_CHROMIUM_NO_SANDBOX"
+    assert discovery.NO_SANDBOX_ENV == "GRADER_CHROMIUM_NO_SANDBOX"

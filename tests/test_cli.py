@@ -14,7 +14,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from rich.console import Console
 from typer.testing import CliRunner
 
 from grader import __version__
@@ -162,8 +161,8 @@ def test_pytest_runs_the_checks_directly_with_junit(sandbox: Sandbox, tmp_path: 
     data = json.loads((tmp_path / "direct" / "results.json").read_text())
     scenario = load_scenario("no-domain")
     assert {c["id"]: c["status"] for c in data["checks"] if c["status"] != "pass"} == (
-        {cid: "fail" for cid in scenario.fails} | {cid: "skip" for cid in scenario.skips}
-        | {cid: "warn" for cid in scenario.warns}
+        dict.fromkeys(scenario.fails, "fail") | dict.fromkeys(scenario.skips, "skip")
+        | dict.fromkeys(scenario.warns, "warn")
     )
 
 
@@ -303,16 +302,6 @@ def no_aws_env(tmp_path: Path) -> dict[str, str | None]:
 HOSTILE = "[/] [bold]x[/bold] \x1b[31mred\x1b[0m \x1b]0;owned\x07[link=file:///etc/passwd]y[/link] end\\"
 
 
-@pytest.fixture
-def wide_plain_output(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The grader's consoles, wide and without colour, so the output is compared as the text it is."""
-    import grader.cli as cli
-
-    for name, stderr in (("console", False), ("errors", True)):
-        plain = Console(stderr=stderr, highlight=False, emoji=False, width=400, color_system=None, force_terminal=False)
-        monkeypatch.setattr(cli, name, plain)
-
-
 def _hostile_result() -> GradeResult:
     def made(status: str, message: str, hint: str) -> CheckResult:
         return CheckResult(id=f"pool.{status}", title="t", section="User [bold]pool[/]", status=status,  # type: ignore[arg-type]
@@ -334,9 +323,9 @@ def test_student_strings_print_as_text_not_markup_or_terminal_codes(
 ) -> None:
     """A check message and hint holding Rich markup ([/], [bold]x[/bold]) and escape sequences print literally:
     no MarkupError, no ESC or other control byte reaches the terminal, and the layout's newlines stay."""
-    import grader.run
+    import grader.pipeline
 
-    monkeypatch.setattr(grader.run, "grade", lambda *_, **__: _hostile_result())
+    monkeypatch.setattr(grader.pipeline, "grade", lambda *_, **__: _hostile_result())
     result = run("check", "--endpoint-url", "http://127.0.0.1:1", "--out", str(tmp_path))
     assert result.exit_code == 2, result.output
     out = result.output
@@ -368,13 +357,13 @@ def test_a_credentials_file_path_with_markup_and_a_malformed_file_are_said_as_th
 
 
 def _refuse_to_grade(monkeypatch: pytest.MonkeyPatch) -> None:
-    import grader.run
+    import grader.pipeline
     import grader.sandbox
 
     def started(*_: object, **__: object) -> None:
         raise AssertionError("grading started despite a bad --out")
 
-    monkeypatch.setattr(grader.run, "grade", started)
+    monkeypatch.setattr(grader.pipeline, "grade", started)
     monkeypatch.setattr(grader.sandbox, "Sandbox", started)
 
 

@@ -1,5 +1,5 @@
 """Event history as a real account holds it: looked up by event name, paced, retried, and never
-taken as absence when the read stopped early (grader.observe.cloudtrail, cloudtrail.auth_events)."""
+taken as absence when the read stopped early (grader.observe.event_history, cloudtrail.auth_events)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import pytest
 from grader import USER_AGENT
 from grader.checking import Check
 from grader.errors import GraderError
-from grader.observe import cloudtrail
-from grader.observe.cloudtrail import LOOKUP_INTERVAL, LookupPacer, pacer_for, read_auth_events, read_instance_starts
+from grader.observe import event_history
+from grader.observe.cloudtrail import read_auth_events
+from grader.observe.event_history import LOOKUP_INTERVAL, LookupPacer, pacer_for, read_instance_starts
 from grader.trail import AuthEvents
 from tests.cloudtrail_records import (
     BROWSER,
@@ -149,7 +150,7 @@ def _behind_the_grader(count: int) -> list[dict[str, Any]]:
 
 
 def _cap(monkeypatch: pytest.MonkeyPatch) -> tuple[HistoryAWS, float | None]:
-    monkeypatch.setattr(cloudtrail, "MAX_PAGES", 2)
+    monkeypatch.setattr(event_history, "MAX_PAGES", 2)
     return HistoryAWS(_behind_the_grader(200)), None
 
 

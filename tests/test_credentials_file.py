@@ -12,10 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from typer.testing import CliRunner, Result
 
-import grader.cli as cli
 import grader.doctor
 from grader.batch.model import RosterRow
 from grader.batch.runner import BatchOptions, preflight
@@ -224,12 +222,6 @@ def test_a_binary_file_is_said_to_be_no_text(tmp_path: Path, data: bytes) -> Non
 # -- the commands that read it
 
 
-@pytest.fixture
-def wide_plain_output(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The grader's consoles, wide and without colour, so the output is compared as the text it is."""
-    for name, stderr in (("console", False), ("errors", True)):
-        plain = Console(stderr=stderr, highlight=False, emoji=False, width=400, color_system=None, force_terminal=False)
-        monkeypatch.setattr(cli, name, plain)
 
 
 def _invoke(*args: str, env: dict[str, str | None] | None = None) -> Result:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 
 import grader.cli as cli
 import grader.doctor
-from grader.browser import launch
+from grader.browser import discovery
 from grader.cli import app
 from grader.doctor import Finding
 from grader.sandbox import Sandbox
@@ -73,8 +73,8 @@ def test_a_machine_without_a_browser_is_told_how_to_get_one(
     empty_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """No Playwright Chromium, no system browser, no Chrome or Edge: the browser is the thing to fix, with how."""
-    monkeypatch.setattr(launch, "SYSTEM_BROWSERS", ())
-    monkeypatch.setattr(launch, "SYSTEM_HEADLESS_SHELLS", ())
+    monkeypatch.setattr(discovery, "SYSTEM_BROWSERS", ())
+    monkeypatch.setattr(discovery, "SYSTEM_HEADLESS_SHELLS", ())
     monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "no-playwright-browsers"))
     monkeypatch.setenv("HOME", str(tmp_path))
     result = doctor("--endpoint-url", empty_sandbox.url, "--out", str(tmp_path / "reports"))

@@ -16,15 +16,16 @@ from grader.authorize import HINTS, authorize_url, callback_scheme_problem
 from grader.browser import (
     BrowserSession,
     RealRoutes,
-    SandboxRoutes,
     discover_routes,
     find_browser,
     local_url,
 )
-from grader.browser.hosted_signin import HostedSignIn, same_endpoint, sign_in
+from grader.browser.hosted_signin import same_endpoint, sign_in
 from grader.observe.account import fetch_jwks
+from grader.observe.signins import HostedSignIn
 from grader.observe.website import Fetcher, probe
 from grader.sandbox import Sandbox
+from grader.sandbox.layout import SandboxRoutes
 from grader.sandbox.sites import DeployedSite
 from grader.site import Probe
 from grader.target import Target

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.run import grade
+from grader.pipeline import grade
 from grader.sandbox import Sandbox
 from grader.sandbox.demo import grader_browser, set_up
 from grader.sandbox.scenarios import Scenario, load_scenario

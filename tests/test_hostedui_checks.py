@@ -9,7 +9,9 @@ import pytest
 
 import checks.test_hostedui as hostedui_checks
 from grader.authorize import HINTS, AuthorizeProbe
-from grader.browser.hosted_signin import UNAVAILABLE_SENTENCE, HostedSignIn
+from grader.browser.hosted_signin import UNAVAILABLE_SENTENCE
+from grader.observe.evidence import SignInCallback
+from grader.observe.signins import HostedSignIn
 from grader.checking import Check, CheckFailed
 from grader.snapshot import AppClient, Domain, Instance, Pool, Read, Snapshot, User
 from grader.spec import load_spec
@@ -86,11 +88,9 @@ def _callback_message(signed_in: HostedSignIn) -> str:
             POOL,
             CLIENT,
             DOMAIN,
-            (INSTANCE,),
             _snapshot(),
-            _probes(CLIENT, AuthorizeProbe("", 302, "", "")),
+            SignInCallback(CLIENT.callback_urls[0], AuthorizeProbe("", 302, "", "")),
             signed_in,
-            {"keys": []},
             load_spec(),
             REGION,
             check,

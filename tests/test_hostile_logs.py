@@ -17,7 +17,8 @@ import pytest
 
 from grader.checking import Check
 from grader.errors import GraderError
-from grader.observe.cloudtrail import read_auth_events, read_instance_starts
+from grader.observe.cloudtrail import read_auth_events
+from grader.observe.event_history import read_instance_starts
 from grader.trail import (
     AuthEvent,
     AuthEvents,
@@ -416,7 +417,7 @@ DOCUMENTS = [
 @pytest.mark.parametrize("piece", [1, 3, 64, 100_000])
 def test_the_streaming_parser_reads_what_json_reads_however_the_text_is_split(indent: int | None, piece: int) -> None:
     """A CloudTrail-shaped document, fed in pieces of any size, gives exactly its records, in order."""
-    from grader.observe.cloudtrail import _RecordStream
+    from grader.observe.trail_logs import _RecordStream
 
     for document in DOCUMENTS:
         text = json.dumps(document, indent=indent, ensure_ascii=False)

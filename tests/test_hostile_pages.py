@@ -15,9 +15,11 @@ import pytest
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.shared_data import SharedDataMiddleware
 
-from grader.browser import BrowserSession, Recorder, SandboxRoutes, find_browser, log_in
-from grader.browser.hosted_signin import HostedSignIn, InFlightSignIn, finish_sign_in
-from grader.browser.site_login import LoginAttempt, _finish
+from grader.browser import BrowserSession, Recorder, find_browser, log_in
+from grader.browser.hosted_signin import InFlightSignIn, finish_sign_in
+from grader.browser.site_login import _finish
+from grader.observe.signins import HostedSignIn, LoginAttempt
+from grader.sandbox.layout import SandboxRoutes
 from grader.site import origin_of
 from tests.sandbox.serving import serving
 

@@ -17,7 +17,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from grader.browser import BrowserSession, HostedSignIn, RealRoutes, find_browser, sign_in
+from grader.browser import BrowserSession, RealRoutes, find_browser, sign_in
+from grader.observe.signins import HostedSignIn
 
 pytestmark = pytest.mark.browser
 

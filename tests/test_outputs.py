@@ -13,7 +13,7 @@ import pytest
 
 import grader.report
 from grader.errors import GraderError
-from grader.plugin import GraderPlugin, report_dir, report_folder_name, write_outputs
+from grader.outputs import report_dir, report_folder_name, write_outputs
 from grader.results import CheckResult, GradeResult
 from grader.snapshot import Identity
 from grader.spec import CheckSpec, Expected, LabSpec
@@ -168,49 +168,63 @@ hint = "Nothing to do."
 """
 
 
-class _Observer:
-    """A connected account whose evidence no check here reads."""
+def _account(monkeypatch: pytest.MonkeyPatch, arn: str, account_id: str) -> list[frozenset[str]]:
+    """The pipeline connects to the account `account_id` and observes an empty snapshot; the needs observed."""
+    import grader.pipeline
+    from grader.observe.evidence import Evidence
+    from grader.snapshot import Read
 
-    def __init__(self, connection: Any) -> None:
-        self.connection = connection
+    observed: list[frozenset[str]] = []
 
-    def start_browser(self, needs: Any) -> None:
-        pass
+    def connect(target: Target, spec: LabSpec, out: Path | None = None) -> Any:
+        student = target.student or student_from_arn(arn, account_id)
+        return SimpleNamespace(spec=spec, target=target, identity=Identity(account_id, arn), student=student, out=out)
 
-    def close(self) -> None:
-        pass
+    def observe(connection: Any, needs: Any = None, **_: Any) -> Evidence:
+        observed.append(frozenset(needs or ()))
+        now = datetime.now(UTC)
+        return Evidence(region="us-east-1", identity=connection.identity, observed_at=now, finished_at=now,
+                        student=connection.student, snapshot=Read(None))
 
-
-def _plugin(out: Path, *, student: str | None, arn: str, account_id: str) -> GraderPlugin:
-    spec = LabSpec(id="t", title="T", source=Path("t.toml"), expected=Expected(),
-                   checks={"outputs.passes": CheckSpec(id="outputs.passes", title="t", section="S", points=1,
-                                                       hint="h")})
-    connection = SimpleNamespace(spec=spec, target=Target(student=student), identity=Identity(account_id, arn),
-                                 student=student or student_from_arn(arn, account_id), out=out)
-    return GraderPlugin(observer=_Observer(connection))  # type: ignore[arg-type]
+    monkeypatch.setattr(grader.pipeline, "connect", connect)
+    monkeypatch.setattr(grader.pipeline, "observe", observe)
+    return observed
 
 
-def test_a_grade_writes_into_the_account_folder(pytester: pytest.Pytester, tmp_path: Path) -> None:
-    """Without --student, a grade writes <out>/Jane_Doe-<account>/ and says where (plugin.folder)."""
+def _run_checks(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """`pytest` on the check above with the grader's plugin, as `pytest checks/` runs: options `args`."""
     pytester.makeconftest('pytest_plugins = ["grader.plugin"]')
-    pytester.makepyfile(test_outputs_fixture=CHECKS)
-    plugin = _plugin(tmp_path, student=None, arn=JANE_1, account_id="111111111111")
-    pytester.inline_run("-p", "no:cacheprovider", plugins=[plugin])
-    assert plugin.result is not None and plugin.result.student == "Jane_Doe"
-    assert plugin.folder == tmp_path / "Jane_Doe-111111111111"
-    assert sorted(_files(plugin.folder)) == ["report.html", "results.json"]
+    pytester.makepyfile(test_outputs_fixture=CHECKS.replace("def test_passes(check)", "def test_passes(snapshot, check)"))
+    spec = pytester.makefile(".toml", t=SPEC)
+    return pytester.runpytest_inprocess("-p", "no:cacheprovider", "--spec", str(spec), *args)
 
 
-def test_a_refused_folder_reaches_the_caller_of_grade(pytester: pytest.Pytester, tmp_path: Path) -> None:
-    """grade()'s plugin raises the refusal out of pytest.main, so the command line says it and exits 2."""
-    pytester.makeconftest('pytest_plugins = ["grader.plugin"]')
-    pytester.makepyfile(test_outputs_fixture=CHECKS)
+def test_a_grade_writes_into_the_account_folder(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --student, a grade writes report.html, results.json and evidence.json into
+    <out>/Jane_Doe-<account>/ and says where."""
+    observed = _account(monkeypatch, JANE_1, "111111111111")
+    ran = _run_checks(pytester, "--out", str(tmp_path))
+    assert ran.ret == pytest.ExitCode.OK
+    folder = tmp_path / "Jane_Doe-111111111111"
+    assert sorted(_files(folder)) == ["evidence.json", "report.html", "results.json"]
+    ran.stdout.fnmatch_lines([f"report: {folder / 'report.html'}"])
+    assert observed == [frozenset({"snapshot"})]  # what the selected checks declare, observed once
+
+
+def test_a_refused_folder_stops_a_grade_before_it_observes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """grade() over another account's folder: the refusal reaches its caller (the command line says it, exit 2)
+    before anything is observed, and the folder is left as it was."""
+    from grader.pipeline import grade
+    from grader.spec import load_spec
+
     first = write_outputs(replace(_result(JANE_1, "111111111111"), student="jane"), tmp_path, named=True)
     before = _files(first)
-    plugin = _plugin(tmp_path, student="jane", arn=JANE_2, account_id="222222222222")
+    observed = _account(monkeypatch, JANE_2, "222222222222")
     with pytest.raises(GraderError, match="another account's report"):
-        pytester.inline_run("-p", "no:cacheprovider", plugins=[plugin])
-    assert plugin.folder is None
+        grade(Target(student="jane"), load_spec(), tmp_path)
+    assert observed == []
     assert _files(first) == before
 
 
@@ -218,29 +232,10 @@ def test_pytest_checks_says_a_refused_folder_as_a_sentence(
     pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`pytest checks --student jane --out DIR` over another account's folder: the summary says why, exit 4 (usage)."""
-    import grader.plugin
-    from grader.observe.evidence import Evidence
-    from grader.snapshot import Read
-
-    class Observing(_Observer):
-        def observe(self, needs: Any) -> Evidence:
-            return Evidence(region="us-east-1", identity=self.connection.identity,
-                            observed_at=datetime.now(UTC), snapshot=Read(None))
-
-    def connect(target: Target, spec: LabSpec, out: Path) -> Any:
-        return SimpleNamespace(spec=spec, target=target, identity=Identity("222222222222", JANE_2), student="jane",
-                               out=out)
-
-    monkeypatch.setattr(grader.plugin, "connect", connect)
-    monkeypatch.setattr(grader.plugin, "Observer", lambda connection, deadline_s: Observing(connection))
+    _account(monkeypatch, JANE_2, "222222222222")
     first = write_outputs(replace(_result(JANE_1, "111111111111"), student="jane"), tmp_path, named=True)
     before = _files(first)
-    pytester.makeconftest('pytest_plugins = ["grader.plugin"]')
-    reads_evidence = CHECKS.replace("def test_passes(check)", "def test_passes(snapshot, check)")
-    pytester.makepyfile(test_outputs_fixture=reads_evidence)
-    spec = pytester.makefile(".toml", t=SPEC)
-    ran = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--spec", str(spec),
-                                       "--student", "jane", "--out", str(tmp_path))
+    ran = _run_checks(pytester, "--student", "jane", "--out", str(tmp_path))
     assert ran.ret == pytest.ExitCode.USAGE_ERROR
     ran.stdout.fnmatch_lines(["grader: The folder * already holds the report of the AWS account 111111111111*"])
     assert _files(first) == before

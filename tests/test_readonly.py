@@ -13,7 +13,7 @@ import pytest
 
 from grader.aws import READS, SERVICES, ReadOnlyAWS, is_read
 from grader.errors import GraderError, WriteRefused
-from grader.run import grade
+from grader.pipeline import grade
 from grader.sandbox import Sandbox
 from grader.sandbox.demo import grade_scenario, set_up
 from grader.sandbox.provision import sandbox_client

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from grader.browser import find_browser
-from grader.browser.launch import LAUNCH_ARGS
+from grader.browser.discovery import LAUNCH_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE_DIR = ROOT / "fixtures" / "site"

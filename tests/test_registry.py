@@ -10,15 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from _pytest.fixtures import FixtureFunctionDefinition
 
 import checks
+import checks.conftest
 from grader.observe.parts import PARTS, closure
-from grader.registry import info_of, registered
+from grader.registry import info_of, narrowed_part, narrowing, registered
 from grader.spec import SpecError, available_specs, load_spec
-
-# The checks' own fixtures (checks/conftest.py) and the evidence part each one narrows.
-NARROWING = {"pool": "snapshot", "app_client": "snapshot", "domain": "snapshot", "lab_user": "snapshot",
-             "instances": "snapshot", "reachable_site": "site", "lab_trail": "trails"}
 
 
 def check_functions() -> list[tuple[str, object]]:
@@ -49,10 +47,33 @@ def test_a_check_declares_exactly_the_evidence_it_reads(where: str, fn: object) 
     """The parts a check's fixtures read are the parts it declares (what they depend on is observed too)."""
     info = info_of(fn)
     assert info is not None
+    assert used_parts(fn) == set(info.needs), where
+    assert used_parts(fn) <= closure(info.needs)
+
+
+def used_parts(fn: object) -> set[str]:
+    """The evidence parts `fn` takes: as a parameter, or through a fixture of checks/conftest.py that narrows one."""
+    narrowed = narrowing()
     params = set(inspect.signature(fn).parameters)  # type: ignore[arg-type]
-    used = {p for p in params if p in PARTS} | {NARROWING[p] for p in params if p in NARROWING}
-    assert used == set(info.needs), where
-    assert used <= closure(info.needs)
+    return {p for p in params if p in PARTS} | {narrowed[p] for p in params if p in narrowed}
+
+
+def conftest_fixtures() -> dict[str, FixtureFunctionDefinition]:
+    """The fixtures checks/conftest.py defines, by fixture name."""
+    found = {f.name: f for f in vars(checks.conftest).values() if isinstance(f, FixtureFunctionDefinition)}
+    assert found, "checks/conftest.py defines no fixture"
+    return found
+
+
+def test_a_narrowing_fixture_declares_the_one_part_it_reads() -> None:
+    """Each fixture of checks/conftest.py that reads evidence declares (`@narrows`) the one part it reads, so a
+    check taking it is known to read that part; a fixture reading no evidence declares none."""
+    fixtures = conftest_fixtures()
+    assert set(narrowing()) <= set(fixtures), "@narrows on something that is not a fixture of checks/conftest.py"
+    for name, fixture in fixtures.items():
+        reads = used_parts(fixture)
+        declared = narrowed_part(fixture)
+        assert reads == ({declared} if declared else set()), f"{name} reads {sorted(reads)}, declares {declared}"
 
 
 @pytest.mark.parametrize("spec_id", available_specs())

@@ -16,7 +16,7 @@ import pytest
 
 from grader.network import current
 from grader.results import GradeResult
-from grader.run import grade
+from grader.pipeline import grade
 from grader.sandbox import Sandbox
 from grader.sandbox.aws_proxy import AwsProxy, environment_lines
 from grader.sandbox.demo import grader_browser, set_up

@@ -9,7 +9,9 @@ import pytest
 from grader.sandbox import Sandbox
 from grader.sandbox.demo import grade_scenario
 from grader.sandbox.scenarios import load_scenario, scenario_names
+from grader.rejudge import rejudge
 from grader.spec import load_spec
+from tests.leaks import leaks_in_folder
 
 pytestmark = pytest.mark.browser
 
@@ -26,8 +28,12 @@ def test_scenario_grades_as_expected(sandbox: Sandbox, name: str, tmp_path: Path
     scored = {cid: meta for cid, meta in spec.checks.items() if not meta.advisory}
     assert result.score == sum(meta.points for cid, meta in scored.items() if expected[cid] == "pass")
     assert result.max_score == sum(meta.points for meta in scored.values())
-    assert (tmp_path / result.student / "report.html").is_file()
-    assert (tmp_path / result.student / "results.json").is_file()
+    folder = tmp_path / result.student
+    written = {name: (folder / name).read_bytes() for name in ("report.html", "results.json", "evidence.json")}
+    # The evidence holds no secret, and judging it again offline with the same spec writes the same files.
+    assert leaks_in_folder(folder, (spec.expected.final_password,)) == {}
+    rejudge(folder)
+    assert {name: (folder / name).read_bytes() for name in written} == written
     # A failed or warned check carries a full-sentence message and the spec's hint for the student.
     for check in result.checks:
         if check.status in ("fail", "warn"):

@@ -9,13 +9,14 @@ import pytest
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.shared_data import SharedDataMiddleware
 
-from grader.browser import SandboxRoutes, local_url
+from grader.browser import local_url
 from grader.errors import GraderError
 from grader.observe.website import REFUSED, Fetcher
 from grader.results import GradeResult
-from grader.run import grade
+from grader.pipeline import grade
 from grader.sandbox import Sandbox
 from grader.sandbox.demo import grader_browser, set_up
+from grader.sandbox.layout import SandboxRoutes
 from grader.sandbox.provision import sandbox_client
 from grader.sandbox.scenarios import load_scenario
 from grader.site import origin_of

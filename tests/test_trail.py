@@ -17,7 +17,8 @@ import pytest
 from grader.aws import ReadOnlyAWS
 from grader.checking import Check
 from grader.errors import GraderError
-from grader.observe.cloudtrail import read_auth_events, read_instance_starts
+from grader.observe.cloudtrail import read_auth_events
+from grader.observe.event_history import read_instance_starts
 from grader.sandbox import Sandbox, srp
 from grader.snapshot import AppClient, Pool
 from grader.target import Target

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -12,10 +12,8 @@ import pytest
 
 from grader.errors import GraderError
 from grader.observe.evidence import Evidence
-from grader.plugin import GraderPlugin
 from grader.snapshot import Identity, Read
 from grader.spec import CheckSpec, Expected, LabSpec
-from grader.target import Target
 
 CHECKS = '''
 import pytest
@@ -68,24 +66,12 @@ def test_skips(check):
 '''
 
 
-@dataclass
-class FakeObserver:
-    """Hands the plugin ready-made evidence: the trails part could not be read, nothing else was observed."""
-
-    connection: Any
-    needs: list[frozenset[str]] = field(default_factory=list)
-
-    def start_browser(self, needs: Any) -> None:
-        pass
-
-    def observe(self, needs: frozenset[str]) -> Evidence:
-        self.needs.append(frozenset(needs))
-        denied = GraderError("AWS denied the grader permission to list the CloudTrail trails.", kind="access-denied")
-        return Evidence(region="us-east-1", identity=Identity("123456789012", "arn"),
-                        observed_at=datetime.now(timezone.utc), snapshot=Read(None), trails=Read(error=denied))
-
-    def close(self) -> None:
-        pass
+def _evidence() -> Evidence:
+    """Ready-made evidence: the trails part could not be read, nothing else was observed."""
+    denied = GraderError("AWS denied the grader permission to list the CloudTrail trails.", kind="access-denied")
+    now = datetime.now(UTC)
+    return Evidence(region="us-east-1", identity=Identity("123456789012", "arn"), observed_at=now, finished_at=now,
+                    student="s", snapshot=Read(None), trails=Read(error=denied))
 
 
 def _spec(ids: list[str]) -> LabSpec:
@@ -93,19 +79,41 @@ def _spec(ids: list[str]) -> LabSpec:
     return LabSpec(id="t", title="T", source=Path("t.toml"), expected=Expected(), checks=checks)
 
 
-def test_only_an_explicit_fail_is_the_students(pytester: pytest.Pytester) -> None:
+def _spec_file(folder: Path, ids: list[str]) -> Path:
+    entries = "".join(
+        f'\n[checks."{cid}"]\ntitle = "{cid}"\nsection = "S"\npoints = 1\nhint = "hint for {cid}"\n' for cid in ids
+    )
+    path = folder / "verdicts.toml"
+    path.write_text(f'id = "t"\ntitle = "T"\n{entries}', encoding="utf-8")
+    return path
+
+
+def test_only_an_explicit_fail_is_the_students(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """fail -> fail; skip -> skip; GraderError -> error with its sentence; an assert, another exception,
     no verdict or an undeclared part -> error naming a bug in the grader."""
+    import grader.pipeline
+
+    observed: list[frozenset[str]] = []
+
+    def observe(connection: Any, needs: Any = None, **_: Any) -> Evidence:
+        observed.append(frozenset(needs))
+        return _evidence()
+
+    monkeypatch.setattr(grader.pipeline, "connect", lambda target, spec, out=None: SimpleNamespace(
+        spec=spec, target=target, identity=Identity("123456789012", "arn"), student="s", out=out))
+    monkeypatch.setattr(grader.pipeline, "observe", observe)
     pytester.makeconftest('pytest_plugins = ["grader.plugin"]')
     pytester.makepyfile(test_verdicts_fixture=CHECKS)
     ids = ["verdict.fails", "verdict.passes", "verdict.internal_assert", "verdict.no_verdict", "verdict.type_error",
            "verdict.could_not_look", "verdict.undeclared", "verdict.skips", "verdict.hostile_text"]
-    connection = SimpleNamespace(spec=_spec(ids), target=Target(), identity=Identity("1", "arn"), student="s", out=None)
-    observer = FakeObserver(connection)
-    plugin = GraderPlugin(observer=observer)  # type: ignore[arg-type]
-    run = pytester.runpytest_inprocess("-p", "no:cacheprovider", plugins=[plugin])
-    assert plugin.result is not None
-    got = {c.id: (c.status, c.message) for c in plugin.result.checks}
+    out = tmp_path / "out"
+    run = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--spec", str(_spec_file(pytester.path, ids)),
+                                       "--student", "s", "--out", str(out))
+    results = json.loads((out / "s" / "results.json").read_text(encoding="utf-8"))
+    got = {c["id"]: (c["status"], c["message"]) for c in results["checks"]}
+    assert list(got) == ids
     assert got["verdict.fails"] == ("fail", "The pool is named wrong.")
     assert got["verdict.passes"] == ("pass", "All good.")
     assert got["verdict.skips"] == ("skip", "There is no pool, so this cannot be checked yet.")
@@ -120,8 +128,8 @@ def test_only_an_explicit_fail_is_the_students(pytester: pytest.Pytester) -> Non
     # The grade summary prints a student's text without terminal escape sequences or control characters.
     line = next(line for line in run.stdout.lines if line.startswith("FAIL  verdict.hostile_text"))
     assert line == "FAIL  verdict.hostile_text: The pool is named red."
-    # Only what the selected checks declare is observed.
-    assert observer.needs == [frozenset({"snapshot", "trails"})]
+    # Only what the selected checks declare is observed, once.
+    assert observed == [frozenset({"snapshot", "trails"})]
 
 
 def test_an_installed_pytest_plugin_does_not_join_a_grade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,7 +137,7 @@ def test_an_installed_pytest_plugin_does_not_join_a_grade(tmp_path: Path, monkey
     this one would drop every check."""
     from importlib.metadata import entry_points
 
-    from grader.run import checks_args
+    from grader.pipeline import judge
     from grader.spec import DEFAULT_SPEC, load_spec
 
     (tmp_path / "intruder_plugin.py").write_text("def pytest_collection_modifyitems(items):\n    items.clear()\n")
@@ -140,11 +148,8 @@ def test_an_installed_pytest_plugin_does_not_join_a_grade(tmp_path: Path, monkey
     monkeypatch.syspath_prepend(str(tmp_path))
     assert "intruder" in {point.name for point in entry_points(group="pytest11")}
     spec = load_spec(DEFAULT_SPEC)
-    connection = SimpleNamespace(spec=spec, target=Target(), identity=Identity("1", "arn"), student="s", out=None)
-    plugin = GraderPlugin(observer=FakeObserver(connection))  # type: ignore[arg-type]
-    pytest.main(checks_args(spec), plugins=[plugin])
-    assert plugin.result is not None
-    assert [check.id for check in plugin.result.checks] == list(spec.checks)
+    result = judge(spec, _evidence())
+    assert [check.id for check in result.checks] == list(spec.checks)
 
 
 # -- an error stays the grader's in every output -------------------------------------------------------

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from grader.browser import BrowserSession, SandboxRoutes, find_browser
-from grader.browser.launch import evaluate_within
+from grader.browser import BrowserSession, find_browser
+from grader.browser.session import evaluate_within
 from grader.errors import GraderError
 from grader.observe.observer import Observer
+from grader.sandbox.layout import SandboxRoutes
 from grader.snapshot import Read
 
 SPINNING_PAGE = "<html><body><p id=message>hello</p><script>setTimeout(() => { for (;;) {} }, 50)</script></body></html>"
@@ -136,7 +137,7 @@ def test_a_grade_on_a_site_that_hangs_the_browser_ends_at_its_deadline_and_is_wr
     website, every other check is judged as usual, and the report is written."""
     import shutil
 
-    from grader.run import grade
+    from grader.pipeline import grade
     from grader.sandbox.demo import grader_browser, set_up
     from grader.sandbox.scenarios import load_scenario
     from grader.spec import load_spec

@@ -75,7 +75,7 @@ def merge_shards(folders: Sequence[Path], out: Path, *, partial: bool = False) -
     students = _students_of(shards)
     _refuse_unsafe_copies(students, out)
     first = shards[0][1]
-    spec = _spec_of(first.spec, first.spec_source)
+    spec = graded_spec(first.spec, first.spec_source)
     _copy_students(students, out)
     outcomes = [outcome for outcome, _ in students]
     started = min(manifest.started for _, manifest in shards)
@@ -371,7 +371,7 @@ def _copy_students(students: Sequence[tuple[StudentOutcome, Path]], out: Path) -
             ) from None
 
 
-def _spec_of(spec_id: str, source: str) -> LabSpec:
+def graded_spec(spec_id: str, source: str) -> LabSpec:
     """The spec the shards were graded with: built in by id, or the file they named."""
     for candidate in (spec_id, source):
         if not candidate:

@@ -15,9 +15,8 @@ stops the batch (Ctrl-C) leaves every finished student's files in place.
 from __future__ import annotations
 
 import contextlib
-import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,9 +28,9 @@ from grader.batch.stopping import StopRequests
 from grader.errors import GraderError
 from grader.observe import DEFAULT_DEADLINE_S
 from grader.observe.evidence import Evidence
-from grader.observe.observer import Connection, Observer, connect
+from grader.observe.observer import Connection, connect
+from grader.pipeline import finished, judge, observe
 from grader.registry import needs_of
-from grader.results import GradeResult
 from grader.spec import LabSpec
 from grader.target import Target
 
@@ -152,50 +151,13 @@ def _set_aside_shared_accounts(
             del ready[student_id]
 
 
-class _Observed:
-    """An observer whose evidence was observed beforehand: what the grader's pytest plugin asks of one."""
-
-    def __init__(self, connection: Connection, evidence: Evidence) -> None:
-        self.connection = connection
-        self._evidence = evidence
-
-    def start_browser(self, needs: Iterable[str]) -> None:
-        pass
-
-    def observe(self, needs: Iterable[str]) -> Evidence:
-        return self._evidence
-
-    def close(self) -> None:
-        pass
-
-
-def judge(connection: Connection, evidence: Evidence) -> GradeResult:
-    """Run the spec's checks on `evidence` (pytest, in this thread): the student's GradeResult."""
-    import pytest
-
-    from grader.plugin import GraderPlugin
-    from grader.run import checks_args
-
-    plugin = GraderPlugin(observer=_Observed(connection, evidence))  # type: ignore[arg-type]
-    code = pytest.main(checks_args(connection.spec), plugins=[plugin])
-    if code == pytest.ExitCode.INTERRUPTED:  # pytest caught a Ctrl-C itself: the batch's stop, not a bug
-        raise KeyboardInterrupt
-    if plugin.result is None:
-        raise GraderError(
-            f"The checks did not run (pytest exit code {int(code)}). This is a bug in the grader: "
-            "run `pytest checks/` to see why, and please report it.",
-            kind="bug",
-        )
-    return plugin.result
-
-
-def write_student(outcome: StudentOutcome, out: Path) -> StudentOutcome:
-    """Write a graded student's results.json and report.html under out/<student_id>/; the outcome with its checksum."""
-    from grader.plugin import write_outputs
+def write_student(outcome: StudentOutcome, out: Path, evidence: Evidence | None = None) -> StudentOutcome:
+    """Write a graded student's files under out/<student_id>/ (grader/outputs.py); the outcome with its checksum."""
+    from grader.pipeline import write_outputs
 
     if outcome.result is None:
         return outcome
-    folder = write_outputs(outcome.result, out, named=True, keep_other_accounts=False)
+    folder = write_outputs(outcome.result, out, named=True, evidence=evidence, keep_other_accounts=False)
     return replace(outcome, results_sha256=file_sha256(folder / "results.json"))
 
 
@@ -222,7 +184,8 @@ def grade_class(
     started, and the interrupt goes on to the caller. With `stops`, a stop that comes while a
     student is judged and written waits until their files are written.
     """
-    from grader.browser.launch import BrowserSession, find_browser
+    from grader.browser.discovery import find_browser
+    from grader.browser.session import BrowserSession
 
     needs = needs_of(options.spec.checks)
     rows_by_id = {row.student_id: row for row in rows}
@@ -235,20 +198,15 @@ def grade_class(
     done: list[StudentOutcome] = []
     stopping = False
 
-    def observe(connection: Connection) -> tuple[Evidence, float]:
-        started = time.monotonic()
-        observer = Observer(connection, browser=browser, deadline_s=options.deadline_s)
-        try:
-            return observer.observe(needs), started
-        finally:
-            observer.close()
+    def observed(connection: Connection) -> Evidence:
+        return observe(connection, needs, browser=browser, deadline_s=options.deadline_s)
 
     pool = ThreadPoolExecutor(max_workers=max(1, options.workers), thread_name_prefix="student")
     try:
-        pending: dict[Future[tuple[Evidence, float]], Connection] = {}
+        pending: dict[Future[Evidence], Connection] = {}
         for student_id in list(ready):  # taken out: each connection (its AWS clients) is freed once written
             connection = ready.pop(student_id)
-            pending[pool.submit(observe, connection)] = connection
+            pending[pool.submit(observed, connection)] = connection
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -273,17 +231,14 @@ def grade_class(
     return done
 
 
-def _outcome(
-    row: RosterRow, connection: Connection, observed: Future[tuple[Evidence, float]], out: Path
-) -> StudentOutcome:
+def _outcome(row: RosterRow, connection: Connection, observed: Future[Evidence], out: Path) -> StudentOutcome:
     """Judge one observed student and write their files; a failure of the grader is their ungradable outcome."""
     try:
-        evidence, started = observed.result()
-        result = replace(judge(connection, evidence), roster=roster_fields(row))
-        outcome = StudentOutcome(
-            row=row, status="graded", result=result, duration_seconds=round(time.monotonic() - started, 2)
-        )
-        return write_student(outcome, out)
+        evidence = observed.result()
+        result = finished(judge(connection.spec, evidence), evidence)
+        result = replace(result, roster=roster_fields(row))
+        outcome = StudentOutcome(row=row, status="graded", result=result, duration_seconds=result.duration_seconds)
+        return write_student(outcome, out, evidence)
     except GraderError as exc:
         reason = f"The grader could not grade this account: {exc.message}"
     except Exception as exc:  # noqa: BLE001 - one student's bug must not stop the class

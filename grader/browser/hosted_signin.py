@@ -35,7 +35,6 @@ not public (docs/aws-hosted-ui.md, "Managed login"):
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import time
 from collections.abc import Iterator
@@ -43,10 +42,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from grader.browser.launch import BrowserSession, evaluate_within, first_line, remaining_ms
-from grader.browser.recorder import Recorder, left_out_sentence
-from grader.browser.site_login import iso_time, load_failure, off_origin_sentence, on_origin, scrub
+from grader.browser.recorder import Recorder
+from grader.browser.session import BrowserSession, evaluate_within, first_line, remaining_ms
+from grader.browser.site_login import load_failure, off_origin_sentence, on_origin, scrub
 from grader.errors import GraderError
+from grader.observe.signins import HostedSignIn
 from grader.site import page_excerpt
 
 # Each read of a page's state gets at most this long (a page too busy to answer reads as none).
@@ -165,99 +165,6 @@ UNAVAILABLE_SENTENCE = (
     "The hosted UI shows \u201cLogin pages unavailable\u201d instead of a sign-in form: the domain uses "
     "managed login and the app client has no branding style."
 )
-
-
-@dataclass
-class HostedSignIn:
-    """What happened when the grader signed in through the hosted UI.
-
-    `fragment` holds the callback's fragment values (the implicit grant's tokens) for
-    verification only: it is never reported (left out of `repr` and :meth:`evidence`).
-    """
-
-    authorize_url: str
-    redirect_uri: str
-    callback: str = ""
-    """The redirect to the callback URL, without its fragment and query values ('' if none came)."""
-    fragment: dict[str, str] = field(default_factory=dict, repr=False)
-    callback_error: str = ""
-    """The `error` the redirect carried in its query (`?error=...`), if any."""
-    change_password_required: bool = False
-    login_pages_unavailable: bool = False
-    """Managed login showed "Login pages unavailable" (the app client has no branding style)."""
-    sign_in_methods: list[str] = field(default_factory=list)
-    """The options of a "choose a sign-in method" step, as shown (empty when there was none)."""
-    sign_in_method_chosen: str = ""
-    """'password' when the grader chose the password option on such a step."""
-    method_choice_without_password: bool = False
-    """Such a step offered no password option, so the grader stopped there."""
-    sign_in_message: str = ""
-    """What the sign-in form said after the grader submitted it (e.g. "Incorrect username or password.")."""
-    unrecognised_page: bool = False
-    """The hosted UI showed a page with nothing the grader recognises, so it stopped there (`error` says what)."""
-    page_status: int = 0
-    """The HTTP status of the last hosted-UI page read (0: not known)."""
-    page_text: str = ""
-    """The last page's visible text, on one line and cut short (never the password)."""
-    pages: list[str] = field(default_factory=list)
-    """The paths the hosted UI went through: the first PAGES_HEAD and the latest PAGES_TAIL."""
-    blocked: list[str] = field(default_factory=list)
-    pages_left_out: int = 0
-    blocked_left_out: int = 0
-    screenshot_png: bytes | None = field(default=None, repr=False)
-    screenshot_skipped: str = ""
-    """Why no screenshot was kept: the page was neither the hosted UI nor the callback ('' otherwise)."""
-    error: str = ""
-    timed_out: bool = False
-    seconds: float = 0.0
-    started_at: float = 0.0
-    """When the grader opened the authorize page (epoch seconds; 0 if it never did): its tokens are newer."""
-    ended_at: float = 0.0
-    """When the sign-in ended (epoch seconds)."""
-
-    @property
-    def reached_callback(self) -> bool:
-        return bool(self.callback)
-
-    def evidence(self) -> dict[str, Any]:
-        """The non-secret parts, JSON-compatible: no token, no password."""
-        out: dict[str, Any] = {
-            "authorize_url": self.authorize_url,
-            "redirect_uri": self.redirect_uri,
-            "hosted_ui_pages": list(self.pages),
-            "callback_reached": self.callback,
-            "fragment_keys": sorted(self.fragment),
-            "callback_error": self.callback_error,
-            "change_password_form": self.change_password_required,
-            "login_pages_unavailable": self.login_pages_unavailable,
-            "sign_in_methods_offered": list(self.sign_in_methods),
-            "sign_in_method_chosen": self.sign_in_method_chosen,
-            "sign_in_message": self.sign_in_message,
-            "unrecognised_page": self.unrecognised_page,
-            "last_page_status": self.page_status,
-            "last_page_text": self.page_text,
-            "blocked": list(self.blocked),
-            "error": self.error,
-            "timed_out": self.timed_out,
-            "seconds": round(self.seconds, 2),
-            "started_at": iso_time(self.started_at),
-            "ended_at": iso_time(self.ended_at),
-        }
-        left_out = left_out_sentence(
-            [
-                (self.pages_left_out, "hosted-UI page", "hosted-UI pages"),
-                (self.blocked_left_out, "blocked request", "blocked requests"),
-            ]
-        )
-        if left_out:
-            counts = {"hosted_ui_pages_left_out": self.pages_left_out, "blocked_left_out": self.blocked_left_out}
-            out.update({key: n for key, n in counts.items() if n})
-            out["left_out"] = left_out
-        if self.screenshot_png:
-            out["screenshot"] = "data:image/png;base64," + base64.b64encode(self.screenshot_png).decode("ascii")
-        if self.screenshot_skipped:
-            out["screenshot_skipped"] = self.screenshot_skipped
-        return out
 
 
 def same_endpoint(url: str, redirect_uri: str) -> bool:

@@ -2,15 +2,15 @@
 
 What the page says to Cognito is observed from the context's `request`/`response`/
 `requestfailed` events in both modes (see :class:`Recorder` for how an answer's body is kept);
-each call is kept as a :class:`CognitoCall`, without anything secret. The same :class:`Recorder`
-routes the page's requests in both modes, as its routes decide: the sandbox's
-(:class:`~grader.browser.routing.SandboxRoutes`) or, against real AWS, the address policy
+each call is kept as a :class:`~grader.observe.signins.CognitoCall`, without anything secret. The
+same :class:`Recorder` routes the page's requests in both modes, as its routes decide: the sandbox's
+(:class:`~grader.sandbox.layout.SandboxRoutes`) or, against real AWS, the address policy
 (:class:`~grader.browser.routing.RealRoutes`).
 
 Everything a page can grow is capped (:class:`Capped`): console errors, blocked requests,
 redirects and Cognito calls keep their first entries and their latest, each message kept short,
 and the number left out is counted (:meth:`Recorder.left_out`) and said in the evidence
-(:func:`left_out_sentence`).
+(:func:`~grader.observe.signins.left_out_sentence`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from grader.browser.aws_fetch import Answer, UntrustedCertificate, fetch_for_browser
-from grader.browser.launch import remaining_ms
 from grader.browser.routing import RealRoutes, cognito_region, redirect_document
+from grader.browser.session import remaining_ms
 from grader.network import verifies_certificate
+from grader.observe.signins import CognitoCall
 
 if TYPE_CHECKING:
     from playwright.sync_api import APIResponse, Request, Response, Route
@@ -103,28 +104,6 @@ def clip_message(text: str, limit: int = MESSAGE_CHARS) -> str:
         cut = cut[: max(0, *(cut.rfind(blank) for blank in " \t\n\r"))]
     kept = cut.rstrip()
     return f"{kept} \u2026" if kept else f"(a message of {len(text):,} characters, not kept)"
-
-
-def left_out_sentence(counts: list[tuple[int, str, str]]) -> str:
-    """`49,950 more console errors and 1 more redirect were left out.` from (number, singular, plural)
-    triples; '' when nothing was left out."""
-    present = [(n, one, many) for n, one, many in counts if n]
-    if not present:
-        return ""
-    parts = [f"{n:,} more {one if n == 1 else many}" for n, one, many in present]
-    joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    verb = "was" if len(present) == 1 and present[0][0] == 1 else "were"
-    return f"{joined} {verb} left out."
-
-
-@dataclass(frozen=True)
-class CognitoCall:
-    """One call the page made to Cognito, without anything secret: no token, password or SRP value."""
-
-    operation: str
-    status: int
-    outcome: str
-    region: str = ""
 
 
 def cognito_outcome(status: int, body: bytes | str | None) -> str:

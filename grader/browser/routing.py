@@ -1,15 +1,11 @@
 """Where the grader's requests go: as they are against real AWS, to the sandbox in sandbox mode.
 
-In sandbox mode (:class:`SandboxRoutes`, from :func:`discover_routes`) the browser context routes
-every request: Cognito's endpoint, its hosted-UI domains and the deployed sites' public names are
-answered by the sandbox (the request is replayed there with `route.fetch` and its answer handed
-back with `route.fulfill`), anything else is aborted and listed as blocked. :func:`local_url`
-maps a URL the same way for an HTTP read without the browser.
-
-The sandbox's URL layout is defined here, once, for the grader and the sandbox alike: the
-deployed sites are listed at :data:`SITES_PATH` and served under `SITES_PATH/<public DNS>`; the
-hosted UI of `https://<prefix>.auth.<region>.amazoncognito.com` is served under
-`<endpoint>/_sandbox/hostedui/<that host>` (:func:`sandbox_url`).
+:func:`discover_routes` gives the routes for a target. With an endpoint URL (sandbox mode) they are
+the sandbox's (:class:`grader.sandbox.layout.SandboxRoutes`, which also holds the sandbox's URL
+layout): the browser context routes every request, Cognito's endpoint, its hosted-UI domains and
+the deployed sites' public names are answered by the sandbox (the request is replayed there with
+`route.fetch` and its answer handed back with `route.fulfill`), anything else is aborted and listed
+as blocked. :func:`local_url` maps a URL the same way for an HTTP read without the browser.
 
 CORS: the SDK's POST to Cognito is cross-origin with custom headers, so Chromium preflights it.
 While any route is set, Playwright answers Chromium's preflight itself (204, allowing the
@@ -33,74 +29,23 @@ import html
 import json
 import re
 import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 from urllib.parse import urlsplit
 
-import requests
-
-from grader.errors import GraderError
 from grader.netpolicy import SCHEMES, AddressPolicy, Resolver, pinned, resolve
 from grader.network import current as current_network
 from grader.site import origin_of
 
 if TYPE_CHECKING:
+    from grader.sandbox.layout import SandboxRoutes
     from grader.target import Target
 
-# The sandbox lists its deployed websites at SITES_PATH and serves each at SITES_PATH/<public DNS name>.
-SITES_PATH = "/_sandbox/sites"
-# The sandbox serves the hosted UI of a Cognito prefix domain (PREFIX_HOST) at HOSTEDUI_PATH/<domain host>.
-HOSTEDUI_PATH = "/_sandbox/hostedui"
+# Cognito's hosted-UI prefix domains: <prefix>.auth.<region>.amazoncognito.com.
 PREFIX_HOST = re.compile(r"^([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.auth\.([a-z0-9-]+)\.amazoncognito\.com$")
 _COGNITO_HOST = re.compile(r"^cognito-idp\.([a-z0-9-]+)\.amazonaws\.com$")
-_LISTING_TIMEOUT_S = 5.0
 # Against real AWS: how long a host name may take to resolve, and how many hosts' decisions are kept.
 RESOLVE_TIMEOUT_S = 2.0
 HOSTS_REMEMBERED = 500
-
-
-@dataclass(frozen=True)
-class SandboxRoutes:
-    """Where the browser's requests go in sandbox mode.
-
-    `sites` is the sandbox's listing: public host name (lower case) ->
-    `{"path": "/_sandbox/sites/<host>", "mode": "up"|"down"|"hang", "schemes": [...]}`.
-    `direct` holds the origins reached as they are: the website the user named (--site-url).
-    """
-
-    endpoint_url: str
-    sites: dict[str, dict]
-    direct: tuple[str, ...] = ()
-
-    def decide(self, url: str) -> tuple[str, str]:
-        """What the browser does with a request for `url`: `(action, upstream URL)`.
-
-        Cognito's API endpoint, its hosted-UI domains (`<prefix>.auth.<region>.amazoncognito.com`)
-        and the deployed sites are forwarded to the sandbox.
-
-        Actions: `forward` (fetch `upstream` from the sandbox and answer with it), `refuse`
-        (a deployed site that is down, or a scheme it does not serve: connection refused),
-        `pass` (the sandbox endpoint itself, and the origins in `direct`: reached as they are)
-        and `block` (anything else: aborted and listed).
-        """
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        tail = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        endpoint = self.endpoint_url.rstrip("/")
-        if parts.netloc.lower() == urlsplit(endpoint).netloc.lower():
-            return "pass", url
-        if self.direct and origin_of(url) in self.direct:
-            return "pass", url
-        if cognito_region(url):
-            return "forward", endpoint + tail
-        if parts.scheme == "https" and is_hosted_ui_host(host):
-            return "forward", sandbox_url(endpoint, url)
-        site = self.sites.get(host)
-        if site is None:
-            return "block", ""
-        if site.get("mode", "up") == "down" or parts.scheme not in site.get("schemes", ("https", "http")):
-            return "refuse", ""
-        return "forward", endpoint + str(site.get("path", f"{SITES_PATH}/{host}")).rstrip("/") + tail
 
 
 class RealRoutes:
@@ -126,7 +71,7 @@ class RealRoutes:
         return f"RealRoutes(direct={self.direct!r})"
 
     def decide(self, url: str) -> tuple[str, str]:
-        """What the browser does with a request for `url`, in :meth:`SandboxRoutes.decide`'s terms.
+        """What the browser does with a request for `url`, in the terms of the sandbox's routes.
 
         `("forward", url)` for any request allowed: fetched from `url` itself without following a
         redirect, so that the next hop is decided too (Chromium would follow it past every route);
@@ -179,45 +124,21 @@ class RealRoutes:
         return decided
 
 
-Routes: TypeAlias = SandboxRoutes | RealRoutes
+Routes: TypeAlias = "SandboxRoutes | RealRoutes"
 """Where the browser's requests go: the sandbox's routes, or the policy against real AWS."""
 
 
 def discover_routes(target: Target) -> Routes:
-    """The routes for `target`: :class:`RealRoutes` against real AWS, else the sandbox's.
+    """The routes for `target`: :class:`RealRoutes` against real AWS, else those of the sandbox at its endpoint.
 
-    Reads the sandbox's site listing; an endpoint without one (404, or not JSON) serves no sites.
-    A website the user named (`target.named_site_url`) is reached directly, as it is.
+    The sandbox's are read from its site listing (:func:`grader.sandbox.layout.discover`). A website
+    the user named (`target.named_site_url`) is reached directly, as it is.
     """
     if target.endpoint_url is None:
         return RealRoutes(target.named_site_url)
-    endpoint = target.endpoint_url.rstrip("/")
-    try:
-        answer = requests.get(endpoint + SITES_PATH, timeout=_LISTING_TIMEOUT_S)
-    except requests.RequestException as exc:
-        raise GraderError(
-            f"The grader could not reach the sandbox at {endpoint} to list its websites "
-            f"({type(exc).__name__}). Check that the sandbox is running and --endpoint-url is right, "
-            "then run the grader again.",
-            kind="unreachable",
-        ) from None
-    try:
-        listing = answer.json() if answer.ok else None
-    except ValueError:
-        listing = None
-    sites: dict[str, dict] = {}
-    if isinstance(listing, dict):
-        for host, entry in listing.items():
-            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
-                schemes = entry.get("schemes")
-                sites[str(host).lower()] = {
-                    "path": entry["path"],
-                    "mode": str(entry.get("mode", "up")),
-                    "schemes": [str(s) for s in schemes] if isinstance(schemes, list) else ["https", "http"],
-                }
-    named = target.named_site_url
-    direct = (origin_of(named),) if named and origin_of(named) else ()
-    return SandboxRoutes(endpoint, sites, direct)
+    from grader.sandbox.layout import discover
+
+    return discover(target.endpoint_url, target.named_site_url)
 
 
 def local_url(url: str, routes: Routes | None) -> str | None:
@@ -230,14 +151,9 @@ def local_url(url: str, routes: Routes | None) -> str | None:
     None when nothing would answer: the host is not a deployed site, the site is down, or it does
     not serve that scheme (the browser sees "connection refused" for the same URL).
     """
-    if not isinstance(routes, SandboxRoutes):
+    if routes is None or isinstance(routes, RealRoutes):
         return url
-    action, upstream = routes.decide(url)
-    if action == "pass":
-        return url
-    if action == "forward" and not cognito_region(url):
-        return upstream
-    return None
+    return routes.local_url(url)
 
 
 def cognito_region(url: str) -> str:
@@ -247,21 +163,9 @@ def cognito_region(url: str) -> str:
     return match.group(1) if match and parts.scheme == "https" else ""
 
 
-def hosted_ui_path(host: str) -> str:
-    """Where the sandbox serves the hosted UI of the domain `host` (no trailing slash)."""
-    return f"{HOSTEDUI_PATH}/{host.strip().lower()}"
-
-
 def is_hosted_ui_host(host: str) -> bool:
     """Whether `host` is a Cognito prefix domain, ``<prefix>.auth.<region>.amazoncognito.com``."""
     return bool(PREFIX_HOST.match((host or "").strip().lower()))
-
-
-def sandbox_url(endpoint: str, public_url: str) -> str:
-    """The sandbox URL that answers `public_url` (``https://<domain host>/<path>?<query>``)."""
-    parts = urlsplit(public_url)
-    query = f"?{parts.query}" if parts.query else ""
-    return f"{endpoint.rstrip('/')}{hosted_ui_path(parts.hostname or '')}{parts.path or '/'}{query}"
 
 
 def redirect_document(location: str) -> str:

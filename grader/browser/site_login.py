@@ -1,7 +1,7 @@
 """Logging in on the course website's `login.html` in the browser, as the student does.
 
 :func:`log_in` opens the login page in a fresh context of a
-:class:`~grader.browser.launch.BrowserSession`, types the credentials, clicks Login and reports
+:class:`~grader.browser.session.BrowserSession`, types the credentials, clicks Login and reports
 what happened as a :class:`LoginAttempt`. :func:`log_in_each` makes several logins, overlapped:
 :func:`submit_logins` loads and submits each page in turn, then :func:`finish_logins` awaits
 each in turn (another flow can run between the two). Against real AWS the browser talks to the
@@ -13,19 +13,18 @@ real site and the real Cognito; in sandbox mode the session's routes send both t
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from grader.browser.launch import BrowserSession, evaluate_within, first_line, remaining_ms
-from grader.browser.recorder import CognitoCall, Recorder, left_out_sentence
+from grader.browser.recorder import Recorder
+from grader.browser.session import BrowserSession, evaluate_within, first_line, remaining_ms
 from grader.errors import GraderError
+from grader.observe.signins import LoginAttempt
 from grader.site import origin_of, page_excerpt
 
 if TYPE_CHECKING:
@@ -33,112 +32,6 @@ if TYPE_CHECKING:
 
 # The SDK keeps a user's tokens in localStorage under keys with this prefix.
 TOKEN_KEY_PREFIX = "CognitoIdentityServiceProvider."
-
-
-def iso_time(epoch: float) -> str:
-    """An epoch time as ISO 8601 in UTC for the evidence ('' when it was not recorded)."""
-    return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="milliseconds") if epoch > 0 else ""
-
-
-@dataclass
-class LoginAttempt:
-    """What happened when the grader logged in on a site's login page.
-
-    `tokens` holds the page's `CognitoIdentityServiceProvider.*` localStorage entries for
-    verification only: never report them (it is left out of `repr` and of :meth:`evidence`).
-    `error` is a sentence when the login page could not be used at all (connection refused,
-    no answer in time, an HTTP error, no login form); `note` says what was seen when the page
-    did not reach an end page (`private.html` or `login.html?msg=`) in time.
-
-    The lists are capped as the :class:`~grader.browser.recorder.Recorder` keeps them (the first
-    entries and the latest); the `*_left_out` counts say how many more there were.
-    """
-
-    login_url: str
-    final_url: str = ""
-    message: str = ""
-    tokens: dict[str, str] = field(default_factory=dict, repr=False)
-    cognito_calls: list[CognitoCall] = field(default_factory=list)
-    console_errors: list[str] = field(default_factory=list)
-    blocked: list[str] = field(default_factory=list)
-    screenshot_png: bytes | None = field(default=None, repr=False)
-    screenshot_skipped: str = ""
-    """Why no screenshot was kept: the page was not on the website's own origin ('' otherwise)."""
-    timed_out: bool = False
-    error: str = ""
-    note: str = ""
-    status: int | None = None
-    """The HTTP status the login page answered with (None when it gave no answer)."""
-    stopped: str = ""
-    """Why the page did not reach an end page after Login was clicked: `timeout`, `stalled` (the page's own
-    script threw, then did nothing), `blocked` (it sent the browser to an address the grader does not
-    visit) or `load_failed` (the next page did not load); '' when it reached one, or was never clicked."""
-    page_text: str = ""
-    """The visible text of the page where the login ended (or of a login page the grader could not use), cut short."""
-    seconds: float = 0.0
-    console_errors_left_out: int = 0
-    blocked_left_out: int = 0
-    cognito_calls_left_out: int = 0
-    started_at: float = 0.0
-    """When the grader opened the login page (epoch seconds; 0 if it never did): tokens of this login are newer."""
-    ended_at: float = 0.0
-    """When the grader finished reading the end page (epoch seconds)."""
-
-    @property
-    def landed(self) -> str:
-        """Where the login ended: `private` (msg=1 page), `failed` (msg=0), `new_password` (msg=3), or ''."""
-        parts = urlsplit(self.final_url)
-        if parts.path.endswith("/private.html"):
-            return "private"
-        if parts.path.endswith("/login.html"):
-            msg = dict(p.partition("=")[::2] for p in parts.query.split("&") if p).get("msg")
-            return {"0": "failed", "3": "new_password"}.get(msg or "", "")
-        return ""
-
-    def evidence(self, *, screenshot: bool = True) -> dict[str, Any]:
-        """The non-secret parts, JSON-compatible, for a check's evidence (no token, no password)."""
-        out: dict[str, Any] = {
-            "login_url": self.login_url,
-            "final_url": self.final_url,
-            "message": self.message,
-            "cognito_calls": [
-                {"operation": c.operation, "status": c.status, "outcome": c.outcome}
-                | ({"region": c.region} if c.region else {})
-                for c in self.cognito_calls
-            ],
-            "stored_token_keys": sorted(self.tokens),
-            "console_errors": list(self.console_errors),
-            "blocked": list(self.blocked),
-            "timed_out": self.timed_out,
-            "error": self.error,
-            "note": self.note,
-            "status": self.status,
-            "stopped": self.stopped,
-            "page_text": self.page_text,
-            "seconds": round(self.seconds, 2),
-            "started_at": iso_time(self.started_at),
-            "ended_at": iso_time(self.ended_at),
-        }
-        left_out = left_out_sentence(
-            [
-                (self.console_errors_left_out, "console error", "console errors"),
-                (self.blocked_left_out, "blocked request", "blocked requests"),
-                (self.cognito_calls_left_out, "Cognito call", "Cognito calls"),
-            ]
-        )
-        if left_out:
-            counts = {
-                "console_errors_left_out": self.console_errors_left_out,
-                "blocked_left_out": self.blocked_left_out,
-                "cognito_calls_left_out": self.cognito_calls_left_out,
-            }
-            out.update({key: n for key, n in counts.items() if n})
-            out["left_out"] = left_out
-        if screenshot and self.screenshot_png:
-            out["screenshot"] = "data:image/png;base64," + base64.b64encode(self.screenshot_png).decode("ascii")
-        if self.screenshot_skipped:
-            out["screenshot_skipped"] = self.screenshot_skipped
-        return out
 
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")

@@ -36,6 +36,7 @@ from grader.text import plain
 
 if TYPE_CHECKING:
     from grader.batch.model import RosterRow, StudentOutcome
+    from grader.observe.evidence import Evidence
     from grader.target import Target
 
 KEY_MARK = "aws_access_key_id"
@@ -270,7 +271,7 @@ def _grade_submission(
         copy.write_text(credentials_block(text), encoding="utf-8")
         try:
             secrets.values.extend(read_credentials_file(copy).values())
-            result = _grade(Target(credentials_file=copy, region=region, endpoint_url=endpoint_url), lab)
+            result, evidence = _grade(Target(credentials_file=copy, region=region, endpoint_url=endpoint_url), lab)
         except GraderError as exc:
             if exc.kind not in CREDENTIALS_KINDS:
                 raise
@@ -279,16 +280,16 @@ def _grade_submission(
             else:
                 said = f"{exc.message.replace(str(copy), name)} {WHAT_TO_SUBMIT}"
             return gradescope_results(_ungradable(row, said, started), lab)
-    _keep_report(result, results.parent / REPORT_FOLDER)
+    _keep_report(result, evidence, results.parent / REPORT_FOLDER)
     outcome = StudentOutcome(row=row, status="graded", result=result, duration_seconds=result.duration_seconds)
     return gradescope_results(outcome, lab, output=report_text(result))
 
 
-def _grade(target: Target, lab: LabSpec) -> GradeResult:
+def _grade(target: Target, lab: LabSpec) -> tuple[GradeResult, Evidence]:
     """Grade `target` against `lab` (no files written: the report is kept by `_keep_report`)."""
-    from grader.run import grade
+    from grader.pipeline import grade_account
 
-    return grade(target, lab, None)
+    return grade_account(target, lab, None)
 
 
 def _submission_problem(found: Submission) -> str | None:
@@ -335,12 +336,13 @@ def grader_problem(said: str, started: float) -> dict[str, Any]:
     return {"score": 0.0, "execution_time": max(0, round(time.monotonic() - started)), "output": text, "tests": []}
 
 
-def _keep_report(result: GradeResult, folder: Path) -> None:
-    """Write report.html (and the grader's own results.json) under `folder`; a failure is said, never fatal."""
-    from grader.plugin import write_outputs
+def _keep_report(result: GradeResult, evidence: Evidence, folder: Path) -> None:
+    """Write report.html (and the grader's own results.json and evidence.json) under `folder`; a failure is
+    said, never fatal."""
+    from grader.pipeline import write_outputs
 
     try:
-        made = write_outputs(result, folder, named=False)
+        made = write_outputs(result, folder, named=False, evidence=evidence)
     except GraderError as exc:
         _say(f"grader: the HTML report was not kept: {exc.message}")
     except OSError as exc:

@@ -18,11 +18,10 @@ from grader.trail import AuthEvents, Trail, TrailStatus
 
 if TYPE_CHECKING:
     from grader.authorize import AuthorizeProbe
-    from grader.browser.hosted_signin import HostedSignIn
-    from grader.browser.site_login import LoginAttempt
+    from grader.observe.signins import HostedSignIn, LoginAttempt
     from grader.site import Site
 
-__all__ = ["NOT_OBSERVED", "Evidence", "InstanceStarts", "Read", "SiteLogins", "TrailsFound"]
+__all__ = ["NOT_OBSERVED", "Evidence", "InstanceStarts", "Read", "SignInCallback", "SiteLogins", "TrailsFound"]
 
 NOT_OBSERVED: Read[Any] = Read(error=GraderError("The grader did not observe this part.", kind="bug"))
 
@@ -55,6 +54,15 @@ class SiteLogins:
 
 
 @dataclass(frozen=True)
+class SignInCallback:
+    """The callback URL a hosted-UI sign-in returns to (the first naming a running instance over https),
+    and Cognito's answer to /oauth2/authorize for it (None when it was not asked)."""
+
+    url: str
+    answer: AuthorizeProbe | None
+
+
+@dataclass(frozen=True)
 class Evidence:
     """One account, observed once. Checks read its parts through fixtures of the same names."""
 
@@ -62,6 +70,12 @@ class Evidence:
     identity: Identity
     observed_at: datetime
     """When the observation started (checks judge ages, e.g. a trail's delivery delay, against it)."""
+    finished_at: datetime | None = None
+    """When the observation ended."""
+    student: str = ""
+    """Whose account it is: the name the grade's folder and report go by."""
+    target: str = "aws"
+    """What was graded: "aws" (an account) or "sandbox"."""
     snapshot: Read[Snapshot] = NOT_OBSERVED
     trails: Read[TrailsFound] = NOT_OBSERVED
     trail_status: Read[TrailStatus | None] = NOT_OBSERVED
@@ -77,6 +91,8 @@ class Evidence:
     """Callback URL -> Cognito's answer to /oauth2/authorize for it (callbacks Cognito could accept)."""
     signing_keys: Read[dict[str, Any] | None] = NOT_OBSERVED
     """The pool's JWKS; None when there is no pool."""
+    sign_in_callback: Read[SignInCallback | None] = NOT_OBSERVED
+    """None when no callback URL names a running instance over https."""
     site_logins: Read[SiteLogins] = NOT_OBSERVED
     hosted_sign_in: Read[HostedSignIn | None] = NOT_OBSERVED
     """None when no callback URL could be used for a sign-in (no domain, no running instance's callback)."""

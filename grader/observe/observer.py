@@ -23,19 +23,14 @@ from typing import Any
 
 from grader.authorize import AuthorizeProbe, authorize_url, callback_scheme_problem
 from grader.aws import ReadOnlyAWS
-from grader.callbacks import judge_callbacks
+from grader.callbacks import names_former_address, sign_in_callback
 from grader.errors import GraderError, explain
 from grader.network import untrusted_certificate
 from grader.observe import DEFAULT_DEADLINE_S
 from grader.observe.account import collect
-from grader.observe.cloudtrail import (
-    bucket_exists,
-    read_auth_events,
-    read_instance_starts,
-    read_status,
-    read_trails,
-)
-from grader.observe.evidence import Evidence, InstanceStarts, SiteLogins, TrailsFound
+from grader.observe.cloudtrail import bucket_exists, read_auth_events, read_status, read_trails
+from grader.observe.event_history import read_instance_starts
+from grader.observe.evidence import Evidence, InstanceStarts, SignInCallback, SiteLogins, TrailsFound
 from grader.observe.parts import BROWSER_PARTS, PARTS, closure
 from grader.observe.website import UNTRUSTED_CERTIFICATE, Fetcher, probe, read_site
 from grader.site import Site, site_host
@@ -122,11 +117,19 @@ class Observer:
             for name in PARTS:
                 if name in wanted:
                     self._futures[name] = pool.submit(self._observe, name)
-            parts = {name: self._outcome(name) for name in self._futures}
+            parts: dict[str, Any] = {name: self._outcome(name) for name in self._futures}
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         connection = self.connection
-        return Evidence(region=connection.target.region, identity=connection.identity, observed_at=observed_at, **parts)
+        return Evidence(
+            region=connection.target.region,
+            identity=connection.identity,
+            observed_at=observed_at,
+            finished_at=datetime.now(UTC),
+            student=connection.student,
+            target=connection.target.kind,
+            **parts,
+        )
 
     def close(self) -> None:
         """Close the browser the observer launched (a lent one stays open for its owner)."""
@@ -191,7 +194,8 @@ class Observer:
             return self._routes.get()
 
     def fetcher(self) -> Fetcher:
-        from grader.browser.routing import SandboxRoutes, local_url
+        from grader.browser.routing import local_url
+        from grader.sandbox.layout import SandboxRoutes
 
         routes = self.routes()
         return Fetcher(
@@ -206,7 +210,8 @@ class Observer:
             return self._lent_browser
         with self._lock:
             if self._own_browser is None:
-                from grader.browser.launch import BrowserSession, find_browser
+                from grader.browser.discovery import find_browser
+                from grader.browser.session import BrowserSession
 
                 self._own_browser = BrowserSession(
                     find_browser(target.browser_path), None, target.region, own_thread=True
@@ -256,15 +261,8 @@ class Observer:
         """Read only when a callback names a former address of the instance (the message then says when)."""
         snapshot: Snapshot = self._value("snapshot")
         client, instances = snapshot.client.value, snapshot.instances.value
-        asked: list[str] = []
-        if client is not None and instances:
-            judge_callbacks(
-                client.callback_urls,
-                instances,
-                region=self.connection.target.region,
-                started_at=lambda instance_id: asked.append(instance_id),
-            )
-        if not asked:
+        region = self.connection.target.region
+        if client is None or not instances or not names_former_address(client.callback_urls, instances, region):
             return InstanceStarts()
         try:
             return InstanceStarts(read_instance_starts(self.connection.aws))
@@ -303,6 +301,15 @@ class Observer:
             if not callback_scheme_problem(callback)
         }
 
+    def _read_sign_in_callback(self) -> SignInCallback | None:
+        snapshot: Snapshot = self._value("snapshot")
+        client = snapshot.client.value
+        url = sign_in_callback(client.callback_urls, snapshot.instances.value or ()) if client is not None else None
+        if url is None:
+            return None
+        probes: dict[str, AuthorizeProbe] = self._value("authorize_probes")
+        return SignInCallback(url, probes.get(url))
+
     def _read_signing_keys(self) -> dict[str, Any] | None:
         from grader.observe.account import fetch_jwks
 
@@ -311,10 +318,19 @@ class Observer:
         return fetch_jwks(pool.id, target.region, target.endpoint_url) if pool is not None else None
 
     def _read_site_logins(self) -> SiteLogins:
-        return self._flow_result("site_logins")
+        from grader.observe.verify import verified_logins
+
+        logins = self._flow_result("site_logins")
+        return verified_logins(logins, self._value("snapshot"), self._outcome("signing_keys"), *self._lab())
 
     def _read_hosted_sign_in(self) -> Any:
-        return self._flow_result("hosted_sign_in")
+        from grader.observe.verify import verified_sign_in
+
+        result = self._flow_result("hosted_sign_in")
+        return verified_sign_in(result, self._value("snapshot"), self._outcome("signing_keys"), *self._lab())
+
+    def _lab(self) -> tuple[LabSpec, str]:
+        return self.connection.spec, self.connection.target.region
 
     # -- the browser flows, run together
 
@@ -388,14 +404,8 @@ class Observer:
         """The sign-in to make on the hosted UI, or None when no callback URL can be used for one."""
         from grader.observe.flows import HostedRequest
 
-        snapshot: Snapshot = self._value("snapshot")
-        probes: dict[str, AuthorizeProbe] = self._value("authorize_probes")
-        client, domain = snapshot.client.value, snapshot.domain.value
-        if client is None or domain is None:
-            return None
-        verdict, _ = judge_callbacks(client.callback_urls, snapshot.instances.value or ())
-        answer = probes.get(verdict.url) if verdict is not None else None
-        if verdict is None or answer is None or not answer.ok:
+        chosen: SignInCallback | None = self._value("sign_in_callback")
+        if chosen is None or chosen.answer is None or not chosen.answer.ok:
             return None
         expected = self.connection.spec.expected
-        return HostedRequest(answer.url, verdict.url, expected.username, expected.final_password)
+        return HostedRequest(chosen.answer.url, chosen.url, expected.username, expected.final_password)

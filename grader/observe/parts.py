@@ -19,8 +19,11 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "link_probe": ("snapshot", "site"),  # Cognito's answer to the website's own hosted-UI link
     "authorize_probes": ("snapshot",),  # Cognito's answer to /oauth2/authorize for each callback URL
     "signing_keys": ("snapshot",),  # the pool's published token signing keys (JWKS)
-    "site_logins": ("site",),  # janedoe signing in on login.html: the lab's password, then a wrong one
-    "hosted_sign_in": ("snapshot", "authorize_probes"),  # janedoe signing in on the hosted UI
+    "sign_in_callback": ("snapshot", "authorize_probes"),  # the callback a hosted-UI sign-in returns to
+    # janedoe signing in on login.html (the lab's password, then a wrong one), the stored tokens verified
+    "site_logins": ("site", "snapshot", "signing_keys"),
+    # janedoe signing in on the hosted UI, the redirect's tokens verified
+    "hosted_sign_in": ("snapshot", "sign_in_callback", "signing_keys"),
 }
 PARTS: tuple[str, ...] = tuple(DEPENDS)
 BROWSER_PARTS = frozenset({"site_logins", "hosted_sign_in"})

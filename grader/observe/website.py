@@ -26,6 +26,7 @@ from requests.utils import get_encoding_from_headers
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import InsecureRequestWarning, NameResolutionError, ReadTimeoutError
 
+import grader
 from grader.authorize import HINTS, UNAVAILABLE_TEXT, AuthorizeProbe, cause_of
 from grader.netpolicy import AddressPolicy, Resolver, pinned, resolve
 from grader.network import current as current_network
@@ -116,7 +117,7 @@ class Fetcher:
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
         self.http = requests.Session()
-        self.http.headers["User-Agent"] = "vehicle-lab-grader"
+        self.http.headers["User-Agent"] = grader.GRADER_MARK
         self.http.mount("https://", _ServerNameAdapter())
 
     def get(self, url: str) -> tuple[Probe, str | None]:

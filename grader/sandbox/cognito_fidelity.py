@@ -29,25 +29,21 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from moto.cognitoidp.exceptions import (
-    InvalidParameterException,
-    NotAuthorizedError,
-    UserNotFoundError,
-)
-from moto.cognitoidp.models import (
-    CognitoIdpBackend,
-    CognitoIdpUser,
-    CognitoIdpUserPool,
-    CognitoIdpUserPoolClient,
-)
-from moto.core.exceptions import JsonRESTError
-
 from grader.sandbox import managed_login, srp
 from grader.sandbox.cors import allow_origin
 from grader.sandbox.expiring import ExpiringStore
 from grader.sandbox.moto_state import (
+    CognitoIdpBackend,
+    CognitoIdpUser,
+    CognitoIdpUserPool,
+    CognitoIdpUserPoolClient,
+    InvalidParameterException,
+    JsonRESTError,
+    NotAuthorizedError,
+    UserNotFoundError,
     auth_session_seconds,
     default_account_id,
+    find_user,
     find_user_pool,
     missing_required_attributes,
     password_matches,
@@ -197,7 +193,7 @@ class CognitoFidelity:
         auth = _string_map(params.get("AuthParameters"))
         username = _required(auth, "USERNAME")
         _check_secret_hash(client, username, auth.get("SECRET_HASH"))
-        user = found.pool._get_user(username)
+        user = find_user(found.pool, username)
         if flow == "USER_PASSWORD_AUTH":
             password = _required(auth, "PASSWORD")
             if user is None:
@@ -269,7 +265,7 @@ class CognitoFidelity:
         if pending.client_id != found.client.id or pending.pool_id != found.pool.id:
             raise NotAuthorizedError(_INCORRECT)
         user = found.pool.users.get(pending.user_id_for_srp)
-        named = found.pool._get_user(username)
+        named = find_user(found.pool, username)
         if pending.simulated or user is None or named is not user:
             raise NotAuthorizedError(_INCORRECT)
         if not pending.challenge.verify_claim(secret_block, timestamp, signature):

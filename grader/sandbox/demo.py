@@ -9,12 +9,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from grader.browser import BrowserSession, discover_routes, find_browser, log_in
-from grader.browser.routing import sandbox_url
 from grader.observe.observer import WRONG_PASSWORD_SUFFIX
 from grader.observe.website import Fetcher, probe
+from grader.pipeline import grade
 from grader.results import GradeResult
-from grader.run import grade
 from grader.sandbox.deploy import deploy_site, tamper_site
+from grader.sandbox.layout import sandbox_url
 from grader.sandbox.provision import ProvisionedLab, provision, sandbox_client
 from grader.sandbox.scenarios import Scenario, load_scenario
 from grader.sandbox.server import Sandbox

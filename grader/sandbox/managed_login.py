@@ -20,9 +20,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from moto.cognitoidp.models import CognitoIdpUserPoolClient, CognitoIdpUserPoolDomain
-
-from grader.sandbox.moto_state import find_user_pool
+from grader.sandbox.moto_state import CognitoIdpUserPoolClient, CognitoIdpUserPoolDomain, find_user_pool
 from grader.sandbox.wsgi import WSGIApp
 
 _PREFIX = "AWSCognitoIdentityProviderService."

@@ -142,12 +142,12 @@ def set_hosted_ui(endpoint_url: str, domain_host: str, mode: str) -> None:
     """Make the sandbox's hosted UI of `domain_host` behave as `mode` (grader.sandbox.managed_login.HOSTED_UI_MODES)."""
     import requests
 
-    from grader.browser.routing import hosted_ui_path
+    from grader.sandbox.layout import CONTROL_PATH, hosted_ui_path
 
     if (urlsplit(endpoint_url).hostname or "") not in LOCAL_HOSTS:
         raise ValueError(f"provisioning only writes to a local sandbox, not {endpoint_url}")
     answer = requests.post(
-        f"{endpoint_url}{hosted_ui_path(domain_host)}/_sandbox/serve",
+        f"{endpoint_url}{hosted_ui_path(domain_host)}{CONTROL_PATH}",
         data={"mode": mode},
         headers={"x-sandbox-control": "1"},
         timeout=10,
@@ -265,7 +265,7 @@ def _put_junk_log_file(endpoint_url: str, region: str, bucket: str, junk: str) -
     from datetime import UTC, datetime
 
     from grader.observe.cloudtrail import MAX_LOG_BYTES
-    from grader.sandbox.cloudtrail import log_file_key
+    from grader.sandbox.cloudtrail_delivery import log_file_key
 
     if junk == "not-a-log":
         body = gzip.compress(b'["not", "a", "dict"]')

@@ -23,15 +23,16 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import requests
-from moto.moto_api._internal.models import moto_api_backend
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from grader.browser.routing import SITES_PATH, hosted_ui_path, is_hosted_ui_host
+from grader.browser.routing import is_hosted_ui_host
 from grader.sandbox.cloudtrail import CloudTrailRecorder
 from grader.sandbox.cognito_fidelity import CognitoFidelity
 from grader.sandbox.cors import answer_preflight, is_preflight
 from grader.sandbox.hosted_ui import HostedUI
+from grader.sandbox.layout import SITES_PATH, hosted_ui_path
+from grader.sandbox.moto_state import reset_moto, running_instance_hosts
 from grader.sandbox.sites import DeployedSite, SiteHost
 from grader.sandbox.wsgi import read_body, sigv4_credential
 
@@ -131,20 +132,6 @@ AWS_HOSTS = tuple(
 """AWS's public API host names the sandbox answers (besides the hosted UI's and the sites' names):
 STS (global and regional), Cognito user pools, EC2, CloudTrail, and S3 with or without a bucket
 name in front (virtual-hosted style)."""
-
-
-def running_instance_hosts() -> list[str]:
-    """Public DNS names of the sandbox's running EC2 instances, the first started first."""
-    from moto.ec2.models import ec2_backends
-
-    running = [
-        (instance.launch_time, instance.public_dns_name)
-        for per_region in ec2_backends.values()
-        for backend in per_region.values()
-        for instance in backend.all_instances()
-        if instance.state == "running" and instance.public_dns_name
-    ]
-    return [host for _, host in sorted(running)]
 
 
 class Gateway:
@@ -259,7 +246,7 @@ class Sandbox:
         return f"http://{self.host}:{self._server.server_port}"
 
     def start(self) -> str:
-        moto_api_backend.reset()  # what an earlier sandbox of this process left behind
+        reset_moto()  # what an earlier sandbox of this process left behind
         self._server = make_server(self.host, self.port, self.gateway, threaded=True, request_handler=QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox", daemon=True)
         self._thread.start()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.browser.routing import SITES_PATH
+from grader.sandbox.layout import SITES_PATH
 
 HANG_SECONDS = 120.0
 MODES = ("up", "down", "hang", "stream")

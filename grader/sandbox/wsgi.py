@@ -63,3 +63,38 @@ def read_json_object(environ: dict[str, Any]) -> dict[str, Any] | None:
     except ValueError:
         return None
     return params if isinstance(params, dict) else None
+
+
+def call_app(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Run the inner app to completion: its status, headers and whole body."""
+    captured: dict[str, Any] = {}
+    written: list[bytes] = []
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        captured["status"], captured["headers"] = status, list(headers)
+        return written.append
+
+    result = app(environ, capture)
+    try:
+        chunks = [bytes(chunk) for chunk in result]
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return captured.get("status", "500 Internal Server Error"), captured.get("headers", []), b"".join(written + chunks)
+
+
+def status_code(status: str) -> int:
+    """The number of a WSGI status line (500 when it has none)."""
+    try:
+        return int(status.split(" ", 1)[0])
+    except ValueError:
+        return 500
+
+
+def header_value(headers: list[tuple[str, str]], name: str) -> str | None:
+    """The first value of the header `name` (lower case), or None."""
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None

@@ -18,11 +18,11 @@ import pytest
 import requests
 from botocore.config import Config
 
-from grader.browser.routing import SITES_PATH
 from grader.sandbox import Sandbox
 from grader.sandbox.aws_proxy import AwsProxy, environment_lines
 from grader.sandbox.demo import with_domain_version
 from grader.sandbox.deploy import deploy_site
+from grader.sandbox.layout import SITES_PATH
 from grader.sandbox.provision import ProvisionedLab, provision
 from grader.sandbox.scenarios import load_scenario
 from grader.sandbox.sites import DeployedSite

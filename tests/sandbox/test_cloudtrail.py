@@ -16,7 +16,9 @@ from botocore.exceptions import ClientError
 from moto.server import DomainDispatcherApplication, create_backend_app
 
 from grader.sandbox import srp
-from grader.sandbox.cloudtrail import HIDDEN, CloudTrailRecorder, log_file_key
+from grader.sandbox.cloudtrail import CloudTrailRecorder
+from grader.sandbox.cloudtrail_delivery import log_file_key
+from grader.sandbox.cloudtrail_records import HIDDEN
 from grader.sandbox.cognito_fidelity import CognitoFidelity
 from tests.sandbox.serving import browser_post, client, reset, serving
 
@@ -715,7 +717,8 @@ def test_hosted_ui_requests_are_recorded_as_aws_service_events(
 ) -> None:
     """Hosted-UI requests answered through hosted_ui_call are Login_GET / Login_POST service events shaped as
     AWS writes them (secrets hidden), never InitiateAuth, so the grader counts no website sign-in from them."""
-    from grader.observe.cloudtrail import LookupPacer, read_auth_events
+    from grader.observe.cloudtrail import read_auth_events
+    from grader.observe.event_history import LookupPacer
     from grader.sandbox.cloudtrail import hosted_ui_call
     from grader.trail import successful_sign_ins
 

@@ -15,15 +15,11 @@ import requests
 from moto.server import DomainDispatcherApplication, create_backend_app
 
 from grader.browser import find_browser
-from grader.browser.launch import LAUNCH_ARGS
-from grader.browser.routing import (
-    hosted_ui_path,
-    is_hosted_ui_host,
-    redirect_document,
-    sandbox_url,
-)
+from grader.browser.discovery import LAUNCH_ARGS
+from grader.browser.routing import is_hosted_ui_host, redirect_document
 from grader.sandbox.cognito_fidelity import CognitoFidelity
 from grader.sandbox.hosted_ui import HostedUI
+from grader.sandbox.layout import CONTROL_PATH, hosted_ui_path, sandbox_url
 from tests.sandbox.serving import client, reset, serving
 
 REGION = "us-east-1"
@@ -528,7 +524,7 @@ def test_a_scenario_can_make_the_hosted_ui_unavailable_or_unrecognisable(
     """The sandbox's own switch makes every page answer 503, or the sign-in page show no form."""
     lab = _lab(idp)
     switched = requests.post(
-        f"{url}{hosted_ui_path(HOST)}/_sandbox/serve",
+        f"{url}{hosted_ui_path(HOST)}{CONTROL_PATH}",
         data={"mode": mode},
         headers={"x-sandbox-control": "1"},
         timeout=10,
@@ -536,5 +532,5 @@ def test_a_scenario_can_make_the_hosted_ui_unavailable_or_unrecognisable(
     assert switched.status_code == 200
     page = _get(url, path, _params(lab))
     assert page.status_code == status and phrase in page.text and "<form" not in page.text
-    without_header = requests.post(f"{url}{hosted_ui_path(HOST)}/_sandbox/serve", data={"mode": "up"}, timeout=10)
+    without_header = requests.post(f"{url}{hosted_ui_path(HOST)}{CONTROL_PATH}", data={"mode": "up"}, timeout=10)
     assert without_header.status_code != 200

@@ -266,7 +266,7 @@ def test_signed_calls_are_routed_by_their_credential_scope(url: str, service: st
 
 def test_unknown_client_id_is_a_json_resource_not_found(url: str) -> None:
     """moto answers an unknown ClientId ResourceNotFoundException; the sandbox relies on it in CognitoFidelity._find."""
-    # Also cloudtrail._error_of: the error code of moto's answers is read from ``__type``.
+    # Also cloudtrail_records.error_of: the error code of moto's answers is read from ``__type``.
     answer = browser_post(
         url,
         "InitiateAuth",
@@ -338,7 +338,7 @@ def test_unsigned_new_password_required_finds_the_session_in_any_account_and_reg
 
 
 def test_unsigned_get_user_accepts_a_token_registered_in_access_tokens(url: str) -> None:
-    """moto's GetUser accepts tokens put in pool.access_tokens; the sandbox relies on it in hosted_ui.mint_tokens."""
+    """moto's GetUser accepts tokens put in pool.access_tokens: relied on in hosted_ui_tokens.mint_tokens."""
     pool_id, client_id = make_pool(url, account=STUDENT_ACCOUNT, region=OTHER_REGION)
     make_user(url, pool_id, account=STUDENT_ACCOUNT, region=OTHER_REGION)
     pool = user_pool(pool_id, STUDENT_ACCOUNT, OTHER_REGION)
@@ -351,7 +351,7 @@ def test_unsigned_get_user_accepts_a_token_registered_in_access_tokens(url: str)
 
 
 def test_jwks_is_served_and_verifies_create_jwt_tokens(url: str) -> None:
-    """moto serves a JWKS that verifies create_jwt tokens; the sandbox relies on it in hosted_ui.mint_tokens."""
+    """moto serves a JWKS that verifies create_jwt tokens; the sandbox relies on it in hosted_ui_tokens.mint_tokens."""
     # The grader checks the hosted UI's tokens against this JWKS, read through the sandbox (grader.tokens.jwks_url).
     pool_id, client_id = make_pool(url)
     make_user(url, pool_id)
@@ -435,7 +435,7 @@ def test_any_role_can_be_assumed_and_its_keys_are_that_account(url: str) -> None
 
 
 def test_sts_backend_finds_an_assumed_role_by_its_access_key(url: str) -> None:
-    """moto's STS backend finds an assumed role by its key; the sandbox relies on it in cloudtrail._identity_of."""
+    """moto's STS backend finds an assumed role by its key; the sandbox relies on it in moto_state.key_owner."""
     key = assumed_keys(url, STUDENT_ACCOUNT, session="student-1")["aws_access_key_id"]
     found = [
         role
@@ -454,7 +454,7 @@ def test_sts_backend_finds_an_assumed_role_by_its_access_key(url: str) -> None:
 
 
 def test_iam_backend_finds_a_user_by_access_key(url: str) -> None:
-    """moto's IAM backend finds a user by access key; the sandbox relies on it in cloudtrail._identity_of."""
+    """moto's IAM backend finds a user by access key; the sandbox relies on it in moto_state.key_owner."""
     iam = aws(url, "iam", account=OTHER_ACCOUNT)
     made = iam.create_user(UserName="teacher")["User"]
     key = iam.create_access_key(UserName="teacher")["AccessKey"]["AccessKeyId"]
@@ -466,7 +466,7 @@ def test_iam_backend_finds_a_user_by_access_key(url: str) -> None:
 
 
 def test_get_caller_identity_of_an_unknown_key_is_user_moto(url: str) -> None:
-    """moto's GetCallerIdentity names an unknown key user moto; the sandbox copies it in cloudtrail._identity_of."""
+    """moto's GetCallerIdentity names an unknown key user moto; the sandbox copies it in moto_state.key_owner."""
     identity = aws(url, "sts", account=OTHER_ACCOUNT).get_caller_identity()
     assert identity["UserId"] == "AKIAIOSFODNN7EXAMPLE"
     assert identity["Account"] == OTHER_ACCOUNT
@@ -474,7 +474,7 @@ def test_get_caller_identity_of_an_unknown_key_is_user_moto(url: str) -> None:
 
 
 def test_gap_an_assumed_role_not_in_iam_gets_a_new_id_on_every_read(url: str) -> None:
-    """Gap: moto invents a role id per read for a role not in IAM; the sandbox caches in cloudtrail._resolve_context."""
+    """Gap: moto invents a role id per read for a role not in IAM: cached in cloudtrail_identity.resolve_context."""
     key = assumed_keys(url, STUDENT_ACCOUNT)["aws_access_key_id"]
     role = sts_backends[STUDENT_ACCOUNT]["aws"].get_assumed_role_from_access_key(key)
     assert role is not None
@@ -507,7 +507,7 @@ def test_pools_clients_and_domains_are_found_by_account_and_region(url: str) -> 
 
 
 def test_backend_dict_get_creates_no_account() -> None:
-    """moto's backend dict .get creates no store; the sandbox relies on it in cloudtrail._account_trails."""
+    """moto's backend dict .get creates no store; the sandbox relies on it in moto_state.account_trails."""
     assert cloudtrail_backends.get("999999999999") is None
     assert "999999999999" not in cloudtrail_backends
 
@@ -562,7 +562,7 @@ def test_user_status_enabled_and_password_follow_the_calls(
     url: str, made: Callable[[Any, str, str], None], status: UserStatus, enabled: bool, password: str
 ) -> None:
     """moto's user keeps status, enabled, clear password; the sandbox relies on it in moto_state.sign_in_refusal."""
-    # Also moto_state.password_matches and hosted_ui.HostedUI._login_post (the temporary password signs in).
+    # Also moto_state.password_matches and HostedUI._login_post (the temporary password signs in).
     pool_id, client_id = make_pool(url)
     made(aws(url, "cognito-idp"), pool_id, client_id)
     user = user_pool(pool_id).users["janedoe"]
@@ -571,8 +571,8 @@ def test_user_status_enabled_and_password_follow_the_calls(
 
 
 def test_user_attributes_are_name_value_pairs_with_the_sub(url: str) -> None:
-    """moto's user.attributes are Name/Value pairs with the sub; the sandbox relies on it in cloudtrail._user_sub."""
-    # Also cognito_fidelity._new_password_parameters and hosted_ui._id_claims.
+    """moto's user.attributes are Name/Value pairs with the sub; the sandbox relies on it in moto_state.user_sub."""
+    # Also cognito_fidelity._new_password_parameters and hosted_ui_tokens._id_claims.
     pool_id, _ = make_pool(url)
     make_user(url, pool_id, attributes=[{"Name": "email", "Value": "jane@example.com"}])
     user = user_pool(pool_id).users["janedoe"]
@@ -582,8 +582,8 @@ def test_user_attributes_are_name_value_pairs_with_the_sub(url: str) -> None:
 
 
 def test_get_user_finds_by_username_or_username_attribute_and_none_otherwise(url: str) -> None:
-    """moto's pool._get_user finds by username or email, else None; the sandbox relies on it in HostedUI._login_post."""
-    # Also cognito_fidelity.CognitoFidelity._initiate_auth and cloudtrail._user_sub.
+    """moto's pool._get_user finds by username or email, else None; the sandbox relies on it in moto_state.find_user."""
+    # Also cognito_fidelity.CognitoFidelity._initiate_auth and moto_state.user_sub.
     plain_id, _ = make_pool(url)
     make_user(url, plain_id)
     by_email_id, _ = make_pool(url, UsernameAttributes=["email"])
@@ -616,9 +616,9 @@ CLIENT_SETTINGS: dict[str, Any] = {
 
 
 def test_client_extended_config_keeps_the_request_members(url: str) -> None:
-    """moto keeps client settings in extended_config; the sandbox relies on it in hosted_ui.HostedUI._validate."""
+    """moto keeps client settings in extended_config; the sandbox relies on it in hosted_ui_flow.validate."""
     # Also moto_state.reveals_missing_users and auth_session_seconds, cognito_fidelity.effective_auth_flows,
-    # hosted_ui._validity_seconds, hosted_ui._id_claims and HostedUI._logout.
+    # hosted_ui_tokens._validity_seconds, hosted_ui_tokens._id_claims and HostedUI._logout.
     pool_id, client_id = make_pool(url, client=CLIENT_SETTINGS)
     kept = user_pool(pool_id).clients[client_id].extended_config
     assert {member: kept.get(member) for member in CLIENT_SETTINGS} == CLIENT_SETTINGS
@@ -637,8 +637,8 @@ def test_client_secret_is_kept_on_the_client(url: str) -> None:
 
 
 def test_pool_keeps_its_password_policy_and_mfa_setting(url: str) -> None:
-    """moto keeps a pool's password policy and MFA; the sandbox relies on it in hosted_ui.password_policy_problem."""
-    # Also hosted_ui._blocked (mfa_config).
+    """moto keeps a pool's password policy and MFA: relied on in hosted_ui_flow.password_policy_problem."""
+    # Also hosted_ui_flow.sign_in_blocked (mfa_config).
     policy = {
         "MinimumLength": 12,
         "RequireUppercase": True,
@@ -664,8 +664,8 @@ def test_schema_attributes_say_which_are_required(url: str) -> None:
 
 
 def test_user_groups_and_mfa_flags(url: str) -> None:
-    """moto's user keeps groups and MFA flags; the sandbox relies on it in hosted_ui.mint_tokens."""
-    # Also hosted_ui._blocked (the MFA flags).
+    """moto's user keeps groups and MFA flags; the sandbox relies on it in hosted_ui_tokens.mint_tokens."""
+    # Also hosted_ui_flow.sign_in_blocked (the MFA flags).
     pool_id, _ = make_pool(url)
     make_user(url, pool_id)
     idp = aws(url, "cognito-idp")
@@ -718,8 +718,8 @@ def test_password_verifier_takes_any_claim_and_answers_tokens_or_the_next_challe
 
 
 def test_create_jwt_makes_a_pool_token_with_the_extra_claims(url: str) -> None:
-    """moto's pool.create_jwt makes pool tokens with extra claims; the sandbox relies on it in hosted_ui.mint_tokens."""
-    # Also cloudtrail._pool_id_from_token: the pool id is the last part of ``iss``.
+    """moto's pool.create_jwt makes pool tokens with extra claims: relied on in hosted_ui_tokens.mint_tokens."""
+    # Also cloudtrail_identity._pool_id_from_token: the pool id is the last part of ``iss``.
     pool_id, client_id = make_pool(url)
     make_user(url, pool_id)
     pool = user_pool(pool_id)
@@ -771,7 +771,7 @@ def test_admin_update_user_attributes_adds_attributes(url: str) -> None:
 )
 def test_cognito_errors_are_json_rest_errors(error: JsonRESTError, code: str) -> None:
     """moto's Cognito errors are JsonRESTErrors; the sandbox relies on it in CognitoFidelity.__call__ to answer them."""
-    # Also hosted_ui._blocked, which shows a refusal's ``message``.
+    # Also hosted_ui_flow.sign_in_blocked, which shows a refusal's ``message``.
     assert isinstance(error, JsonRESTError)
     assert error.code == 400
     assert json.loads(error.get_body()) == {"__type": code, "message": error.message}
@@ -784,8 +784,8 @@ def test_cognito_errors_are_json_rest_errors(error: JsonRESTError, code: str) ->
 
 
 def test_trails_live_in_their_home_region_with_the_attributes_read(url: str) -> None:
-    """moto keeps trails in their home region; the sandbox relies on it in cloudtrail._account_trails."""
-    # Also cloudtrail._logging_trails, _find_trail and CloudTrailRecorder._deliver.
+    """moto keeps trails in their home region; the sandbox relies on it in moto_state.account_trails."""
+    # Also cloudtrail_delivery.logging_trails, find_trail and LogDelivery._deliver.
     aws(url, "s3", region=OTHER_REGION).create_bucket(
         Bucket="vehicle-lab-trail", CreateBucketConfiguration={"LocationConstraint": OTHER_REGION}
     )
@@ -803,7 +803,7 @@ def test_trails_live_in_their_home_region_with_the_attributes_read(url: str) -> 
 
 
 def test_event_selectors_are_kept_as_sent(url: str) -> None:
-    """moto keeps a trail's event selectors as sent; the sandbox relies on it in cloudtrail._selected."""
+    """moto keeps a trail's event selectors as sent; the sandbox relies on it in cloudtrail_delivery._selected."""
     aws(url, "s3").create_bucket(Bucket="vehicle-lab-trail")
     trails = aws(url, "cloudtrail")
     trails.create_trail(Name="basic", S3BucketName="vehicle-lab-trail")
@@ -891,7 +891,7 @@ def test_sandbox_ami_is_one_moto_knows(url: str) -> None:
 
 
 def test_running_instances_have_a_public_dns_name_and_a_launch_time(url: str) -> None:
-    """moto's instances have a DNS name and launch time; the sandbox relies on it in server.running_instance_hosts."""
+    """moto's instances have a DNS name and launch time: relied on in moto_state.running_instance_hosts."""
     # Also provision._instance (the PublicDnsName RunInstances answers).
     made = aws(url, "ec2").run_instances(ImageId=SANDBOX_AMI, MinCount=1, MaxCount=1, InstanceType="t2.micro")
     answered = made["Instances"][0]["PublicDnsName"]
@@ -906,7 +906,7 @@ def test_running_instances_have_a_public_dns_name_and_a_launch_time(url: str) ->
 
 def test_stop_drops_the_public_name_and_start_gives_a_new_one(url: str) -> None:
     """moto's stop drops the public DNS name, start gives a new one; the sandbox relies on it in provision._restart."""
-    # Also server.running_instance_hosts: a stopped instance serves no website.
+    # Also moto_state.running_instance_hosts: a stopped instance serves no website.
     ec2 = aws(url, "ec2")
     made = ec2.run_instances(ImageId=SANDBOX_AMI, MinCount=1, MaxCount=1)["Instances"][0]
     instance_id, names = made["InstanceId"], {made["PublicDnsName"]}
@@ -950,7 +950,7 @@ def _strip_namespaces(payload: bytes) -> ElementTree.Element:
 def test_start_and_stop_answer_an_instances_set(
     url: str, action: str, previous: tuple[str, str], current: tuple[str, str]
 ) -> None:
-    """moto answers Start/StopInstances with instancesSet; the sandbox relies on it in cloudtrail._instance_changes."""
+    """moto answers Start/StopInstances with instancesSet: relied on in cloudtrail_ec2.instance_changes."""
     ec2 = aws(url, "ec2")
     instance_id = ec2.run_instances(ImageId=SANDBOX_AMI, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     if action == "StartInstances":
@@ -966,7 +966,7 @@ def test_start_and_stop_answer_an_instances_set(
 
 
 def test_start_of_an_unknown_instance_is_an_xml_error(url: str) -> None:
-    """moto answers EC2 errors as XML Code/Message; the sandbox relies on it in cloudtrail._ec2_error."""
+    """moto answers EC2 errors as XML Code/Message; the sandbox relies on it in cloudtrail_ec2.ec2_error."""
     answer = _ec2_query(url, "StartInstances", ["i-0123456789abcdef0"])
     assert answer.status_code == 400
     root = _strip_namespaces(answer.content)

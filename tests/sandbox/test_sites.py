@@ -8,8 +8,8 @@ import boto3
 import pytest
 import requests
 
-from grader.browser.routing import SITES_PATH
 from grader.sandbox import Sandbox
+from grader.sandbox.layout import SITES_PATH
 from grader.sandbox.sites import SiteHost, site_folder_problem
 from tests.sandbox.serving import serving
 

@@ -29,12 +29,12 @@ from jwt.algorithms import RSAAlgorithm
 
 from grader import USER_AGENT
 from grader.authorize import HINTS, AuthorizeProbe, authorize_url
-from grader.browser.hosted_signin import HostedSignIn
-from grader.browser.recorder import CognitoCall
-from grader.browser.site_login import LoginAttempt
 from grader.checking import Check, CheckFailed
 from grader.errors import GraderError
-from grader.observe.evidence import Evidence, InstanceStarts, SiteLogins, TrailsFound
+from grader.callbacks import sign_in_callback
+from grader.observe.evidence import Evidence, InstanceStarts, SignInCallback, SiteLogins, TrailsFound
+from grader.observe.verify import verified_evidence, verified_logins, verified_sign_in
+from grader.observe.signins import CognitoCall, HostedSignIn, LoginAttempt
 from grader.registry import info_of
 from grader.site import Probe, Settings, Site
 from grader.snapshot import AppClient, Domain, Identity, Instance, Pool, PoolSummary, Read, Snapshot, User
@@ -418,7 +418,18 @@ def finished_evidence(**parts: Any) -> Evidence:
     )
     observed = {name: Read(values[name]) for name in names}
     observed |= {name: value if isinstance(value, Read) else Read(value) for name, value in parts.items()}
-    return Evidence(region=REGION, identity=IDENTITY, observed_at=OBSERVED_AT, **observed)
+    if "sign_in_callback" not in parts:
+        observed["sign_in_callback"] = Read(_sign_in_callback(observed["snapshot"], observed["authorize_probes"]))
+    # Tokens are verified while observing: the browser parts as observation leaves them.
+    return verified_evidence(Evidence(region=REGION, identity=IDENTITY, observed_at=OBSERVED_AT, **observed), SPEC)
+
+
+def _sign_in_callback(snapshot: Read[Snapshot], probes: Read[dict[str, AuthorizeProbe]]) -> SignInCallback | None:
+    """The callback the observer would choose on `snapshot` (grader/callbacks.py's rule), with its probe."""
+    found, answers = snapshot.value, probes.value
+    client = found.client.value if found is not None else None
+    url = sign_in_callback(client.callback_urls, found.instances.value or ()) if found and client else None
+    return SignInCallback(url, (answers or {}).get(url)) if url is not None else None
 
 
 def empty_evidence() -> Evidence:
@@ -440,14 +451,33 @@ def empty_evidence() -> Evidence:
     )
 
 
+OBSERVATION_INPUTS = frozenset({"signing_keys", "authorize_probes", "instances"})
+"""What observation makes a check's parts from (the tokens' keys, the callback's choice): given to any check."""
+
+
 def arguments(function: Callable[..., Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """The fixture values `function` takes: the finished lab's, with `overrides` (each must be one it takes)."""
     names = [name for name in inspect.signature(function).parameters if name != "check"]
-    unknown = sorted(set(overrides) - set(names))
+    unknown = sorted(set(overrides) - set(names) - OBSERVATION_INPUTS)
     if unknown:
         raise TypeError(f"{function.__name__} takes no fixture {', '.join(unknown)}; it takes {', '.join(names)}")
     values = finished()
-    return {name: overrides[name] if name in overrides else values[name] for name in names}
+    chosen = {name: overrides[name] if name in overrides else values.get(name) for name in names}
+    # The browser parts reach a check as observation leaves them: tokens verified, with the pool's signing keys
+    # (or `signing_keys=` given for that), and blanked.
+    keys = Read(overrides["signing_keys"]) if "signing_keys" in overrides else Read(JWKS)
+    pool, client = chosen.get("pool", POOL), chosen.get("app_client", CLIENT)
+    observed = replace(snapshot(), pool=Read(pool), client=Read(client))
+    if isinstance(chosen.get("site_logins"), SiteLogins):
+        chosen["site_logins"] = verified_logins(chosen["site_logins"], observed, keys, SPEC, REGION)
+    if isinstance(chosen.get("hosted_sign_in"), HostedSignIn):
+        chosen["hosted_sign_in"] = verified_sign_in(chosen["hosted_sign_in"], observed, keys, SPEC, REGION)
+    if "sign_in_callback" in names and "sign_in_callback" not in overrides:
+        instances = overrides.get("instances", (INSTANCE,))
+        url = sign_in_callback(client.callback_urls, instances) if client else None
+        answers = overrides.get("authorize_probes", probes())
+        chosen["sign_in_callback"] = SignInCallback(url, answers.get(url)) if url else None
+    return chosen
 
 
 def new_check(function: Callable[..., Any]) -> Check:

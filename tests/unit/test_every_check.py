@@ -8,20 +8,20 @@ for an empty account, one for a pool without an app client.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from types import SimpleNamespace
+import importlib
+import pkgutil
 from typing import Any
 
 import pytest
 
-from grader.browser.recorder import CognitoCall
+import checks
 from grader.errors import GraderError
 from grader.observe.evidence import Evidence
-from grader.plugin import GraderPlugin
-from grader.registry import registered
-from grader.run import checks_args
+from grader.observe.signins import CognitoCall
+from grader.pipeline import judge
+from grader.registry import info_of, registered
 from grader.snapshot import Read
-from grader.target import Target
+from grader.spec import available_specs, load_spec
 from grader.trail import AuthEvents
 from tests.unit import (
     test_client_checks,
@@ -34,7 +34,6 @@ from tests.unit import (
 from tests.unit.evidence import (
     CALLBACK,
     HISTORY,
-    IDENTITY,
     POOL,
     REGION,
     SITE,
@@ -56,10 +55,25 @@ UNIT_MODULES = {
 }
 
 
+def declared_in_checks() -> set[str]:
+    """The ids the `@lab_check` functions of the checks package declare, read from the functions themselves."""
+    found = set()
+    for module in pkgutil.iter_modules(checks.__path__):
+        if module.name.startswith("test_"):
+            loaded = importlib.import_module(f"checks.{module.name}")
+            infos = (info_of(value) for value in vars(loaded).values())
+            found |= {info.id for info in infos if info is not None and info.module == loaded.__name__}
+    return found
+
+
 def test_every_registered_check_has_a_pass_case_in_its_unit_module() -> None:
     """Each registered check id is in the PASSES of its check module's unit module: a new check needs unit tests."""
     known = registered()
-    assert len(known) == 25
+    declared = declared_in_checks()
+    assert declared, "the checks package declares no check"
+    assert set(known) == declared, "the registry holds exactly the checks the checks package declares"
+    for spec_id in available_specs():
+        assert set(load_spec(spec_id).checks) == declared, f"the built-in spec {spec_id} grades every check"
     untested = sorted(
         cid
         for cid, info in known.items()
@@ -198,44 +212,15 @@ ACCOUNTS: dict[str, tuple[Any, dict[str, tuple[str, str]]]] = {
 }
 
 
-@dataclass
-class FakeObserver:
-    """Hands the grader's plugin ready-made evidence instead of observing an account."""
-
-    evidence: Evidence
-    connection: Any = field(
-        default_factory=lambda: SimpleNamespace(
-            spec=SPEC, target=Target(region=REGION), identity=IDENTITY, student="unit", out=None
-        )
-    )
-    needs: list[frozenset[str]] = field(default_factory=list)
-
-    def start_browser(self, needs: Any) -> None:
-        pass
-
-    def observe(self, needs: frozenset[str]) -> Evidence:
-        self.needs.append(frozenset(needs))
-        return self.evidence
-
-    def close(self) -> None:
-        pass
-
-
 @pytest.mark.parametrize(("build", "expected"), list(ACCOUNTS.values()), ids=list(ACCOUNTS))
 def test_checks_run_through_pytest_skip_where_their_narrowing_fixture_says(
-    pytester: pytest.Pytester, build: Any, expected: dict[str, tuple[str, str]]
+    build: Any, expected: dict[str, tuple[str, str]]
 ) -> None:
-    """Run the real checks/ in process on an account: every check's status, and each narrowing skip's reason."""
-    observer = FakeObserver(build())
-    plugin = GraderPlugin(observer=observer)  # type: ignore[arg-type]
-    pytester.runpytest_inprocess(
-        *checks_args(SPEC),
-        plugins=[plugin],
-    )
-    assert plugin.result is not None, "the checks did not run"
-    got = {c.id: (c.status, c.message) for c in plugin.result.checks}
+    """Judge an account's evidence with the real checks/ (pytest, in process): every check's status, and each
+    narrowing skip's reason."""
+    result = judge(SPEC, build())
+    got = {c.id: (c.status, c.message) for c in result.checks}
     assert got == expected
-    assert len(observer.needs) == 1, "the evidence is observed once"
 
 
 # -- a read the grader could not make is its error, never the student's fail -------------------------
@@ -271,15 +256,13 @@ UNREADABLE: dict[str, tuple[Any, dict[str, str]]] = {
 
 @pytest.mark.parametrize(("build", "others"), list(UNREADABLE.values()), ids=list(UNREADABLE))
 def test_an_unreadable_aws_part_is_the_graders_error_in_every_check_that_reads_it(
-    pytester: pytest.Pytester, build: Any, others: dict[str, str]
+    build: Any, others: dict[str, str]
 ) -> None:
     """Through pytest: every pool, client, user and site check that needs a part AWS throttled or denied ends
     `error` with that read's sentence; the checks that do not need it keep their verdict."""
     evidence = build()
-    plugin = GraderPlugin(observer=FakeObserver(evidence))  # type: ignore[arg-type]
-    pytester.runpytest_inprocess(*checks_args(SPEC), plugins=[plugin])
-    assert plugin.result is not None, "the checks did not run"
-    got = {c.id: (c.status, c.message) for c in plugin.result.checks if c.id.startswith(MINE)}
+    result = judge(SPEC, evidence)
+    got = {c.id: (c.status, c.message) for c in result.checks if c.id.startswith(MINE)}
     error = evidence.snapshot.value.pool.error or evidence.snapshot.value.instances.error
     expected = {cid: (others[cid], None) if cid in others else ("error", error.message) for cid in got}
     assert {cid: (status, None if cid in others else message) for cid, (status, message) in got.items()} == expected

@@ -15,7 +15,7 @@ import pytest
 
 import checks.test_hostedui as hostedui_checks
 import checks.test_site as site_checks
-from grader.browser.recorder import CognitoCall
+from grader.observe.signins import CognitoCall
 from grader.tokens import LoginWindow, verify_callback_tokens, verify_tokens
 from tests.unit.evidence import (
     CALLBACK,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import checks.test_site as site_checks
-from grader.browser.recorder import CognitoCall
+from grader.observe.signins import CognitoCall
 from grader.checking import Check
 from grader.errors import GraderError
 from grader.site import Probe
