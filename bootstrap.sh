@@ -44,12 +44,14 @@ ensure_python_packages() {
   echo "$want${extras:+ $extras}" > "$STAMP"
 }
 
-# ruff (lint and format) and mypy over grader/ and checks/, as pyproject.toml configures them.
+# ruff (lint and format) over grader/, checks/, tests/ and benchmarks/, and mypy over the files
+# pyproject.toml names, as it configures them.
 # Each runs even when one before it found something; then the tests do not start.
 check_code() {
   local failed=()
-  "$VENV/bin/ruff" check grader checks || failed+=("ruff check grader checks  (some are fixed by: $VENV/bin/ruff check --fix grader checks)")
-  "$VENV/bin/ruff" format --check grader checks || failed+=("ruff format --check grader checks  (fixed by: $VENV/bin/ruff format grader checks)")
+  local code=(grader checks tests benchmarks)
+  "$VENV/bin/ruff" check "${code[@]}" || failed+=("ruff check ${code[*]}  (some are fixed by: $VENV/bin/ruff check --fix ${code[*]})")
+  "$VENV/bin/ruff" format --check "${code[@]}" || failed+=("ruff format --check ${code[*]}  (fixed by: $VENV/bin/ruff format ${code[*]})")
   "$VENV/bin/mypy" || failed+=("mypy  (the files and settings are in pyproject.toml)")
   if [ "${#failed[@]}" -gt 0 ]; then
     echo "bootstrap: the code checks found problems (shown above), so the tests were not run:" >&2

@@ -49,15 +49,15 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 def _children_map() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
             continue
         try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
+            stat = (entry / "stat").read_text()
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
+        children.setdefault(ppid, []).append(int(entry.name))
     return children
 
 
@@ -151,8 +151,10 @@ def baseline_seconds() -> float:
 
 
 def spread(times: list[float]) -> str:
-    return (f"median {statistics.median(times) * 1000:.0f} ms, "
-            f"min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms")
+    return (
+        f"median {statistics.median(times) * 1000:.0f} ms, "
+        f"min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms"
+    )
 
 
 def time_grades(sandbox: Sandbox, count: int) -> tuple[list[float], list[float], int]:
@@ -168,8 +170,11 @@ def time_grades(sandbox: Sandbox, count: int) -> tuple[list[float], list[float],
         grades.append(time.monotonic() - started)
         if result.score != result.max_score:
             short += 1
-            print("grade fell short:", [(c.id, c.status, c.message) for c in result.checks if c.status != "pass"],
-                  file=sys.stderr)
+            print(
+                "grade fell short:",
+                [(c.id, c.status, c.message) for c in result.checks if c.status != "pass"],
+                file=sys.stderr,
+            )
     return grades, baselines, short
 
 
@@ -211,8 +216,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"browser: {find_browser().source}; user agent: {user_agent}")
     print(f"full grade x{args.grades} (all checks, browser included): {spread(grades)}")
-    print(f"baseline (SHA-256 of 64 MiB) x{args.grades}: {spread(baselines)}; "
-          f"grade median = {statistics.median(grades) / statistics.median(baselines):.1f} baselines")
+    print(
+        f"baseline (SHA-256 of 64 MiB) x{args.grades}: {spread(baselines)}; "
+        f"grade median = {statistics.median(grades) / statistics.median(baselines):.1f} baselines"
+    )
     print(f"browser launch: {launch_s * 1000:.0f} ms (once per grading run)")
     print(f"login x{args.n}: {spread(times)}")
     print(f"CPU per login (all processes): {cpu_used / args.n * 1000:.0f} ms on {os.cpu_count()} cores")

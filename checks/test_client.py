@@ -12,7 +12,7 @@ from grader.snapshot import AppClient, Instance, Pool, Snapshot, running_hosts
 from grader.spec import LabSpec
 
 
-@lab_check("client.exists", needs=("snapshot",))
+@lab_check("client.exists", needs=("snapshot",), after=("pool.exists",))
 def test_exists(pool: Pool, snapshot: Snapshot, spec: LabSpec, check: Check) -> None:
     """Passes when the pool has an app client (named as the spec says, if it names one)."""
     clients = snapshot.clients.get()
@@ -26,7 +26,7 @@ def test_exists(pool: Pool, snapshot: Snapshot, spec: LabSpec, check: Check) -> 
     )
 
 
-@lab_check("client.no_secret", needs=("snapshot",))
+@lab_check("client.no_secret", needs=("snapshot",), after=("client.exists",))
 def test_no_secret(app_client: AppClient, check: Check) -> None:
     """Passes when the app client has no client secret (a public client the browser can use)."""
     check.record(client=app_client.name, has_secret=app_client.has_secret)
@@ -38,7 +38,7 @@ def test_no_secret(app_client: AppClient, check: Check) -> None:
     check.passes(f"The app client {app_client.name} has no secret.")
 
 
-@lab_check("client.srp_auth", needs=("snapshot",))
+@lab_check("client.srp_auth", needs=("snapshot",), after=("client.exists",))
 def test_srp_auth(app_client: AppClient, spec: LabSpec, check: Check) -> None:
     """Passes when the app client allows the auth flows the spec requires (ALLOW_USER_SRP_AUTH)."""
     flows = app_client.explicit_auth_flows
@@ -52,7 +52,7 @@ def test_srp_auth(app_client: AppClient, spec: LabSpec, check: Check) -> None:
     check.passes(f"The app client allows {listing(spec.expected.auth_flows)}.")
 
 
-@lab_check("client.implicit_only", needs=("snapshot",))
+@lab_check("client.implicit_only", needs=("snapshot",), after=("client.exists",))
 def test_implicit_only(app_client: AppClient, spec: LabSpec, check: Check) -> None:
     """Passes when the OAuth grant types are exactly the spec's (implicit, without code grant)."""
     flows = sorted(app_client.oauth_flows)
@@ -73,7 +73,7 @@ def test_implicit_only(app_client: AppClient, spec: LabSpec, check: Check) -> No
     check.passes(f"The app client's OAuth grant type is {listing(flows)}.")
 
 
-@lab_check("client.oauth_scopes", needs=("snapshot",))
+@lab_check("client.oauth_scopes", needs=("snapshot",), after=("client.exists",))
 def test_oauth_scopes(app_client: AppClient, spec: LabSpec, check: Check) -> None:
     """Passes when OAuth is on for the client, with the spec's scopes and identity providers."""
     check.record(
@@ -82,26 +82,32 @@ def test_oauth_scopes(app_client: AppClient, spec: LabSpec, check: Check) -> Non
         allowed_oauth_scopes=list(app_client.oauth_scopes),
         identity_providers=list(app_client.identity_providers),
     )
-    problems = []
+    problems: list[tuple[str, str]] = []  # (cause, what is wrong)
     if not app_client.oauth_enabled:
-        problems.append("OAuth is not enabled for the app client (no hosted UI settings)")
+        cause = "oauth-off"
+        problems.append((cause, "OAuth is not enabled for the app client (no hosted UI settings)"))
     missing_scopes = [s for s in spec.expected.oauth_scopes if s not in app_client.oauth_scopes]
     if missing_scopes:
-        problems.append(f"the scopes lack {listing(missing_scopes)} (it has {listing(app_client.oauth_scopes)})")
+        cause = "missing-scope"
+        problems.append(
+            (cause, f"the scopes lack {listing(missing_scopes)} (it has {listing(app_client.oauth_scopes)})")
+        )
     missing_idps = [p for p in spec.expected.identity_providers if p not in app_client.identity_providers]
     if missing_idps:
-        problems.append(
-            f"the identity providers lack {listing(missing_idps)} (it has {listing(app_client.identity_providers)})"
-        )
+        cause = "missing-provider"
+        has = listing(app_client.identity_providers)
+        problems.append((cause, f"the identity providers lack {listing(missing_idps)} (it has {has})"))
     if problems:
-        check.fail(f"In the app client {app_client.name}, {'; '.join(problems)}.")
+        # The hint is the first problem's: OAuth off, then the scopes, then the providers (saving the
+        # hosted UI settings, which turns OAuth on, sets the scopes and providers on the same page).
+        check.fail(f"In the app client {app_client.name}, {'; '.join(p for _, p in problems)}.", cause=problems[0][0])
     check.passes(
         f"OAuth is on with scopes {listing(app_client.oauth_scopes)} and provider "
         f"{listing(app_client.identity_providers)}."
     )
 
 
-@lab_check("client.callback_ec2", needs=("snapshot", "instance_starts"))
+@lab_check("client.callback_ec2", needs=("snapshot", "instance_starts"), after=("client.exists",))
 def test_callback_ec2(
     app_client: AppClient,
     instances: tuple[Instance, ...],
@@ -131,22 +137,42 @@ def test_callback_ec2(
         return
     running = list(running_hosts(instances).values())
     if not app_client.callback_urls:
-        check.fail(f"The app client {app_client.name} has no callback URL.")
+        check.fail(f"The app client {app_client.name} has no callback URL.", cause="no-callback")
     if not running:
         stopped = [i for i in instances if i.state in {"stopped", "stopping"}]
         if stopped:
             check.fail(
                 f"No EC2 instance is running ({listing(i.id for i in stopped)} is stopped), so "
                 f"the callback URL {listing(app_client.callback_urls)} names no running instance. "
-                "A stopped instance gets a new public DNS name when it starts again."
+                "A stopped instance gets a new public DNS name when it starts again.",
+                cause="no-running-instance",
             )
         check.fail(
             f"There is no running EC2 instance with a public DNS name, so the callback URL "
-            f"{listing(app_client.callback_urls)} cannot be the website's address."
+            f"{listing(app_client.callback_urls)} cannot be the website's address.",
+            cause="no-running-instance",
         )
     if problems:
-        check.fail(f"No callback URL is the running instance's https address: {'; '.join(problems)}.")
+        # One problem for each callback URL that names an instance-like host: the hint is the first one's.
+        check.fail(
+            f"No callback URL is the running instance's https address: {'; '.join(problems)}.",
+            cause=_callback_cause(problems[0]),
+        )
+    # No callback URL even looks like an EC2 address: the spec's general hint (copy the instance's name) fits.
     check.fail(
         f"No callback URL ({listing(app_client.callback_urls)}) names the running instance "
         f"{listing(i.public_dns for i in running)}."
     )
+
+
+def _callback_cause(problem: str) -> str:
+    """The cause of one of grader.callbacks.judge_callbacks' problems, by the words it says it with
+    ('' for a callback naming no running instance: the spec's general hint fits it)."""
+    cause = ""
+    if "Cognito needs https" in problem:
+        cause = "http-callback"
+    elif "looks like a typo" in problem:
+        cause = "typo"
+    elif "is an EC2 public DNS name, but" in problem:
+        cause = "former-address"
+    return cause

@@ -22,17 +22,19 @@ def test_trail(trails: TrailsFound, trail_bucket: bool | None, spec: LabSpec, la
     check.record(trail_name=name, other_trails=list(trails.others))
     if not trails.lab:
         named = f" (the account has {listing(trails.others)})" if trails.others else ""
-        check.fail(f"There is no trail named {name} for {lab_region}{named}.")
+        check.fail(f"There is no trail named {name} for {lab_region}{named}.", cause="no-trail")
     trail = trails.lab[0]
     check.record(bucket=trail.bucket, home_region=trail.home_region, multi_region=trail.multi_region)
     if not trail.bucket:
-        check.fail(f"The trail {name} has no S3 bucket.")
+        check.fail(f"The trail {name} has no S3 bucket.", cause="no-bucket")
     if not trail_bucket:
-        check.fail(f"The trail {name} logs to the bucket {trail.bucket}, which does not exist any more.")
+        check.fail(
+            f"The trail {name} logs to the bucket {trail.bucket}, which does not exist any more.", cause="no-bucket"
+        )
     check.passes(f"The trail {name} logs to the bucket {trail.bucket}.")
 
 
-@lab_check("cloudtrail.logging", needs=("trails", "trail_status"))
+@lab_check("cloudtrail.logging", needs=("trails", "trail_status"), after=("cloudtrail.trail",))
 def test_logging(
     lab_trail: Trail, trail_status: TrailStatus | None, spec: LabSpec, observed_at: datetime, check: Check
 ) -> None:
@@ -48,11 +50,15 @@ def test_logging(
         delivery_error=status.delivery_error,
     )
     if not status.is_logging:
-        check.fail(f"The trail {lab_trail.name} exists but is not logging (logging was stopped or never started).")
+        check.fail(
+            f"The trail {lab_trail.name} exists but is not logging (logging was stopped or never started).",
+            cause="not-logging",
+        )
     if status.delivery_error:
         check.fail(
             f"The trail {lab_trail.name} is logging, but CloudTrail cannot deliver to its bucket: "
-            f"{status.delivery_error}."
+            f"{status.delivery_error}.",
+            cause="delivery-error",
         )
     if status.latest_delivery:
         check.passes(
@@ -68,11 +74,12 @@ def test_logging(
         return
     check.fail(
         f"The trail {lab_trail.name} says it is logging, but no log file has been delivered "
-        f"{'since ' + _when(started) if started else 'yet'}."
+        f"{'since ' + _when(started) if started else 'yet'}.",
+        cause="no-delivery",
     )
 
 
-@lab_check("cloudtrail.auth_events", needs=("auth_events", "snapshot"))
+@lab_check("cloudtrail.auth_events", needs=("auth_events", "snapshot"), after=("site.login",))
 def test_auth_events(auth_events: AuthEvents, snapshot: Snapshot, spec: LabSpec, check: Check) -> None:
     """Passes when CloudTrail shows a successful SRP sign-in (InitiateAuth then RespondToAuthChallenge)
     to the lab's app client, not made by the grader."""
@@ -127,7 +134,8 @@ def test_auth_events(auth_events: AuthEvents, snapshot: Snapshot, spec: LabSpec,
         assert pool is not None  # lab is not None: _lab_clients found the pool
         check.fail(
             f"The user pool {pool.name} has no app client, so CloudTrail cannot show a sign-in "
-            f"to the lab's app client{seen} (source: {found.source}).{skipped}"
+            f"to the lab's app client{seen} (source: {found.source}).{skipped}",
+            cause="no-client",
         )
     lab_named = listing(f"{c.name} (id {c.id})" for c in (lab or {}).values())
     if found.cut_short():
@@ -138,18 +146,21 @@ def test_auth_events(auth_events: AuthEvents, snapshot: Snapshot, spec: LabSpec,
         check.fail(
             f"CloudTrail recorded {len(others)} successful sign-in{'s' if len(others) != 1 else ''} only to other "
             f"app clients ({listing(clients)}), none to the lab's app client {lab_named}{more} "
-            f"(source: {found.source}).{skipped}"
+            f"(source: {found.source}).{skipped}",
+            cause="other-client",
         )
     if failed:
         codes = sorted({e.error_code for e in failed})
         check.fail(
             f"CloudTrail recorded only failed sign-ins from the website ({len(failed)}, {listing(codes)}), "
-            f"no successful one (source: {found.source}).{skipped}"
+            f"no successful one (source: {found.source}).{skipped}",
+            cause="failed-only",
         )
     if elsewhere:
         check.fail(
             f"CloudTrail recorded sign-in attempts only to other app clients ({listing(tried)}), none to the lab's "
-            f"app client {lab_named} (source: {found.source}).{skipped}"
+            f"app client {lab_named} (source: {found.source}).{skipped}",
+            cause="other-client",
         )
     if own:
         check.fail(

@@ -25,21 +25,36 @@ if TYPE_CHECKING:
     from grader.observe.signins import HostedSignIn
 
 
-def _refusal(answer: AuthorizeProbe, client: AppClient) -> str:
-    """Cognito's answer as a sentence part, naming OAuth being off when the client's settings show it.
+def _refusal(answer: AuthorizeProbe, client: AppClient) -> tuple[str, str]:
+    """Cognito's answer as a sentence part, naming OAuth being off when the client's settings show it, and
+    its cause ('' for an error without a hint of its own).
 
     Cognito was seen to answer a client with OAuth off with invalid_request (the documentation
     says unauthorized_client); either way, the client's own settings name the cause.
     """
     if answer.error in {"invalid_request", "unauthorized_client"} and not client.oauth_enabled:
-        return (
+        cause = "oauth-off"
+        sentence = (
             f"Cognito answers {answer.error}: OAuth / hosted UI is not enabled for the app client {client.name} "
             "(edit its login pages and save them with the callback URL, the Implicit grant and the scopes)"
         )
-    return answer.sentence()
+        return sentence, cause
+    cause = ""
+    match answer.error:
+        case "redirect_mismatch":
+            cause = "redirect-mismatch"
+        case "unauthorized_client":
+            cause = "unauthorized-client"
+        case "invalid_request":
+            cause = "invalid-request"
+        case "invalid_scope":
+            cause = "invalid-scope"
+        case "login_pages_unavailable":
+            cause = "login-pages-unavailable"
+    return answer.sentence(), cause
 
 
-@lab_check("hostedui.authorize", needs=("snapshot", "authorize_probes"))
+@lab_check("hostedui.authorize", needs=("snapshot", "authorize_probes"), after=("pool.domain", "client.exists"))
 def test_authorize(
     app_client: AppClient,
     domain: Domain | None,
@@ -51,29 +66,39 @@ def test_authorize(
     (implicit grant, the spec's scopes)."""
     check.record(domain=domain.host if domain else None, callback_urls=list(app_client.callback_urls))
     if domain is None:
-        check.fail("The user pool has no Cognito domain, so there is no hosted UI to sign in on.")
+        check.fail("The user pool has no Cognito domain, so there is no hosted UI to sign in on.", cause="no-domain")
     if not app_client.callback_urls:
         check.fail(
             f"The app client {app_client.name} has no callback URL, so the hosted UI cannot send "
-            f"{spec.expected.username} back."
+            f"{spec.expected.username} back.",
+            cause="no-callback",
         )
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []  # (cause, what is wrong), one for each callback URL refused
     unseen: list[str] = []
     probes = []
     for callback in app_client.callback_urls:
         scheme_problem = callback_scheme_problem(callback)
         if scheme_problem:
-            problems.append(scheme_problem)
+            cause = "not-https"
+            if callback.lower().startswith("http:"):
+                cause = "http-callback"
+            problems.append((cause, scheme_problem))
             continue
         answer = authorize_probes[callback]
         probes.append(answer.evidence())
         if answer.unseen():
             unseen.append(answer.unseen())
         elif not answer.ok:
-            problems.append(f"for {callback}, {_refusal(answer, app_client)}")
+            sentence, cause = _refusal(answer, app_client)
+            problems.append((cause, f"for {callback}, {sentence}"))
     check.record(probes=probes)
     if problems:
-        check.fail(f"The hosted UI would not complete the implicit grant: {'; '.join(problems)}.")
+        # Several callbacks may be refused for different causes: the hint is the first one's (in the
+        # app client's order, as the message lists them).
+        check.fail(
+            f"The hosted UI would not complete the implicit grant: {'; '.join(p for _, p in problems)}.",
+            cause=problems[0][0],
+        )
     if unseen:
         raise GraderError(" ".join(unseen), kind="hosted-ui")
     check.passes(
@@ -81,7 +106,11 @@ def test_authorize(
     )
 
 
-@lab_check("hostedui.implicit_callback", needs=("snapshot", "sign_in_callback", "hosted_sign_in"))
+@lab_check(
+    "hostedui.implicit_callback",
+    needs=("snapshot", "sign_in_callback", "hosted_sign_in"),
+    after=("hostedui.authorize", "client.callback_ec2", "user.janedoe_confirmed"),
+)
 def test_implicit_callback(
     pool: Pool,
     app_client: AppClient,
@@ -118,19 +147,23 @@ def test_implicit_callback(
     if result.change_password_required:
         check.fail(
             f"The hosted UI asks {who} to change the temporary password: the user is not confirmed yet. "
-            "The grader does not change it for you; sign in once on the hosted UI and set the lab's new password."
+            "The grader does not change it for you; sign in once on the hosted UI and set the lab's new password.",
+            cause="temporary-password",
         )
     if result.sign_in_message:
-        cause = ""
+        why = ""
+        cause = "password-refused"
         user = snapshot.user.value  # None when it could not be read: the hosted UI's answer stands alone
         if user is not None and user.status == "FORCE_CHANGE_PASSWORD":
-            cause = (
+            why = (
                 f" {who} is still FORCE_CHANGE_PASSWORD: the temporary password was never changed to the "
                 "lab's new one on the hosted UI."
             )
+            cause = "temporary-password"
         check.fail(
             f"The hosted UI refused {who}'s sign-in with the lab's new password: "
-            f"\u201c{result.sign_in_message}\u201d.{cause}"
+            f"\u201c{result.sign_in_message}\u201d.{why}",
+            cause=cause,
         )
     no_style = result.login_pages_unavailable or (
         not result.reached_callback and snapshot.branding.error is None and snapshot.branding.value is False
@@ -146,14 +179,16 @@ def test_implicit_callback(
             f"{shown}: "
             f"the domain {domain.host} uses managed login and the app client {app_client.name} has no branding style. "
             f"In the Cognito console, create a managed login style for {app_client.name} (Cognito's default look is "
-            "enough), or set the domain's branding version to Hosted UI (classic), then grade again."
+            "enough), or set the domain's branding version to Hosted UI (classic), then grade again.",
+            cause="no-branding-style",
         )
     if result.method_choice_without_password:
         offered = listing(result.sign_in_methods) if result.sign_in_methods else "no option the grader recognises"
         check.fail(
             f"The hosted UI asks {who} to choose a sign-in method and offers no password option (it offers {offered}). "
             f"The grader signs in with {who}'s password only, as the lab does: allow password sign-in for the app "
-            "client and the user pool, or set the domain's branding version to Hosted UI (classic)."
+            "client and the user pool, or set the domain's branding version to Hosted UI (classic).",
+            cause="no-password-option",
         )
     if result.callback_error:
         check.fail(

@@ -23,12 +23,13 @@ def test_exists(snapshot: Snapshot, spec: LabSpec, check: Check) -> None:
         check.fail(
             f"There are {len(found)} {wanted.replace('user pool', 'user pools', 1)} "
             f"({listing(p.id for p in found)}); the grader checked {graded.id if graded else 'none'}, "
-            "but there should be only one."
+            "but there should be only one.",
+            cause="several-pools",
         )
     check.passes(f"Found the {wanted}: {found[0].id}.")
 
 
-@lab_check("pool.username_sign_in", needs=("snapshot",))
+@lab_check("pool.username_sign_in", needs=("snapshot",), after=("pool.exists",))
 def test_username_sign_in(pool: Pool, spec: LabSpec, check: Check) -> None:
     """Passes when users sign in with a user name (no email or phone as the user name)."""
     wanted = sorted(spec.expected.sign_in_attributes)
@@ -44,7 +45,7 @@ def test_username_sign_in(pool: Pool, spec: LabSpec, check: Check) -> None:
     check.passes("Users sign in with a user name.")
 
 
-@lab_check("pool.password_policy", needs=("snapshot",))
+@lab_check("pool.password_policy", needs=("snapshot",), after=("pool.exists",))
 def test_password_policy(pool: Pool, spec: LabSpec, check: Check) -> None:
     """Passes when every password-policy setting equals the spec's (Cognito defaults)."""
     check.record(password_policy=pool.password_policy)
@@ -58,7 +59,7 @@ def test_password_policy(pool: Pool, spec: LabSpec, check: Check) -> None:
     check.passes("The password policy is the Cognito default.")
 
 
-@lab_check("pool.mfa_off", needs=("snapshot",))
+@lab_check("pool.mfa_off", needs=("snapshot",), after=("pool.exists",))
 def test_mfa_off(pool: Pool, spec: LabSpec, check: Check) -> None:
     """Passes when the pool's MFA setting is OFF."""
     check.record(mfa=pool.mfa)
@@ -67,7 +68,7 @@ def test_mfa_off(pool: Pool, spec: LabSpec, check: Check) -> None:
     check.passes(f"MFA is {pool.mfa}.")
 
 
-@lab_check("pool.self_recovery_off", needs=("snapshot",))
+@lab_check("pool.self_recovery_off", needs=("snapshot",), after=("pool.exists",))
 def test_self_recovery_off(pool: Pool, spec: LabSpec, check: Check) -> None:
     """Passes when account recovery is admin-only (self-service recovery off)."""
     wanted = spec.expected.recovery_mechanisms
@@ -80,7 +81,7 @@ def test_self_recovery_off(pool: Pool, spec: LabSpec, check: Check) -> None:
     check.passes("Self-service account recovery is off (admin only).")
 
 
-@lab_check("pool.self_registration_off", needs=("snapshot",))
+@lab_check("pool.self_registration_off", needs=("snapshot",), after=("pool.exists",))
 def test_self_registration_off(pool: Pool, spec: LabSpec, check: Check) -> None:
     """Passes when only administrators can create users (self-registration off)."""
     check.record(allow_admin_create_user_only=pool.admin_create_user_only)
@@ -89,7 +90,7 @@ def test_self_registration_off(pool: Pool, spec: LabSpec, check: Check) -> None:
     check.passes("Self-registration is off: only administrators create users.")
 
 
-@lab_check("pool.email_cognito", needs=("snapshot",))
+@lab_check("pool.email_cognito", needs=("snapshot",), after=("pool.exists",))
 def test_email_cognito(pool: Pool, spec: LabSpec, check: Check) -> None:
     """Passes when the pool sends email with Cognito (the default when nothing else is set)."""
     sending = pool.email_sending_account or "COGNITO_DEFAULT"
@@ -99,7 +100,7 @@ def test_email_cognito(pool: Pool, spec: LabSpec, check: Check) -> None:
     check.passes("The pool sends email with Cognito.")
 
 
-@lab_check("pool.domain", needs=("snapshot",))
+@lab_check("pool.domain", needs=("snapshot",), after=("pool.exists",))
 def test_domain(pool: Pool, domain: Domain | None, check: Check) -> None:
     """Passes when the pool has a Cognito prefix domain for its hosted UI and it is ACTIVE."""
     check.record(domain=pool.domain, custom_domain=pool.custom_domain)
@@ -107,10 +108,13 @@ def test_domain(pool: Pool, domain: Domain | None, check: Check) -> None:
         if pool.custom_domain:
             check.fail(
                 f"The pool has only a custom domain ({pool.custom_domain}); the lab uses a Cognito "
-                "domain (a prefix under amazoncognito.com)."
+                "domain (a prefix under amazoncognito.com).",
+                cause="custom-domain",
             )
         check.fail("The pool has no Cognito domain, so it has no hosted UI.")
     check.record(host=domain.host, status=domain.status)
     if domain.status != "ACTIVE":
-        check.fail(f"The Cognito domain {domain.host} is {domain.status or 'not ready'}, not ACTIVE.")
+        check.fail(
+            f"The Cognito domain {domain.host} is {domain.status or 'not ready'}, not ACTIVE.", cause="not-active"
+        )
     check.passes(f"The hosted UI is at https://{domain.host} (ACTIVE).")

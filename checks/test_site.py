@@ -36,7 +36,8 @@ def test_reachable(site: Site, snapshot: Snapshot, check: Check) -> None:
         for part in (snapshot.client, snapshot.instances):
             part.get()  # the address comes from these: one the grader could not read is its error
         check.fail(
-            "The grader found no address for the website: no callback URL, no running EC2 instance, and no --site-url."
+            "The grader found no address for the website: no callback URL, no running EC2 instance, and no --site-url.",
+            cause="no-address",
         )
     if site.base_url is None:
         seen = "; ".join(f"{p.url}: {p.said()}" for p in site.probes)
@@ -44,25 +45,29 @@ def test_reachable(site: Site, snapshot: Snapshot, check: Check) -> None:
         if any(p.status == 404 for p in answered):
             check.fail(
                 f"The web server on {site.host} answers, but login.html is not there ({seen}): "
-                "the course website is not deployed."
+                "the course website is not deployed.",
+                cause="not-deployed",
             )
         if answered:
             check.fail(
                 f"The web server on {site.host} answers login.html with something that is not the course's login "
-                f"page ({seen}): the course website does not work there."
+                f"page ({seen}): the course website does not work there.",
+                cause="other-page",
             )
         instances = snapshot.instances
         if site.source != "--site-url" and instances.error is None and not running_hosts(instances.value or ()):
             check.fail(
                 f"No EC2 instance is running in {snapshot.region}, so nothing serves the website at "
                 f"{site.host} ({seen}). Start the instance, then save its new public DNS name as the callback "
-                "URL and run rebuildapp.sh again."
+                "URL and run rebuildapp.sh again.",
+                cause="instance-stopped",
             )
         if all(p.error == CONNECTION_REFUSED for p in site.probes):
             check.fail(
                 f"Nothing listens for the website on {site.host}: the host refused the connection ({seen}), so its "
                 "web server is not running. Start it on the instance (sudo systemctl start httpd), or run "
-                "rebuildapp.sh again."
+                "rebuildapp.sh again.",
+                cause="server-down",
             )
         raise could_not_see(_unreached(site, seen))
     check.passes(f"The website answers at {site.login_url}.")
@@ -104,7 +109,7 @@ def _unreached(site: Site, seen: str) -> str:
     return f"The grader could not see the website on {site.host} ({seen}). {todo}, {RUN_AGAIN}."
 
 
-@lab_check("site.configured", needs=("site", "snapshot"))
+@lab_check("site.configured", needs=("site", "snapshot"), after=("site.reachable", "client.exists"))
 def test_configured(reachable_site: Site, pool: Pool, app_client: AppClient, check: Check) -> None:
     """Passes when scripts/settings.js names this student's user pool id and app client id."""
     settings = reachable_site.settings
@@ -139,7 +144,7 @@ def test_configured(reachable_site: Site, pool: Pool, app_client: AppClient, che
     check.passes("scripts/settings.js names this pool and app client.")
 
 
-@lab_check("site.hosted_ui_link", needs=("site", "snapshot", "link_probe"))
+@lab_check("site.hosted_ui_link", needs=("site", "snapshot", "link_probe"), after=("site.reachable", "client.exists"))
 def test_hosted_ui_link(
     reachable_site: Site,
     pool: Pool,
@@ -156,43 +161,81 @@ def test_hosted_ui_link(
     link = parse_hosted_link(settings.hosted_link)
     check.record(hosted_link=settings.hosted_link, callback_urls=list(app_client.callback_urls))
     if not settings.hosted_link:
-        check.fail("scripts/settings.js has no hosted-UI link (its HostedId setting is missing or empty).")
+        check.fail(
+            "scripts/settings.js has no hosted-UI link (its HostedId setting is missing or empty).", cause="no-link"
+        )
     if "REPLACE-WITH" in settings.hosted_link:
-        check.fail("The hosted-UI link in scripts/settings.js still holds placeholders (HostedId).")
-    problems = []
+        check.fail(
+            "The hosted-UI link in scripts/settings.js still holds placeholders (HostedId).", cause="placeholders"
+        )
+    problems: list[tuple[str, str]] = []  # (cause, what is wrong)
+
+    def problem(text: str, cause: str = "") -> None:
+        problems.append((cause, text))
+
     if link.scheme != "https":
-        problems.append(
+        problem(
             "it does not start with https:// "
             f"(the Cognito domain was typed as {settings.hosted_link.split('/oauth2', 1)[0]!r}), "
-            "so the browser treats it as a page of the website itself"
+            "so the browser treats it as a page of the website itself",
+            cause="not-https",
         )
     elif domain is None or link.host != domain.host:
-        problems.append(
-            f"its host is {link.host}, but the pool's Cognito domain is {domain.host if domain else 'missing'}"
+        problem(
+            f"its host is {link.host}, but the pool's Cognito domain is {domain.host if domain else 'missing'}",
+            cause="other-domain",
         )
     if link.path not in {"/oauth2/authorize", "/login"}:
-        problems.append(f"its path is {link.path or 'empty'}, not /oauth2/authorize")
+        problem(f"its path is {link.path or 'empty'}, not /oauth2/authorize")  # the general hint
     if link.params.get("client_id") != app_client.id:
-        problems.append(f"its client_id is {link.params.get('client_id')!r}, not the app client's {app_client.id}")
+        problem(
+            f"its client_id is {link.params.get('client_id')!r}, not the app client's {app_client.id}",
+            cause="other-client",
+        )
     if link.params.get("response_type") != "token":
-        problems.append(f"its response_type is {link.params.get('response_type')!r}, not token (the implicit grant)")
+        problem(
+            f"its response_type is {link.params.get('response_type')!r}, not token (the implicit grant)",
+            cause="not-token",
+        )
     redirect = link.params.get("redirect_uri", "")
     if redirect not in app_client.callback_urls:
         trimmed = {u.rstrip("/"): u for u in app_client.callback_urls}
         if redirect.rstrip("/") in trimmed:
             registered = trimmed[redirect.rstrip("/")]
-            problems.append(
-                f"its redirect_uri is {redirect} but the registered callback URL is {registered}, and Cognito compares "
-                f"them exactly: add {redirect} to the app client's callback URLs, or change the end of HostedId in "
+            fix = (
+                f"add {redirect} to the app client's callback URLs, or change the end of HostedId in "
                 f"scripts/settings.js to match {registered}"
             )
+            check.record(
+                redirect_uri=redirect,
+                registered_callback_url=registered,
+                trailing_slash=f"Cognito compares redirect_uri with the callback URLs exactly: {fix}",
+            )
+            problem(
+                f"its redirect_uri is {redirect} but the registered callback URL is {registered}, and Cognito "
+                f"compares them exactly: {fix}",
+                cause="trailing-slash",
+            )
+            if len(problems) == 1 and redirect == registered + "/":
+                # The lab done word for word: the course's rebuildapp.sh writes the link with a trailing
+                # slash that the lab text does not register. Say just that; the details are the evidence.
+                check.fail(
+                    "The course's own template writes this link with a trailing slash; it works once the app "
+                    f"client's callback URLs also list {redirect}.",
+                    cause="trailing-slash",
+                )
         else:
-            problems.append(
+            problem(
                 f"its redirect_uri {redirect or '(none)'} is not one of the callback URLs "
-                f"({listing(app_client.callback_urls)})"
+                f"({listing(app_client.callback_urls)})",
+                cause="unregistered-redirect",
             )
     if problems:
-        check.fail(f"The hosted-UI link in scripts/settings.js would not work: {'; '.join(problems)}.")
+        # The hint is the first problem's (the link read from its start to its end); a wrong path has none of its own.
+        check.fail(
+            f"The hosted-UI link in scripts/settings.js would not work: {'; '.join(p for _, p in problems)}.",
+            cause=problems[0][0],
+        )
     answer = link_probe
     if answer is None:  # the link goes to the pool's domain (checked above), so it was probed
         raise AssertionError("the website's hosted-UI link was not probed")
@@ -203,7 +246,8 @@ def test_hosted_ui_link(
     if not answer.ok:
         check.fail(
             "The hosted-UI link in scripts/settings.js looks right, but Cognito refuses it: "
-            f"{answer.error}, {answer.detail}."
+            f"{answer.error}, {answer.detail}.",
+            cause="refused",
         )
     check.passes(
         f"The hosted-UI link goes to https://{link.host} for this client, returns to {redirect}, "
@@ -211,7 +255,11 @@ def test_hosted_ui_link(
     )
 
 
-@lab_check("site.login", needs=("site", "snapshot", "site_logins"))
+@lab_check(
+    "site.login",
+    needs=("site", "snapshot", "site_logins"),
+    after=("site.reachable", "site.configured", "client.no_secret", "client.srp_auth", "user.janedoe_confirmed"),
+)
 def test_login(
     reachable_site: Site,
     pool: Pool,
@@ -240,7 +288,10 @@ def test_login(
         cause = login_cause(attempt.cognito_calls, attempt.console_errors)
         where = _where(attempt)
         if _seen_failure(attempt, cause.seen, lab_region):
-            check.fail(f"{expected.username} could not log in: {where}. {cause.sentence}")
+            check.fail(
+                f"{expected.username} could not log in: {where}. {cause.sentence}",
+                cause=_login_cause(attempt, cause.sentence, lab_region),
+            )
         raise could_not_see(
             f"The grader could not see how {expected.username}'s login ends: {where}.{_shown(attempt)} "
             f"{cause.sentence} {_TRY_IT_YOURSELF.format(url=reachable_site.login_url, user=expected.username)}"
@@ -270,7 +321,7 @@ def test_login(
     )
 
 
-@lab_check("site.wrong_password_rejected", needs=("site", "snapshot", "site_logins"))
+@lab_check("site.wrong_password_rejected", needs=("site", "snapshot", "site_logins"), after=("site.login",))
 def test_wrong_password_rejected(
     reachable_site: Site, pool: Pool, site_logins: SiteLogins, spec: LabSpec, check: Check
 ) -> None:
@@ -324,6 +375,35 @@ def _seen_failure(attempt: LoginAttempt, cause_seen: bool, region: str) -> bool:
     own end page asking for a new password, or a pool of another region in settings.js."""
     other_region = any(c.region and c.region != region for c in attempt.cognito_calls)
     return cause_seen or other_region or attempt.landed == "new_password" or attempt.stopped in _SEEN_STOPS
+
+
+def _login_cause(attempt: LoginAttempt, sentence: str, region: str) -> str:
+    """The cause of a login failure the grader saw, by the sentence grader.login_causes says it with (the
+    message's), else by where the page went ('' for a failure without a hint of its own)."""
+    cause = ""
+    if sentence.startswith("Cognito asked for a new password"):
+        cause = "temporary-password"
+    elif sentence.startswith("Cognito does not know the app client"):
+        cause = "unknown-client"
+    elif sentence.startswith("The app client has a client secret"):
+        cause = "client-secret"
+    elif sentence.startswith("The app client does not allow"):
+        cause = "srp-off"
+    elif sentence.startswith("Cognito has no such user"):
+        cause = "no-user"
+    elif sentence.startswith("The user is disabled"):
+        cause = "user-disabled"
+    elif sentence.startswith("Cognito refused the password"):
+        cause = "password-refused"
+    elif "Invalid UserPoolId format" in sentence:
+        cause = "invalid-pool-id"
+    elif sentence.startswith("The login form never called Cognito; the page's console shows"):
+        cause = "script-error"
+    elif any(c.region and c.region != region for c in attempt.cognito_calls):
+        cause = "other-region"
+    elif attempt.landed == "new_password":
+        cause = "temporary-password"
+    return cause
 
 
 def _last_answer(attempt: LoginAttempt) -> str:

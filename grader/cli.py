@@ -108,6 +108,12 @@ def check(
     ] = DEFAULT_DEADLINE_S,
     proxy: ProxyOption = None,
     ca_bundle: CaBundleOption = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", metavar="", help="List every check, the passed ones too, by section.")
+    ] = False,
+    table: Annotated[
+        bool, typer.Option("--table", metavar="", help="Show the grade as a table of every check instead.")
+    ] = False,
 ) -> None:
     """Grade one account (yours, by default from your AWS credentials)."""
     from grader.pipeline import grade
@@ -131,7 +137,7 @@ def check(
             result = grade(target, lab, out, deadline_s=deadline)
         except GraderError as exc:
             raise stop(exc.message) from None
-    show(result, out, named=bool(student))
+    show(result, out, named=bool(student), verbose=verbose, table=table)
     raise typer.Exit(exit_code(result))
 
 
@@ -143,6 +149,12 @@ def demo(
         bool, typer.Option("--class", metavar="", help="Grade a small class instead: roster, batch, class.html.")
     ] = False,
     out: OutOption = Path("reports"),
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", metavar="", help="List every check, the passed ones too, by section.")
+    ] = False,
+    table: Annotated[
+        bool, typer.Option("--table", metavar="", help="Show the grade as a table of every check instead.")
+    ] = False,
 ) -> None:
     """Grade a lab in the embedded sandbox: no AWS account needed."""
     from grader.sandbox.scenarios import ScenarioError, load_scenario, scenario_names
@@ -172,7 +184,7 @@ def demo(
         except GraderError as exc:
             raise stop(exc.message) from None
     console.print(f"[bold]Scenario {safe(chosen.name)}:[/] {safe(chosen.summary)}")
-    show(result, out, named=True)
+    show(result, out, named=True, verbose=verbose, table=table)
     raise typer.Exit(exit_code(result))
 
 

@@ -22,13 +22,14 @@ from typing import Any
 import pytest
 
 from grader import __version__
+from grader.causes import explained
 from grader.errors import GraderError
 from grader.observe import DEFAULT_DEADLINE_S
 from grader.observe.evidence import NOT_OBSERVED, Evidence
 from grader.observe.observer import Connection, Observer, connect
 from grader.observe.parts import PARTS
 from grader.outputs import refuse_other_account, report_folder_name, write_outputs
-from grader.registry import needs_of
+from grader.registry import builds_on, needs_of
 from grader.results import CheckResult, GradeResult
 from grader.snapshot import Read
 from grader.spec import LabSpec
@@ -78,9 +79,11 @@ def judge(spec: LabSpec, evidence: Evidence, *, quiet: bool = True) -> GradeResu
 
 
 def score(spec: LabSpec, evidence: Evidence, results: dict[str, CheckResult]) -> GradeResult:
-    """The GradeResult of the checks' `results` (in the spec's order), dated by the evidence."""
+    """The GradeResult of the checks' `results` (in the spec's order, each failure's explanation found),
+    dated by the evidence."""
     order = list(spec.checks)
-    checks = tuple(sorted(results.values(), key=lambda r: order.index(r.id) if r.id in order else len(order)))
+    ordered = sorted(results.values(), key=lambda r: order.index(r.id) if r.id in order else len(order))
+    checks = explained(ordered, builds_on(order))
     started = evidence.observed_at
     ended = evidence.finished_at or started
     return GradeResult(

@@ -233,7 +233,8 @@ class GraderPlugin:
         else:
             error = call.excinfo.value if call.excinfo else None
             if isinstance(error, CheckFailed):
-                status, message = "fail", error.message
+                # The hint for the cause the check named; the check's general hint for none, or one without its own.
+                status, message, hint = "fail", error.message, meta.hints.get(error.cause, meta.hint)
             elif isinstance(error, GraderError):
                 status, message, hint = "error", error.message, ""
             else:
@@ -254,6 +255,7 @@ class GraderPlugin:
             hint=hint,
             evidence=evidence,
             advisory=meta.advisory,
+            step=meta.step,
         )
 
 

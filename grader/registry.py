@@ -43,20 +43,23 @@ class CheckInfo:
     needs: frozenset[str]
     module: str
     function: str
+    after: tuple[str, ...] = ()
+    """The checks it builds on: on the lab as it is, it cannot pass unless they pass (grader/causes.py)."""
 
 
 _REGISTRY: dict[str, CheckInfo] = {}
 
 
-def lab_check(check_id: str, *, needs: Iterable[str] = ()) -> Callable[[F], F]:
-    """Register the decorated test function as the check `check_id`, reading the parts `needs`."""
+def lab_check(check_id: str, *, needs: Iterable[str] = (), after: Iterable[str] = ()) -> Callable[[F], F]:
+    """Register the decorated test function as the check `check_id`, reading the parts `needs`, building on
+    the checks `after` (a failure of one of those explains this check's failure or skip)."""
     wanted = frozenset(needs)
     unknown = sorted(wanted - set(PARTS))
     if unknown:
         raise ValueError(f"check {check_id}: unknown evidence part(s) {', '.join(unknown)}; known: {', '.join(PARTS)}")
 
     def register(function: F) -> F:
-        info = CheckInfo(check_id, wanted, function.__module__, function.__name__)
+        info = CheckInfo(check_id, wanted, function.__module__, function.__name__, tuple(after))
         known = _REGISTRY.get(check_id)
         if known is not None and (known.module, known.function) != (info.module, info.function):
             raise ValueError(
@@ -124,6 +127,13 @@ def needs_of(check_ids: Iterable[str]) -> frozenset[str]:
     """The evidence parts the registered checks among `check_ids` read (unknown ids need nothing)."""
     known = registered()
     return frozenset(need for cid in check_ids if cid in known for need in known[cid].needs)
+
+
+def builds_on(check_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Each registered check among `check_ids`, with the checks it builds on (`after`) among `check_ids`."""
+    known = registered()
+    wanted = set(check_ids)
+    return {cid: tuple(d for d in known[cid].after if d in wanted) for cid in wanted if cid in known}
 
 
 def known_ids() -> set[str]:

@@ -17,7 +17,8 @@ from typing import Any, Literal, TextIO
 
 SCHEMA_VERSION = 2
 READABLE_SCHEMA_VERSIONS = (1, 2)
-"""Version 2 added the `warn` status and each check's `advisory` flag; version 1 files read as before."""
+"""Version 2 added the `warn` status and each check's `advisory` flag, and later (additive) each check's `step`
+and `explained_by` and the top-level `fix_first`; version 1 files read as before."""
 
 Status = Literal["pass", "warn", "fail", "error", "skip"]
 STATUSES: tuple[Status, ...] = ("pass", "warn", "fail", "error", "skip")
@@ -43,6 +44,10 @@ class CheckResult:
     hint: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
     advisory: bool = False
+    step: str = ""
+    """The step of the lab this check is about (the spec's `step`)."""
+    explained_by: tuple[str, ...] = ()
+    """For a failed or skipped check: the checks it needs that did not pass (grader/causes.py); () for a root."""
 
 
 @dataclass(frozen=True)
@@ -97,12 +102,18 @@ class GradeResult:
         """Some scored check failed or was skipped (advisory checks do not count)."""
         return any(c.status in ("fail", "skip") and not c.advisory for c in self.checks)
 
+    @property
+    def fix_first(self) -> tuple[CheckResult, ...]:
+        """The failed checks that no other failure explains: the root causes, in the spec's (the lab's) order."""
+        return tuple(c for c in self.checks if c.status == "fail" and not c.explained_by)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["checks"] = [asdict(c) for c in self.checks]
+        data["checks"] = [asdict(c) | {"explained_by": list(c.explained_by)} for c in self.checks]
         data["score"] = self.score
         data["max_score"] = self.max_score
         data["sections"] = [asdict(s) for s in self.sections]
+        data["fix_first"] = [{"id": c.id, "step": c.step, "title": c.title} for c in self.fix_first]
         return data
 
     @classmethod
@@ -112,8 +123,10 @@ class GradeResult:
                 f"results schema version {data.get('schema_version')!r} is not supported "
                 f"(this grader reads versions {', '.join(map(str, READABLE_SCHEMA_VERSIONS))})"
             )
-        fields = {k: v for k, v in data.items() if k not in {"score", "max_score", "sections"}}
-        fields["checks"] = tuple(CheckResult(**c) for c in data["checks"])
+        fields = {k: v for k, v in data.items() if k not in {"score", "max_score", "sections", "fix_first"}}
+        fields["checks"] = tuple(
+            CheckResult(**c | {"explained_by": tuple(c.get("explained_by", ()))}) for c in data["checks"]
+        )
         return cls(**fields)
 
     def to_json(self) -> str:

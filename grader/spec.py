@@ -1,12 +1,20 @@
-"""The lab spec: what a finished lab looks like, and every check's title, points, hint and advisory flag.
+"""The lab spec: what a finished lab looks like, and every check's title, points, hints and advisory flag.
 
 Specs are data (`grader/labs/<id>.toml`, or an instructor's own file). Loading validates them:
 an unreadable or non-UTF-8 file, an unknown key, a value of the wrong type or a number that is
 not finite (nan, inf) is a `SpecError` naming the file (and the key).
+
+A check's `hint` is what to do when it fails; `[checks."<id>".hints]` may give a hint of its own to
+each cause the check names (`check.fail(..., cause="<cause>")`, grader/checking.py). A key there that
+names no cause of the check is an unknown key, refused like any other.
 """
 
 from __future__ import annotations
 
+import ast
+import functools
+import importlib
+import inspect
 import math
 import tomllib
 from dataclasses import MISSING, dataclass, field, fields
@@ -61,6 +69,8 @@ class CheckSpec:
     step: str = ""
     advisory: bool = False
     """An advisory check warns instead of failing, scores nothing and leaves the exit code alone."""
+    hints: dict[str, str] = field(default_factory=dict)
+    """A hint for each cause the check names (`check.fail(..., cause=...)`); `hint` for any other failure."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +142,8 @@ def _parse(data: dict[str, Any], path: Path) -> LabSpec:
             raise SpecError(f"{where}: checks.{check_id} must be a table.")
         checks[check_id] = _build(CheckSpec, {"id": check_id, **entry}, where, f"checks.{check_id}.")
     _only_known_checks(checks, where)
+    for meta in checks.values():
+        _only_known_causes(meta, where)
     return LabSpec(id=spec_id, title=title, source=path, expected=expected, checks=checks)
 
 
@@ -148,6 +160,61 @@ def _only_known_checks(checks: dict[str, CheckSpec], where: str) -> None:
                 f'{where}: [checks."{check_id}"] names no check the grader has.{guess} '
                 f"The checks are: {', '.join(sorted(known))}."
             )
+
+
+def _only_known_causes(meta: CheckSpec, where: str) -> None:
+    """Refuse a hint for a cause the check never names (a typo would silently show the general hint)."""
+    prefix = f"checks.{meta.id}.hints."
+    for cause, hint in meta.hints.items():
+        _check_type(hint, str, where, prefix + cause)
+    causes = causes_of(meta.id)
+    if causes is not None:
+        _only_keys(meta.hints, set(causes) or {"(none: this check names no cause)"}, where, prefix)
+
+
+@functools.cache
+def causes_of(check_id: str) -> frozenset[str] | None:
+    """The causes the registered check `check_id` can name: every literal `cause="<id>"` (a keyword argument
+    or an assignment to `cause`) in its function and in the functions of its module that it calls.
+
+    None when the check is not one of the `checks` package's or its source cannot be read.
+    """
+    from grader.registry import registered
+
+    info = registered().get(check_id)
+    if info is None:
+        return None
+    try:
+        tree = ast.parse(inspect.getsource(importlib.import_module(info.module)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    found: set[str] = set()
+    todo, seen = [info.function], set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in functions:
+            continue
+        seen.add(name)
+        for node in ast.walk(functions[name]):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                todo.append(node.func.id)
+            found.update(_cause_literals(node))
+    return frozenset(found)
+
+
+def _cause_literals(node: ast.AST) -> list[str]:
+    """The cause ids `node` writes literally: `cause="<id>"` as a keyword, or `cause = "<id>"`."""
+    value: ast.expr | None = None
+    if isinstance(node, ast.keyword) and node.arg == "cause":
+        value = node.value
+    elif isinstance(node, ast.Assign | ast.AnnAssign):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if any(isinstance(t, ast.Name) and t.id == "cause" for t in targets):
+            value = node.value
+    if isinstance(value, ast.Constant) and isinstance(value.value, str) and value.value:
+        return [value.value]
+    return []
 
 
 def _build(cls: type, values: Any, where: str, prefix: str) -> Any:

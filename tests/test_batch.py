@@ -29,6 +29,7 @@ from grader.sandbox.demo import grader_browser
 from grader.spec import load_spec
 from grader.target import Target
 from tests.leaks import leaks_in_folder
+from tests.messages import timeless
 
 pytestmark = pytest.mark.browser
 
@@ -139,8 +140,9 @@ def test_students_graded_concurrently_score_as_each_graded_alone(graded: GradedC
         alone = grade(target, load_spec(), tmp_path, browser=grader_browser(graded.sandbox))
         batch = outcomes[row.student_id].result
         assert batch is not None
-        assert [(c.id, c.status, c.message) for c in batch.checks] == [
-            (c.id, c.status, c.message) for c in alone.checks
+        # The same verdicts and messages (a trail's latest delivery may be a minute later the second time).
+        assert [(c.id, c.status, timeless(c.message)) for c in batch.checks] == [
+            (c.id, c.status, timeless(c.message)) for c in alone.checks
         ], row.student_id
         assert batch.account_id == alone.account_id
         # Both timed alike: from the start of the observation to the end of judging, in every file that says it.
@@ -190,7 +192,8 @@ def test_an_interrupted_batch_resumes_to_the_same_class_files(graded: GradedClas
     )
     assert stopped.interrupted
     not_reached = [o for o in stopped.outcomes if o.status == "not-graded"]
-    assert not_reached and all(o.reason == STOPPED for o in not_reached)
+    assert not_reached
+    assert all(o.reason == STOPPED for o in not_reached)
     again: list[str] = []
     resumed = run_batch(
         _quick(graded),
@@ -264,8 +267,18 @@ def test_the_canvas_export_fills_the_batch_scores(graded: GradedClass, tmp_path:
     filled = tmp_path / "import.csv"
     result = CliRunner().invoke(
         app,
-        ["export", "canvas", str(graded.out), "--gradebook", str(gradebook), "--assignment", "Lab 3 (222)",
-         "--out", str(filled), "--new-column"],
+        [
+            "export",
+            "canvas",
+            str(graded.out),
+            "--gradebook",
+            str(gradebook),
+            "--assignment",
+            "Lab 3 (222)",
+            "--out",
+            str(filled),
+            "--new-column",
+        ],
     )
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(filled.read_text(encoding="utf-8"))))
@@ -297,12 +310,12 @@ def test_two_shards_merged_equal_one_run(graded: GradedClass, tmp_path: Path) ->
     assert (merged / "s01" / "report.html").is_file()
     with pytest.raises(GraderError, match="in both"):
         merge_batches([folders[0], folders[0]], tmp_path / "twice")
+    other = tmp_path / "other"
+    shutil.copytree(folders[1], other)
+    manifest = json.loads((other / "batch.json").read_text())
+    manifest["roster_sha256"] = "0" * 64
+    (other / "batch.json").write_text(json.dumps(manifest))
     with pytest.raises(GraderError, match="not shards of one batch"):
-        other = tmp_path / "other"
-        shutil.copytree(folders[1], other)
-        manifest = json.loads((other / "batch.json").read_text())
-        manifest["roster_sha256"] = "0" * 64
-        (other / "batch.json").write_text(json.dumps(manifest))
         merge_batches([folders[0], other], tmp_path / "foreign")
 
 
@@ -351,7 +364,8 @@ def test_rejudging_a_class_with_its_own_spec_rewrites_the_same_files(
     shutil.copytree(graded.out, copy)
     before = _files(copy)
     done = rejudge(copy)
-    assert done.outcomes is not None and len(done.results) == sum(o.status == "graded" for o in graded.run.outcomes)
+    assert done.outcomes is not None
+    assert len(done.results) == sum(o.status == "graded" for o in graded.run.outcomes)
     after = _files(copy)
     assert after.keys() == before.keys()
     changed = [name for name in before if before[name] != after[name]]
@@ -382,7 +396,8 @@ def test_rejudging_a_class_with_another_spec_rescores_it_offline(
     confirmed = next(c for c in s03.result.checks if c.id == "user.janedoe_confirmed")
     assert (confirmed.status, confirmed.advisory, confirmed.max_points) == ("warn", True, 0)
     before = _by_id(graded.run)["s03"].result
-    assert before is not None and s03.result.max_score < before.max_score
+    assert before is not None
+    assert s03.result.max_score < before.max_score
     assert json.loads((copy / "s03" / "results.json").read_text())["max_score"] == s03.result.max_score
     assert _manifest_entry(copy, "s03")["max_score"] == s03.result.max_score
     assert _class_csv(copy) != _class_csv(graded.out)

@@ -552,7 +552,10 @@ def test_class_page_shows_each_checks_pass_rate() -> None:
     assert 'class="seg-fail" style="width: 50.0%"' in mfa_row
     sign_in_row = rows[number_of["pool.username_sign_in"]]
     assert sign_in_row.rstrip().endswith('<td class="num">100%</td>')
-    assert "Hardest steps" in html
+    # The steps the class found hard are ranked by root cause (tests/test_class_causes.py), not by pass rate.
+    assert "Root causes" in html
+    assert "Hardest steps" not in html
+    assert re.search(r'<td class="num root-col"><a href="#root-\d+">1</a></td>', mfa_row)
 
 
 def test_class_page_without_any_graded_student_still_renders() -> None:

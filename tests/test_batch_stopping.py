@@ -140,7 +140,8 @@ def test_a_signal_at_any_point_stops_the_batch_and_resume_finishes_it(
 
 
 def test_ctrl_c_to_the_process_group_spares_the_browser_driver(roster: Path, sandbox: Sandbox, tmp_path: Path) -> None:
-    """A terminal's Ctrl-C reaches every process of the group: the browser's driver lives on until the grader ends it."""
+    """A terminal's Ctrl-C reaches every process of the group:
+    the browser's driver lives on until the grader ends it."""
     out = tmp_path / "out"
     process = subprocess.Popen(
         [sys.executable, "-m", "grader", "batch", *_batch_args(roster, sandbox, out)],
@@ -162,11 +163,15 @@ def test_ctrl_c_to_the_process_group_spares_the_browser_driver(roster: Path, san
 def test_a_stop_inside_a_shield_waits_for_its_end() -> None:
     """A signal while a student is judged and written is raised only once that work is done."""
     finished: list[str] = []
-    with StopRequests() as stops, pytest.raises(KeyboardInterrupt):
+
+    def judge_and_write(stops: StopRequests) -> None:
         with stops.shielded():
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)  # the handler runs here, and must not raise
             finished.append("written")
+
+    with StopRequests() as stops, pytest.raises(KeyboardInterrupt):
+        judge_and_write(stops)
     assert finished == ["written"]
     assert stops.requested.is_set()
 

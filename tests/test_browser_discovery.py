@@ -106,7 +106,8 @@ def test_the_newest_download_is_taken_by_its_revision_as_a_number(linux_cache: P
 
 
 def test_playwrights_full_chromium_alone_is_named_by_its_path(linux_cache: Path) -> None:
-    """Without its headless shell (`install --no-shell`), Playwright would look for the shell: the grader names the one there."""
+    """Without its headless shell (`install --no-shell`), Playwright would look for the shell:
+    the grader names the one there."""
     chrome = _executable(linux_cache / FULL_CHROMIUM)
     choice = discovery.find_browser()
     assert choice.executable == str(chrome)
@@ -130,9 +131,7 @@ def test_debians_headless_shell_is_taken_before_its_full_chromium(debian: set[st
     assert discovery.find_browser().executable == "/usr/lib/chromium/chromium"
 
 
-def test_debians_headless_shell_is_taken_before_playwrights_full_chromium(
-    debian: set[str], linux_cache: Path
-) -> None:
+def test_debians_headless_shell_is_taken_before_playwrights_full_chromium(debian: set[str], linux_cache: Path) -> None:
     """A headless shell wins wherever it is; a download wins only among its own kind."""
     chrome = _executable(linux_cache / FULL_CHROMIUM)
     debian.add("/usr/lib/chromium/chromium-headless-shell")

@@ -64,7 +64,8 @@ NEW_USER = "newhire"
 
 def _load_rebuild() -> Any:
     spec = importlib.util.spec_from_file_location("site_rebuild", ROOT / "fixtures" / "site" / "rebuild.py")
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -86,12 +87,16 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """A finished lab in a sandbox of its own: pool, public SRP client, janedoe, the site on four hosts."""
     with Sandbox() as sandbox:
         idp = boto3.client(
-            "cognito-idp", endpoint_url=sandbox.url, region_name=REGION,
-            aws_access_key_id="sandbox", aws_secret_access_key="sandbox",
+            "cognito-idp",
+            endpoint_url=sandbox.url,
+            region_name=REGION,
+            aws_access_key_id="sandbox",
+            aws_secret_access_key="sandbox",
         )
         pool_id = idp.create_user_pool(PoolName="VehicleAppUserPool")["UserPool"]["Id"]
         client_id = idp.create_user_pool_client(
-            UserPoolId=pool_id, ClientName="VehicleApp",
+            UserPoolId=pool_id,
+            ClientName="VehicleApp",
             ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
         )["UserPoolClient"]["ClientId"]
         idp.admin_create_user(UserPoolId=pool_id, Username="janedoe", TemporaryPassword=TEMP_PASSWORD)
@@ -99,12 +104,20 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         idp.admin_create_user(UserPoolId=pool_id, Username=NEW_USER, TemporaryPassword=TEMP_PASSWORD)
         rebuild = _load_rebuild()
         root = rebuild.render_site(
-            rebuild.TEMPLATE_DIR, tmp_path_factory.mktemp("site"), user_pool_id=pool_id, client_id=client_id,
-            cognito_domain=f"vehicleapp.auth.{REGION}.amazoncognito.com", ec2_host=HOST,
+            rebuild.TEMPLATE_DIR,
+            tmp_path_factory.mktemp("site"),
+            user_pool_id=pool_id,
+            client_id=client_id,
+            cognito_domain=f"vehicleapp.auth.{REGION}.amazoncognito.com",
+            ec2_host=HOST,
         )
         shipped = rebuild.render_site(
-            rebuild.TEMPLATE_DIR, tmp_path_factory.mktemp("shipped"), user_pool_id=None, client_id=None,
-            cognito_domain=None, ec2_host=None,
+            rebuild.TEMPLATE_DIR,
+            tmp_path_factory.mktemp("shipped"),
+            user_pool_id=None,
+            client_id=None,
+            cognito_domain=None,
+            ec2_host=None,
         )
         sandbox.deploy_site(DeployedSite(host=HOST, root=root))
         sandbox.deploy_site(DeployedSite(host=PLACEHOLDER_HOST, root=shipped))
@@ -148,12 +161,14 @@ def _window_of(attempt: LoginAttempt) -> LoginWindow:
 @pytest.mark.browser
 def test_right_password_lands_on_private_page_with_tokens(good_login: LoginAttempt) -> None:
     """The right password reaches private.html?msg=1, says "Thank you for Logging In" and stores tokens."""
-    assert good_login.error == "" and not good_login.timed_out
+    assert good_login.error == ""
+    assert not good_login.timed_out
     assert good_login.final_url == f"https://{HOST}/private.html?msg=1"
     assert good_login.landed == "private"
     assert good_login.message == "Thank you for Logging In"
     assert any(key.endswith(".janedoe.idToken") for key in good_login.tokens)
-    assert good_login.screenshot_png and good_login.screenshot_png.startswith(b"\x89PNG")
+    assert good_login.screenshot_png
+    assert good_login.screenshot_png.startswith(b"\x89PNG")
 
 
 FULL_BROWSERS = ("/usr/lib/chromium/chromium", "chromium", "google-chrome", "google-chrome-stable")
@@ -161,7 +176,8 @@ FULL_BROWSERS = ("/usr/lib/chromium/chromium", "chromium", "google-chrome", "goo
 
 @pytest.mark.browser
 def test_a_full_chromium_logs_in_as_the_headless_shell_does(lab: Lab) -> None:
-    """Where only Chrome or a full Chromium is installed (many students' machines), the grader drives it the same way."""
+    """Where only Chrome or a full Chromium is installed (many students' machines),
+    the grader drives it the same way."""
     from grader.browser.discovery import _system_browser
 
     path = next((found for candidate in FULL_BROWSERS if (found := _system_browser(candidate))), None)
@@ -173,7 +189,8 @@ def test_a_full_chromium_logs_in_as_the_headless_shell_does(lab: Lab) -> None:
     # In a thread of its own: the module's session holds this thread's Playwright.
     with BrowserSession(BrowserChoice(path, "a full Chromium"), lab.routes, REGION, own_thread=True) as full:
         attempt = full.call(log_in, lab.login_url(), "janedoe", PASSWORD)
-    assert attempt.error == "" and attempt.landed == "private"
+    assert attempt.error == ""
+    assert attempt.landed == "private"
     assert attempt.message == "Thank you for Logging In"
 
 
@@ -193,8 +210,14 @@ def test_stored_tokens_verify_for_the_students_pool_and_client(
 ) -> None:
     """verify_tokens accepts the tokens the login stored, and summarises public claims only."""
     check = verify_tokens(
-        good_login.tokens, pool_id=lab.pool_id, client_id=lab.client_id, region=REGION,
-        username="janedoe", jwks=jwks, window=_window_of(good_login), cognito_calls=good_login.cognito_calls,
+        good_login.tokens,
+        pool_id=lab.pool_id,
+        client_id=lab.client_id,
+        region=REGION,
+        username="janedoe",
+        jwks=jwks,
+        window=_window_of(good_login),
+        cognito_calls=good_login.cognito_calls,
     )
     assert check == TokenCheck(True, (), check.claims)
     assert check.claims["id"]["aud"] == lab.client_id
@@ -219,13 +242,21 @@ def test_stored_tokens_are_from_this_login(good_login: LoginAttempt) -> None:
 def test_verify_tokens_names_another_client(lab: Lab, good_login: LoginAttempt, jwks: dict[str, Any]) -> None:
     """Given another client id, verify_tokens says the tokens belong to the site's client instead."""
     check = verify_tokens(
-        good_login.tokens, pool_id=lab.pool_id, client_id="otherclient123", region=REGION,
-        username="janedoe", jwks=jwks, window=_window_of(good_login), cognito_calls=good_login.cognito_calls,
+        good_login.tokens,
+        pool_id=lab.pool_id,
+        client_id="otherclient123",
+        region=REGION,
+        username="janedoe",
+        jwks=jwks,
+        window=_window_of(good_login),
+        cognito_calls=good_login.cognito_calls,
     )
     assert not check.ok
     assert check.problems == (
-        f"The browser's storage holds tokens for app client {lab.client_id}, not for the student's app "
-        "client otherclient123: the website's settings.js names another client.",
+        (
+            f"The browser's storage holds tokens for app client {lab.client_id}, not for the student's app "
+            "client otherclient123: the website's settings.js names another client."
+        ),
     )
 
 
@@ -233,8 +264,14 @@ def test_verify_tokens_names_another_client(lab: Lab, good_login: LoginAttempt, 
 def test_verify_tokens_names_another_pool(lab: Lab, good_login: LoginAttempt, jwks: dict[str, Any]) -> None:
     """Given another pool id, verify_tokens says which pool issued both tokens."""
     check = verify_tokens(
-        good_login.tokens, pool_id="us-east-1_Other0000", client_id=lab.client_id, region=REGION,
-        username="janedoe", jwks=jwks, window=_window_of(good_login), cognito_calls=good_login.cognito_calls,
+        good_login.tokens,
+        pool_id="us-east-1_Other0000",
+        client_id=lab.client_id,
+        region=REGION,
+        username="janedoe",
+        jwks=jwks,
+        window=_window_of(good_login),
+        cognito_calls=good_login.cognito_calls,
     )
     assert not check.ok
     assert check.problems == (
@@ -260,8 +297,10 @@ def test_wrong_password_lands_on_msg0_with_not_authorized(lab: Lab, session: Bro
 def test_overlapped_logins_stay_apart(lab: Lab, session: BrowserSession) -> None:
     """Logins made together each get their own context: the right password's tokens never show in the wrong one's."""
     right, wrong = log_in_each(session, lab.login_url(), "janedoe", [PASSWORD, PASSWORD + "x"])
-    assert right.landed == "private" and right.tokens
-    assert wrong.landed == "failed" and wrong.tokens == {}
+    assert right.landed == "private"
+    assert right.tokens
+    assert wrong.landed == "failed"
+    assert wrong.tokens == {}
     assert [c.operation for c in wrong.cognito_calls] == ["InitiateAuth", "RespondToAuthChallenge"]
     assert wrong.cognito_calls[-1].outcome.startswith("NotAuthorizedException")
 
@@ -316,8 +355,10 @@ def test_site_that_is_down_is_refused_quickly(lab: Lab, session: BrowserSession)
     attempt = log_in(session, lab.login_url(DOWN_HOST), "janedoe", PASSWORD)
     assert time.monotonic() - started < 5
     assert attempt.error.startswith(f"The browser could not connect to {DOWN_HOST}: the connection was refused.")
-    assert not attempt.timed_out and attempt.status is None
-    assert attempt.cognito_calls == [] and attempt.tokens == {}
+    assert not attempt.timed_out
+    assert attempt.status is None
+    assert attempt.cognito_calls == []
+    assert attempt.tokens == {}
 
 
 @pytest.mark.browser
@@ -343,11 +384,13 @@ def test_site_that_hangs_times_out_within_the_budget(lab: Lab, session: BrowserS
 
 @pytest.mark.browser
 def test_form_that_throws_stops_early_saying_what_was_seen(lab: Lab, session: BrowserSession) -> None:
-    """With settings.js placeholders the form throws and does nothing: the login stops early with a note and the error."""
+    """With settings.js placeholders the form throws and does nothing:
+    the login stops early with a note and the error."""
     started = time.monotonic()
     attempt = log_in(session, lab.login_url(PLACEHOLDER_HOST), "janedoe", PASSWORD, timeout_s=12)
     assert time.monotonic() - started < 8  # well before the 12 s budget
-    assert not attempt.timed_out and attempt.error == ""
+    assert not attempt.timed_out
+    assert attempt.error == ""
     assert attempt.note == (
         "After Login was clicked the page threw an error and then did nothing for 1.5 s: "
         f"it was at {lab.login_url(PLACEHOLDER_HOST)}."
@@ -370,7 +413,9 @@ def test_page_without_the_login_form_keeps_its_visible_text(lab: Lab, session: B
     """A page that answers 200 but has no login form: the error says so, with the status and the page's text kept."""
     attempt = log_in(session, f"https://{HOST}/index.html", "janedoe", PASSWORD, timeout_s=8)
     assert attempt.error.startswith(f"https://{HOST}/index.html has no login form the grader can use")
-    assert attempt.status == 200 and attempt.page_text and len(attempt.page_text) <= 200
+    assert attempt.status == 200
+    assert attempt.page_text
+    assert len(attempt.page_text) <= 200
     assert attempt.evidence()["page_text"] == attempt.page_text
 
 
@@ -379,7 +424,8 @@ def test_session_still_works_after_a_hanging_site(lab: Lab, session: BrowserSess
     """The request left hanging in the sandbox does not spoil the next login."""
     log_in(session, lab.login_url(HANG_HOST), "janedoe", PASSWORD, timeout_s=1)
     attempt = log_in(session, lab.login_url(), "janedoe", PASSWORD)
-    assert attempt.landed == "private" and attempt.tokens
+    assert attempt.landed == "private"
+    assert attempt.tokens
 
 
 @pytest.mark.browser
@@ -429,7 +475,8 @@ def test_launch_failure_is_a_grader_error() -> None:
     worker = threading.Thread(target=attempt)
     worker.start()
     worker.join(timeout=60)
-    assert len(caught) == 1 and isinstance(caught[0], GraderError)
+    assert len(caught) == 1
+    assert isinstance(caught[0], GraderError)
     assert caught[0].kind == "no-browser"
     assert "playwright install chromium" in caught[0].message
     assert PASSWORD not in caught[0].message
@@ -466,7 +513,7 @@ def test_endpoint_without_a_site_listing_has_no_sites() -> None:
 
 
 class _NotFound(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the handler's protocol
+    def do_GET(self) -> None:
         self.send_response(404)
         self.end_headers()
 
@@ -496,7 +543,10 @@ ROUTES = SandboxRoutes(
     [
         (f"https://{HOST}/login.html", ("forward", f"http://127.0.0.1:5000/_sandbox/sites/{HOST}/login.html")),
         (f"http://{HOST.upper()}/", ("forward", f"http://127.0.0.1:5000/_sandbox/sites/{HOST}/")),
-        (f"https://{HOST}/login.html?msg=0", ("forward", f"http://127.0.0.1:5000/_sandbox/sites/{HOST}/login.html?msg=0")),
+        (
+            f"https://{HOST}/login.html?msg=0",
+            ("forward", f"http://127.0.0.1:5000/_sandbox/sites/{HOST}/login.html?msg=0"),
+        ),
         ("https://cognito-idp.us-east-1.amazonaws.com/", ("forward", "http://127.0.0.1:5000/")),
         ("https://cognito-idp.eu-west-1.amazonaws.com/", ("forward", "http://127.0.0.1:5000/")),
         (f"https://{DOWN_HOST}/login.html", ("refuse", "")),
@@ -525,13 +575,26 @@ def test_local_url_maps_site_pages_only() -> None:
 @pytest.mark.parametrize(
     ("status", "body", "outcome"),
     [
-        (200, {"ChallengeName": "PASSWORD_VERIFIER", "ChallengeParameters": {"SRP_B": "ab"}}, "challenge PASSWORD_VERIFIER"),
+        (
+            200,
+            {"ChallengeName": "PASSWORD_VERIFIER", "ChallengeParameters": {"SRP_B": "ab"}},
+            "challenge PASSWORD_VERIFIER",
+        ),
         (200, {"AuthenticationResult": {"IdToken": "eyJx"}, "ChallengeParameters": {}}, "tokens issued"),
         (200, {}, "ok"),
-        (400, {"__type": "NotAuthorizedException", "message": "Incorrect username or password."},
-         "NotAuthorizedException: Incorrect username or password."),
-        (400, {"__type": "com.amazonaws.cognito#ResourceNotFoundException", "message": "User pool client x does not exist."},
-         "ResourceNotFoundException: User pool client x does not exist."),
+        (
+            400,
+            {"__type": "NotAuthorizedException", "message": "Incorrect username or password."},
+            "NotAuthorizedException: Incorrect username or password.",
+        ),
+        (
+            400,
+            {
+                "__type": "com.amazonaws.cognito#ResourceNotFoundException",
+                "message": "User pool client x does not exist.",
+            },
+            "ResourceNotFoundException: User pool client x does not exist.",
+        ),
         (400, {"__type": "UserNotFoundException"}, "UserNotFoundException"),
         (502, "<html>bad gateway</html>", "HTTP 502, not a JSON answer"),
     ],
@@ -547,7 +610,8 @@ def test_evidence_of_an_unloaded_page_is_plain() -> None:
     attempt = LoginAttempt(login_url=f"https://{DOWN_HOST}/login.html", error="refused")
     evidence = attempt.evidence()
     assert json.loads(json.dumps(evidence)) == evidence
-    assert "screenshot" not in evidence and attempt.landed == ""
+    assert "screenshot" not in evidence
+    assert attempt.landed == ""
 
 
 # ------------------------------------------------------------------ token verification (no browser)
@@ -571,7 +635,9 @@ def local_jwks(signing_key: rsa.RSAPrivateKey) -> dict[str, Any]:
 def _token(key: rsa.RSAPrivateKey, kind: str, **overrides: Any) -> str:
     now = int(time.time())
     claims: dict[str, Any] = {"iss": expected_issuer(POOL, REGION), "token_use": kind, "exp": now + 3600, "iat": now}
-    claims |= {"aud": CLIENT, "cognito:username": "janedoe"} if kind == "id" else {"client_id": CLIENT, "username": "janedoe"}
+    claims |= (
+        {"aud": CLIENT, "cognito:username": "janedoe"} if kind == "id" else {"client_id": CLIENT, "username": "janedoe"}
+    )
     claims |= overrides
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
 
@@ -595,15 +661,22 @@ def _now_window() -> LoginWindow:
 
 def _verify(tokens: dict[str, str], jwks: dict[str, Any]) -> TokenCheck:
     return verify_tokens(
-        tokens, pool_id=POOL, client_id=CLIENT, region=REGION, username="janedoe", jwks=jwks,
-        window=_now_window(), cognito_calls=ISSUED,
+        tokens,
+        pool_id=POOL,
+        client_id=CLIENT,
+        region=REGION,
+        username="janedoe",
+        jwks=jwks,
+        window=_now_window(),
+        cognito_calls=ISSUED,
     )
 
 
 def test_verify_tokens_accepts_good_tokens(signing_key: rsa.RSAPrivateKey, local_jwks: dict[str, Any]) -> None:
     """Tokens of the right pool, client and user, signed by the pool's key, pass with an ISO expiry."""
     check = _verify(_storage(signing_key), local_jwks)
-    assert check.ok and check.problems == ()
+    assert check.ok
+    assert check.problems == ()
     assert check.claims["id"]["exp"].endswith("+00:00")
 
 
@@ -612,16 +685,22 @@ def test_verify_tokens_accepts_good_tokens(signing_key: rsa.RSAPrivateKey, local
     [
         ({"aud": "otherclient"}, {}, f"The id token's audience is client otherclient, not {CLIENT}."),
         ({}, {"client_id": "otherclient"}, f"The access token's client_id is otherclient, not {CLIENT}."),
-        ({"iss": expected_issuer("us-east-1_Else", REGION)}, {},
-         f"The id token was issued by pool us-east-1_Else, not the student's pool {POOL}."),
+        (
+            {"iss": expected_issuer("us-east-1_Else", REGION)},
+            {},
+            f"The id token was issued by pool us-east-1_Else, not the student's pool {POOL}.",
+        ),
         ({"token_use": "access"}, {}, "The id token's token_use is 'access', not 'id'."),
         ({"cognito:username": "mallory"}, {}, "The id token belongs to user mallory, not janedoe."),
         ({"exp": int(time.time()) - 3600}, {}, "The id token has expired."),
     ],
 )
 def test_verify_tokens_names_each_problem(
-    signing_key: rsa.RSAPrivateKey, local_jwks: dict[str, Any],
-    id_claims: dict[str, Any], access_claims: dict[str, Any], problem: str,
+    signing_key: rsa.RSAPrivateKey,
+    local_jwks: dict[str, Any],
+    id_claims: dict[str, Any],
+    access_claims: dict[str, Any],
+    problem: str,
 ) -> None:
     """Each wrong claim gives its own full sentence."""
     check = _verify(_storage(signing_key, id_claims, **access_claims), local_jwks)
@@ -669,7 +748,13 @@ def _fragment(key: rsa.RSAPrivateKey, scope: str = "openid email", **values: str
 
 def _verify_callback(fragment: dict[str, str], jwks: dict[str, Any]) -> TokenCheck:
     return verify_callback_tokens(
-        fragment, pool_id=POOL, client_id=CLIENT, region=REGION, username="janedoe", jwks=jwks, scopes=("openid",),
+        fragment,
+        pool_id=POOL,
+        client_id=CLIENT,
+        region=REGION,
+        username="janedoe",
+        jwks=jwks,
+        scopes=("openid",),
         window=_now_window(),
     )
 
@@ -677,7 +762,8 @@ def _verify_callback(fragment: dict[str, str], jwks: dict[str, Any]) -> TokenChe
 def test_callback_tokens_pass_with_the_openid_scope(signing_key: rsa.RSAPrivateKey, local_jwks: dict[str, Any]) -> None:
     """An implicit-grant fragment with both tokens of this pool and client, and scope openid, passes."""
     check = _verify_callback(_fragment(signing_key), local_jwks)
-    assert check.ok and check.claims["access"]["scope"] == "openid email"
+    assert check.ok
+    assert check.claims["access"]["scope"] == "openid email"
 
 
 @pytest.mark.parametrize(
@@ -703,4 +789,7 @@ def test_callback_tokens_name_each_problem(
 def test_callback_tokens_of_another_pool_fail(local_jwks: dict[str, Any]) -> None:
     """Tokens signed by a key that is not the pool's do not verify, even in a redirect."""
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    assert "The signature does not verify against the pool's keys." in _verify_callback(_fragment(other), local_jwks).problems
+    assert (
+        "The signature does not verify against the pool's keys."
+        in _verify_callback(_fragment(other), local_jwks).problems
+    )

@@ -206,7 +206,7 @@ class _Metadata(BaseHTTPRequestHandler):
 
     server: _Counting
 
-    def do_GET(self) -> None:  # noqa: N802 - the handler's protocol
+    def do_GET(self) -> None:
         self.server.hits.append(self.path)
         body = b'{"AccessKeyId": "AKIAFAKEFAKEFAKE", "SecretAccessKey": "fake"}'
         self.send_response(200)
@@ -224,7 +224,7 @@ def _hostile_handler(metadata: str) -> type[BaseHTTPRequestHandler]:
         """A website whose Login button (or /go, by a 302) sends the browser to the metadata service; /hop first
         redirects to /go, on the site's own origin, so only the second hop leaves it."""
 
-        def do_GET(self) -> None:  # noqa: N802 - the handler's protocol
+        def do_GET(self) -> None:
             if self.path.startswith("/hop"):
                 self.send_response(302)
                 self.send_header("Location", "/go?second-hop")
@@ -273,8 +273,7 @@ def metadata() -> Iterator[tuple[str, _Counting]]:
 
 @pytest.fixture
 def hostile_site(metadata: tuple[str, _Counting]) -> Iterator[str]:
-    for url in _serve(ThreadingHTTPServer(("127.0.0.1", 0), _hostile_handler(metadata[0]))):
-        yield url
+    yield from _serve(ThreadingHTTPServer(("127.0.0.1", 0), _hostile_handler(metadata[0])))
 
 
 @pytest.mark.browser

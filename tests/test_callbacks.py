@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import grader.authorize as authorize
 import grader.callbacks as callbacks
@@ -15,11 +15,15 @@ from grader.snapshot import AppClient, Instance
 
 NOW = "ec2-54-214-60-85.compute-1.amazonaws.com"
 BEFORE = "ec2-54-214-169-47.compute-1.amazonaws.com"
-INSTANCE = Instance(id="i-0abc1234def567890", state="running", public_dns=NOW, public_ip="54.214.60.85", name="VehicleApp")
-RESTARTED = datetime(2026, 11, 28, 8, 33, 15, tzinfo=timezone.utc)
+INSTANCE = Instance(
+    id="i-0abc1234def567890", state="running", public_dns=NOW, public_ip="54.214.60.85", name="VehicleApp"
+)
+RESTARTED = datetime(2026, 11, 28, 8, 33, 15, tzinfo=UTC)
 
 
-def _problems(*urls: str, instances: tuple[Instance, ...] = (INSTANCE,), region: str | None = "us-east-1", **kw: object) -> list[str]:
+def _problems(
+    *urls: str, instances: tuple[Instance, ...] = (INSTANCE,), region: str | None = "us-east-1", **kw: object
+) -> list[str]:
     verdict, problems = judge_callbacks(urls, instances, region=region, **kw)  # type: ignore[arg-type]
     assert verdict is None
     return problems
@@ -50,27 +54,39 @@ def test_restart_time_from_cloudtrail_is_named() -> None:
         return RESTARTED
 
     (problem,) = _problems(f"https://{BEFORE}", started_at=started_at)
-    assert "(a restarted lab session, or a stop and start; CloudTrail shows it started again 2026-11-28 08:33 UTC)" in problem
+    assert (
+        "(a restarted lab session, or a stop and start; CloudTrail shows it started again 2026-11-28 08:33 UTC)"
+        in problem
+    )
     assert asked == [INSTANCE.id]
 
 
 def test_restart_time_is_asked_only_for_a_former_address() -> None:
     """CloudTrail is not asked when a callback is right (even after a former one), a typo, or not an EC2 name."""
+
     def started_at(instance_id: str) -> datetime | None:
         raise AssertionError("asked")
 
     urls = (f"https://{BEFORE}", f"https://{NOW}")
     verdict, problems = judge_callbacks(urls, (INSTANCE,), region="us-east-1", started_at=started_at)
-    assert verdict is not None and verdict.ok and verdict.url == f"https://{NOW}" and problems == []
+    assert verdict is not None
+    assert verdict.ok
+    assert verdict.url == f"https://{NOW}"
+    assert problems == []
     _problems("https://ec2-54-214-60-5.compute-1.amazonaws.com", "https://example.com", started_at=started_at)
 
 
 def test_other_region_format() -> None:
-    """In another region the EC2 name is ec2-a-b-c-d.<region>.compute.amazonaws.com; a former one there is a changed address."""
+    """In another region the EC2 name is ec2-a-b-c-d.<region>.compute.amazonaws.com;
+    a former one there is a changed address."""
     west = Instance("i-0west", "running", "ec2-35-160-1-2.us-west-2.compute.amazonaws.com", "35.160.1.2", "")
-    (problem,) = _problems("https://ec2-44-230-9-77.us-west-2.compute.amazonaws.com", instances=(west,), region="us-west-2")
+    (problem,) = _problems(
+        "https://ec2-44-230-9-77.us-west-2.compute.amazonaws.com", instances=(west,), region="us-west-2"
+    )
     assert "has changed since the callback URL was saved" in problem
-    (elsewhere,) = _problems("https://ec2-44-230-9-77.eu-west-1.compute.amazonaws.com", instances=(west,), region="us-west-2")
+    (elsewhere,) = _problems(
+        "https://ec2-44-230-9-77.eu-west-1.compute.amazonaws.com", instances=(west,), region="us-west-2"
+    )
     assert "has changed" not in elsewhere
 
 
@@ -96,9 +112,9 @@ def test_ec2_name_region() -> None:
 def test_malformed_or_one_keystroke_names_are_typos() -> None:
     """Names that are not well-formed EC2 names, or one keystroke from the instance's, still look like typos."""
     for host in (
-        "ec2-54-214-60-85.compute-1.amazonaws.co",   # not well-formed: a letter dropped
-        "ec2-54-214-60-85.compute1.amazonaws.com",   # not well-formed
-        "ec2-54-214-60-5.compute-1.amazonaws.com",   # well-formed, one digit dropped
+        "ec2-54-214-60-85.compute-1.amazonaws.co",  # not well-formed: a letter dropped
+        "ec2-54-214-60-85.compute1.amazonaws.com",  # not well-formed
+        "ec2-54-214-60-5.compute-1.amazonaws.com",  # well-formed, one digit dropped
         "ec2-54-214-60-58.compute-1.amazonaws.com",  # well-formed, two digits swapped
         "ec2-54-214-60-86.compute-1.amazonaws.com",  # well-formed, one digit changed
     ):
@@ -121,7 +137,8 @@ def test_several_running_instances() -> None:
     """With several running instances, a former address names them all with their current names."""
     other = Instance("i-0other", "running", "ec2-3-80-1-2.compute-1.amazonaws.com", "3.80.1.2", "")
     (problem,) = _problems(f"https://{BEFORE}", instances=(INSTANCE, other))
-    assert f"{INSTANCE.id} is {NOW}" in problem and "i-0other is ec2-3-80-1-2.compute-1.amazonaws.com" in problem
+    assert f"{INSTANCE.id} is {NOW}" in problem
+    assert "i-0other is ec2-3-80-1-2.compute-1.amazonaws.com" in problem
     assert "rebuildapp.sh" in problem
 
 
@@ -138,9 +155,16 @@ def test_local_callback_hosts_are_the_hosted_ui_modules() -> None:
 
 def _client(*urls: str) -> AppClient:
     return AppClient(
-        id="1example23456789abcdefghij", name="Vehicle App - Quick", has_secret=False,
-        explicit_auth_flows=("ALLOW_USER_SRP_AUTH",), oauth_flows=("implicit",), oauth_enabled=True,
-        oauth_scopes=("openid",), identity_providers=("COGNITO",), callback_urls=urls, logout_urls=(),
+        id="1example23456789abcdefghij",
+        name="Vehicle App - Quick",
+        has_secret=False,
+        explicit_auth_flows=("ALLOW_USER_SRP_AUTH",),
+        oauth_flows=("implicit",),
+        oauth_enabled=True,
+        oauth_scopes=("openid",),
+        identity_providers=("COGNITO",),
+        callback_urls=urls,
+        logout_urls=(),
     )
 
 

@@ -90,5 +90,6 @@ def test_a_sandbox_that_cannot_start_says_what_to_do(monkeypatch: pytest.MonkeyP
     chromium = _FakeChromium(fails="BrowserType.launch: Chromium sandboxing failed!\n No usable sandbox!")
     with pytest.raises(GraderError) as failed:
         _launch_with(monkeypatch, chromium)
-    assert f"{NO_SANDBOX_ENV}=1" in failed.value.message and failed.value.message.endswith(".")
+    assert f"{NO_SANDBOX_ENV}=1" in failed.value.message
+    assert failed.value.message.endswith(".")
     assert discovery.NO_SANDBOX_ENV == "GRADER_CHROMIUM_NO_SANDBOX"

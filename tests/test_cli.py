@@ -14,7 +14,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from grader import __version__
 from grader.cli import app
@@ -28,7 +28,7 @@ runner = CliRunner()
 ROOT = Path(__file__).parents[1]
 
 
-def run(*args: str, env: dict[str, str | None] | None = None):
+def run(*args: str, env: dict[str, str | None] | None = None) -> Result:
     result = runner.invoke(app, list(args), env=env)
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
@@ -42,7 +42,8 @@ def test_demo_grades_the_finished_lab_to_full_marks(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     full = sum(c.points for c in load_spec().checks.values() if not c.advisory)
     assert f"Score {full}/{full}" in result.output
-    assert "WARN" in result.output and "1 warned" in result.output
+    assert "WARN" in result.output
+    assert "1 warned" in result.output
     data = json.loads((tmp_path / "demo-finished" / "results.json").read_text())
     assert data["score"] == data["max_score"] == full
     assert data["target"] == "sandbox"
@@ -87,11 +88,14 @@ def test_bad_input_is_one_sentence_and_exit_2(args: tuple[str, ...], phrase: str
 def test_a_spec_file_with_an_unknown_key_is_named(tmp_path: Path) -> None:
     """An instructor's spec with a typo'd key exits 2 naming the file and the key."""
     spec = tmp_path / "course.toml"
-    spec.write_text((ROOT / "grader/labs/itm300-m03.toml").read_text().replace("[expected]", "[expected]\npool_nmae = 'x'"))
+    spec.write_text(
+        (ROOT / "grader/labs/itm300-m03.toml").read_text().replace("[expected]", "[expected]\npool_nmae = 'x'")
+    )
     result = run("check", "--spec", str(spec), "--endpoint-url", "http://127.0.0.1:1")
     assert result.exit_code == 2
     output = " ".join(result.output.split())
-    assert "unknown key expected.pool_nmae" in output and "course.toml" in output
+    assert "unknown key expected.pool_nmae" in output
+    assert "course.toml" in output
 
 
 def test_no_credentials_is_explained(tmp_path: Path) -> None:
@@ -129,13 +133,16 @@ def test_secrets_never_reach_output_results_or_report(sandbox: Sandbox, tmp_path
     """Keys from a credentials file appear in no output, results.json or report."""
     set_up(sandbox, load_scenario("client-secret"))
     creds = tmp_path / "creds"
-    creds.write_text("[default]\naws_access_key_id=ASIAZZZSECRETKEYID99\naws_secret_access_key=TopSecretValue123\naws_session_token=SessionTokenValue456\n")
+    creds.write_text(
+        "[default]\naws_access_key_id=ASIAZZZSECRETKEYID99\naws_secret_access_key=TopSecretValue123\naws_session_token=SessionTokenValue456\n"
+    )
     out = tmp_path / "out"
     result = run("check", "--endpoint-url", sandbox.url, "--credentials-file", str(creds), "--out", str(out))
     assert result.exit_code == 1
     written = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
     for secret in ("ASIAZZZSECRETKEYID99", "TopSecretValue123", "SessionTokenValue456"):
-        assert secret not in result.output and secret not in written
+        assert secret not in result.output
+        assert secret not in written
     assert "client secret" in written  # the check still reports that a secret exists ...
     data = json.loads(next(out.rglob("results.json")).read_text())
     assert all("ClientSecret" not in json.dumps(c["evidence"]) for c in data["checks"])  # ... not its value
@@ -147,12 +154,30 @@ def test_pytest_runs_the_checks_directly_with_junit(sandbox: Sandbox, tmp_path: 
     set_up(sandbox, load_scenario("no-domain"))
     junit = tmp_path / "junit.xml"
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "checks", "-p", "no:cacheprovider", "--endpoint-url", sandbox.url,
-         "--student", "direct", "--out", str(tmp_path), "--junitxml", str(junit)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "checks",
+            "-p",
+            "no:cacheprovider",
+            "--endpoint-url",
+            sandbox.url,
+            "--student",
+            "direct",
+            "--out",
+            str(tmp_path),
+            "--junitxml",
+            str(junit),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 1, proc.stdout[-2000:]
-    assert "FAIL  pool.domain" in proc.stdout and "WARN  site.hosted_ui_link" in proc.stdout
+    assert "FAIL  pool.domain" in proc.stdout
+    assert "WARN  site.hosted_ui_link" in proc.stdout
     xml = junit.read_text()
     assert xml.count("<testcase") == len(load_spec().checks)
     # The advisory check's warning is a passed test case, not a failure.
@@ -161,7 +186,8 @@ def test_pytest_runs_the_checks_directly_with_junit(sandbox: Sandbox, tmp_path: 
     data = json.loads((tmp_path / "direct" / "results.json").read_text())
     scenario = load_scenario("no-domain")
     assert {c["id"]: c["status"] for c in data["checks"] if c["status"] != "pass"} == (
-        dict.fromkeys(scenario.fails, "fail") | dict.fromkeys(scenario.skips, "skip")
+        dict.fromkeys(scenario.fails, "fail")
+        | dict.fromkeys(scenario.skips, "skip")
         | dict.fromkeys(scenario.warns, "warn")
     )
 
@@ -171,15 +197,32 @@ def test_check_grades_a_lab_provisioned_by_hand_in_grader_sandbox(tmp_path: Path
     port = _closed_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "grader", "sandbox", "--port", str(port)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_for(port)
         _do_the_lab_by_hand(url)
         proc = subprocess.run(
-            [sys.executable, "-m", "grader", "check", "--endpoint-url", url, "--student", "by-hand", "--out", str(tmp_path)],
-            cwd=ROOT, capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "grader",
+                "check",
+                "--endpoint-url",
+                url,
+                "--student",
+                "by-hand",
+                "--out",
+                str(tmp_path),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
         data = json.loads((tmp_path / "by-hand" / "results.json").read_text())
@@ -187,7 +230,8 @@ def test_check_grades_a_lab_provisioned_by_hand_in_grader_sandbox(tmp_path: Path
         # Every configuration check passes; no website and no trail were made by hand, and
         # the grade says so.
         assert {s for cid, s in statuses.items() if cid.split(".")[0] in {"pool", "client", "user"}} == {"pass"}
-        assert statuses["cloudtrail.trail"] == "fail" and statuses["cloudtrail.auth_events"] == "fail"
+        assert statuses["cloudtrail.trail"] == "fail"
+        assert statuses["cloudtrail.auth_events"] == "fail"
         assert statuses["site.reachable"] == "fail"
         assert {s for cid, s in statuses.items() if cid.startswith("site.") and cid != "site.reachable"} == {"skip"}
     finally:
@@ -200,30 +244,59 @@ def test_grader_sandbox_serves_a_course_site_folder_for_the_instance(tmp_path: P
     """`grader sandbox --site DIR` serves DIR for the first instance that starts; settings.js filled in
     after provisioning (as rebuildapp.sh does) is what the grader reads, with no --site-url."""
     rebuild = _rebuild_module()
-    site = rebuild.render_site(rebuild.TEMPLATE_DIR, tmp_path / "site", user_pool_id=None, client_id=None,
-                               cognito_domain=None, ec2_host=None)
+    site = rebuild.render_site(
+        rebuild.TEMPLATE_DIR, tmp_path / "site", user_pool_id=None, client_id=None, cognito_domain=None, ec2_host=None
+    )
     port = _closed_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "grader", "sandbox", "--port", str(port), "--site", str(site)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_for(port)
         made = _do_the_lab_by_hand(url)
         settings = site / "scripts" / "settings.js"
-        settings.write_text(rebuild.render_settings(
-            settings.read_text(encoding="utf-8"), user_pool_id=made["pool"], client_id=made["client"],
-            cognito_domain=f"https://{made['domain']}", ec2_host=made["dns"],
-        ), encoding="utf-8")
+        settings.write_text(
+            rebuild.render_settings(
+                settings.read_text(encoding="utf-8"),
+                user_pool_id=made["pool"],
+                client_id=made["client"],
+                cognito_domain=f"https://{made['domain']}",
+                ec2_host=made["dns"],
+            ),
+            encoding="utf-8",
+        )
         proc = subprocess.run(
-            [sys.executable, "-m", "grader", "check", "--endpoint-url", url, "--student", "own-site", "--out", str(tmp_path)],
-            cwd=ROOT, capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "grader",
+                "check",
+                "--endpoint-url",
+                url,
+                "--student",
+                "own-site",
+                "--out",
+                str(tmp_path),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         data = json.loads((tmp_path / "own-site" / "results.json").read_text())
         statuses = {c["id"]: c["status"] for c in data["checks"] if c["id"].startswith("site.")}
-        assert statuses == {"site.reachable": "pass", "site.configured": "pass", "site.hosted_ui_link": "warn",
-                            "site.login": "pass", "site.wrong_password_rejected": "pass"}, proc.stdout[-3000:]
+        assert statuses == {
+            "site.reachable": "pass",
+            "site.configured": "pass",
+            "site.hosted_ui_link": "warn",
+            "site.login": "pass",
+            "site.wrong_password_rejected": "pass",
+        }, proc.stdout[-3000:]
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=20)
@@ -249,7 +322,7 @@ def _rebuild_module():  # noqa: ANN202 - the reference site's rebuild script, lo
 
 
 def _do_the_lab_by_hand(url: str) -> dict[str, str]:
-    kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
+    kw = {"endpoint_url": url, "region_name": "us-east-1", "aws_access_key_id": "k", "aws_secret_access_key": "s"}
     ec2, idp = boto3.client("ec2", **kw), boto3.client("cognito-idp", **kw)
     dns = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["PublicDnsName"]
     pool = idp.create_user_pool(
@@ -260,11 +333,18 @@ def _do_the_lab_by_hand(url: str) -> dict[str, str]:
     )["UserPool"]["Id"]
     idp.create_user_pool_domain(Domain="by-hand-lab", UserPoolId=pool)
     idp.create_user_pool_client(
-        UserPoolId=pool, ClientName="Vehicle App", ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        AllowedOAuthFlows=["implicit"], AllowedOAuthFlowsUserPoolClient=True, AllowedOAuthScopes=["email", "openid", "phone"],
-        SupportedIdentityProviders=["COGNITO"], CallbackURLs=[f"https://{dns}"],
+        UserPoolId=pool,
+        ClientName="Vehicle App",
+        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        AllowedOAuthFlows=["implicit"],
+        AllowedOAuthFlowsUserPoolClient=True,
+        AllowedOAuthScopes=["email", "openid", "phone"],
+        SupportedIdentityProviders=["COGNITO"],
+        CallbackURLs=[f"https://{dns}"],
     )
-    idp.admin_create_user(UserPoolId=pool, Username="janedoe", TemporaryPassword="ILove2SeeTheTemple!", MessageAction="SUPPRESS")
+    idp.admin_create_user(
+        UserPoolId=pool, Username="janedoe", TemporaryPassword="ILove2SeeTheTemple!", MessageAction="SUPPRESS"
+    )
     idp.admin_set_user_password(UserPoolId=pool, Username="janedoe", Password="Ilove2SeeTheTemple!!", Permanent=True)
     client = idp.list_user_pool_clients(UserPoolId=pool, MaxResults=10)["UserPoolClients"][0]["ClientId"]
     return {"pool": pool, "client": client, "dns": dns, "domain": "by-hand-lab.auth.us-east-1.amazoncognito.com"}
@@ -304,13 +384,29 @@ HOSTILE = "[/] [bold]x[/bold] \x1b[31mred\x1b[0m \x1b]0;owned\x07[link=file:///e
 
 def _hostile_result() -> GradeResult:
     def made(status: str, message: str, hint: str) -> CheckResult:
-        return CheckResult(id=f"pool.{status}", title="t", section="User [bold]pool[/]", status=status,  # type: ignore[arg-type]
-                           points=0, max_points=1, message=message, hint=hint)
+        return CheckResult(
+            id=f"pool.{status}",
+            title="t",
+            section="User [bold]pool[/]",
+            status=status,  # type: ignore[arg-type]
+            points=0,
+            max_points=1,
+            message=message,
+            hint=hint,
+        )
 
     return GradeResult(
-        student="s1", account_id="123456789012", caller_arn="arn:aws:sts::123456789012:assumed-role/x/s1",
-        region="us-east-1", spec_id="itm300-m03", spec_title="t", grader_version="0", started="", finished="",
-        duration_seconds=1.0, target="aws",
+        student="s1",
+        account_id="123456789012",
+        caller_arn="arn:aws:sts::123456789012:assumed-role/x/s1",
+        region="us-east-1",
+        spec_id="itm300-m03",
+        spec_title="t",
+        grader_version="0",
+        started="",
+        finished="",
+        duration_seconds=1.0,
+        target="aws",
         checks=(
             made("fail", f"The app client {HOSTILE} has callback https://x/[/]\nsecond line", f"Rename {HOSTILE}"),
             made("error", "\x1b[2J\x1b[Hcleared?\r\x07 [dim]not dim[/dim]", "[/]\x9b31m"),
@@ -318,19 +414,23 @@ def _hostile_result() -> GradeResult:
     )
 
 
+@pytest.mark.parametrize("form", [[], ["--verbose"], ["--table"]], ids=["summary", "verbose", "table"])
 def test_student_strings_print_as_text_not_markup_or_terminal_codes(
-    monkeypatch: pytest.MonkeyPatch, wide_plain_output: None, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, wide_plain_output: None, tmp_path: Path, form: list[str]
 ) -> None:
-    """A check message and hint holding Rich markup ([/], [bold]x[/bold]) and escape sequences print literally:
-    no MarkupError, no ESC or other control byte reaches the terminal, and the layout's newlines stay."""
+    """A check message and hint holding Rich markup ([/], [bold]x[/bold]) and escape sequences print literally
+    (in the summary, the --verbose list and the --table): no MarkupError, no ESC or other control byte reaches the
+    terminal, and the layout's newlines stay."""
     import grader.pipeline
 
     monkeypatch.setattr(grader.pipeline, "grade", lambda *_, **__: _hostile_result())
-    result = run("check", "--endpoint-url", "http://127.0.0.1:1", "--out", str(tmp_path))
+    result = run("check", "--endpoint-url", "http://127.0.0.1:1", "--out", str(tmp_path), *form)
     assert result.exit_code == 2, result.output
     out = result.output
     assert "[/] [bold]x[/bold] red [link=file:///etc/passwd]y[/link] end\\" in out
-    assert "[dim]not dim[/dim]" in out and "User [bold]pool[/]: 0/2" in out
+    assert "[dim]not dim[/dim]" in out
+    if form:  # the section scores: a heading in the --verbose list, a line under the table
+        assert ("User [bold]pool[/]: 0/2" if form == ["--table"] else "User [bold]pool[/]  0/2") in out
     assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", out), repr(out)
     assert "second line" in out.split("callback https://x/[/]")[1].splitlines()[1], "the message's newline is kept"
 
@@ -349,7 +449,8 @@ def test_a_credentials_file_path_with_markup_and_a_malformed_file_are_said_as_th
     result = run("check", "--credentials-file", str(creds), "--out", str(tmp_path / "out"), env=no_aws_env(tmp_path))
     assert result.exit_code == 2
     said = " ".join(result.output.split())
-    assert f"{folder}/credsfile" in said and "\x1b" not in result.output  # the escape sequence is dropped
+    assert f"{folder}/credsfile" in said
+    assert "\x1b" not in result.output
     if content is None:
         assert "does not exist" in said
     else:
@@ -399,17 +500,22 @@ def test_an_unusable_out_is_refused_before_grading(
     assert result.exit_code == 2, result.output
     said = " ".join(result.output.split())
     assert f"--out {out}" in said
-    assert {"file": "is a file, not a folder", "under-a-file": f"{a_file} is a file", "unwritable": "cannot be written"}[
-        kind
-    ] in said
+    assert {
+        "file": "is a file, not a folder",
+        "under-a-file": f"{a_file} is a file",
+        "unwritable": "cannot be written",
+    }[kind] in said
 
 
-def test_a_missing_out_folder_is_fine_and_not_made_before_grading(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_a_missing_out_folder_is_fine_and_not_made_before_grading(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """A --out that does not exist yet passes the check (the grade makes it) and the check itself makes nothing."""
     _refuse_to_grade(monkeypatch)
     out = tmp_path / "new" / "reports"
     result = runner.invoke(app, ["check", "--endpoint-url", "http://127.0.0.1:1", "--out", str(out)])
-    assert isinstance(result.exception, AssertionError) and "grading started" in str(result.exception)
+    assert isinstance(result.exception, AssertionError)
+    assert "grading started" in str(result.exception)
     assert not (tmp_path / "new").exists()
 
 
@@ -417,7 +523,10 @@ def test_a_missing_out_folder_is_fine_and_not_made_before_grading(monkeypatch: p
     ("spec_bytes", "phrase"),
     [
         (lambda base: base.replace('title = "', 'title = "Café ', 1).encode("latin-1"), "not UTF-8"),
-        (lambda base: base.replace("points = 2", "points = nan", 1).encode(), "checks.pool.exists.points must be a finite number"),
+        (
+            lambda base: base.replace("points = 2", "points = nan", 1).encode(),
+            "checks.pool.exists.points must be a finite number",
+        ),
     ],
 )
 def test_a_bad_spec_file_is_a_sentence_before_grading(
@@ -430,7 +539,8 @@ def test_a_bad_spec_file_is_a_sentence_before_grading(
     result = run("check", "--spec", str(spec), "--endpoint-url", "http://127.0.0.1:1", "--out", str(tmp_path))
     assert result.exit_code == 2
     said = " ".join(result.output.split())
-    assert str(spec) in said and phrase in said
+    assert str(spec) in said
+    assert phrase in said
 
 
 def test_version_prints_the_version() -> None:

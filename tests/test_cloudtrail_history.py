@@ -3,6 +3,7 @@ taken as absence when the read stopped early (grader.observe.event_history, clou
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -137,7 +138,8 @@ def test_lookups_never_ask_by_event_source() -> None:
     """Event history is asked by event name only: cognito-idp's own events would fill any cap first."""
     aws = HistoryAWS(real_account(True))
     _read(aws)
-    assert aws.calls and all(value in {"InitiateAuth", "RespondToAuthChallenge"} for _, value in aws.calls)
+    assert aws.calls
+    assert all(value in {"InitiateAuth", "RespondToAuthChallenge"} for _, value in aws.calls)
 
 
 # ---------------------------------------------------------------------- a read stopped early
@@ -184,7 +186,8 @@ def test_a_read_stopped_early_is_the_graders_error_never_absence(
     with pytest.raises(GraderError) as raised:
         _grade(found)
     assert raised.value.kind == "incomplete"
-    assert said in raised.value.message and "could not read all of it" in raised.value.message
+    assert said in raised.value.message
+    assert "could not read all of it" in raised.value.message
 
 
 def test_a_sign_in_found_in_a_read_stopped_early_still_passes() -> None:
@@ -193,7 +196,8 @@ def test_a_sign_in_found_in_a_read_stopped_early_still_passes() -> None:
     found = _read(aws, deadline=aws.clock.now + 3 * LOOKUP_INTERVAL)
     check = _grade(found)
     assert "failed" not in check.evidence
-    assert check.message.startswith("CloudTrail recorded 1 successful sign-in") and "ran out of time" in check.message
+    assert check.message.startswith("CloudTrail recorded 1 successful sign-in")
+    assert "ran out of time" in check.message
     assert check.evidence["read_incomplete"] == found.incomplete
 
 
@@ -205,7 +209,8 @@ def test_throttled_lookups_are_retried_with_backoff_and_every_call_is_paced() ->
     pacer's interval after the one before, and the read completes."""
     aws = HistoryAWS(_sign_in(SECOND), throttle={2, 3})
     found = _read(aws)
-    assert found.incomplete == "" and found.pages_read == 2
+    assert found.incomplete == ""
+    assert found.pages_read == 2
     assert [value for _, value in aws.calls] == [
         "InitiateAuth",
         "RespondToAuthChallenge",
@@ -213,20 +218,22 @@ def test_throttled_lookups_are_retried_with_backoff_and_every_call_is_paced() ->
         "RespondToAuthChallenge",
     ]
     times = [when for when, _ in aws.calls]
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert gaps[0] == pytest.approx(LOOKUP_INTERVAL)
-    assert gaps[1] == pytest.approx(1.0) and gaps[2] == pytest.approx(2.0)
+    assert gaps[1] == pytest.approx(1.0)
+    assert gaps[2] == pytest.approx(2.0)
     assert "failed" not in _grade(found).evidence
 
 
 def test_one_pacer_per_connection_spaces_every_lookup_of_it() -> None:
     """All LookupEvents calls of one connection (its sign-ins and its instance starts, read apart) share one pacer."""
     aws = HistoryAWS(_sign_in(SECOND))
-    assert pacer_for(aws) is pacer_for(aws) and pacer_for(aws) is not pacer_for(HistoryAWS([]))
+    assert pacer_for(aws) is pacer_for(aws)
+    assert pacer_for(aws) is not pacer_for(HistoryAWS([]))
     shared = pacer_for(aws)
     shared.clock, shared.sleep = aws.clock, aws.clock.sleep
     read_auth_events(aws, [], 90, ACCOUNT)  # type: ignore[arg-type]
     read_instance_starts(aws)  # type: ignore[arg-type]
     times = [when for when, _ in aws.calls]
     assert len(times) == 3
-    assert all(later - earlier >= LOOKUP_INTERVAL - 1e-9 for earlier, later in zip(times, times[1:], strict=False))
+    assert all(later - earlier >= LOOKUP_INTERVAL - 1e-9 for earlier, later in itertools.pairwise(times))

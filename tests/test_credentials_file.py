@@ -222,8 +222,6 @@ def test_a_binary_file_is_said_to_be_no_text(tmp_path: Path, data: bytes) -> Non
 # -- the commands that read it
 
 
-
-
 def _invoke(*args: str, env: dict[str, str | None] | None = None) -> Result:
     """`grader ARGS` in this process; never a traceback."""
     result = runner.invoke(app, list(args), env=env)

@@ -18,10 +18,9 @@ from typing import Any
 import pytest
 
 import grader
-from grader.gradescope import autograder
-from grader.gradescope import package as autograder_zip
 from grader.errors import GraderError
-from grader.gradescope import build_package, find_credentials, project_source, run_autograder
+from grader.gradescope import autograder, build_package, find_credentials, project_source, run_autograder
+from grader.gradescope import package as autograder_zip
 from grader.sandbox import Sandbox
 from grader.sandbox.classroom import ClassStudent, account_of, set_up_class
 from grader.sandbox.provision import role_arn, sandbox_client
@@ -345,7 +344,9 @@ def test_setup_installs_the_wheel_and_playwrights_chromium_with_its_system_libra
 
 def test_run_autograder_calls_grader_gradescope_with_the_spec(package: Package) -> None:
     run = package.texts["run_autograder"]
-    assert re.search(rf"^exec \S*/bin/grader gradescope --spec {DEFAULT_SPEC} --region us-east-1 \\$", run, re.MULTILINE)
+    assert re.search(
+        rf"^exec \S*/bin/grader gradescope --spec {DEFAULT_SPEC} --region us-east-1 \\$", run, re.MULTILINE
+    )
     assert re.search(r"^    --submission /autograder/submission ", run, re.MULTILINE)
     assert '--results "$RESULTS"' in run
     assert "RESULTS=/autograder/results/results.json" in run

@@ -1,4 +1,5 @@
-"""Tests for the hosted-UI probe (grader.authorize) and the browser sign-in through it (grader.browser.hosted_signin)."""
+"""Tests for the hosted-UI probe (grader.authorize) and the browser sign-in through it
+(grader.browser.hosted_signin)."""
 
 from __future__ import annotations
 
@@ -128,13 +129,16 @@ def test_probe_reads_every_shape_of_an_invalid_scope(
     answer = probe(_Answers(302, location), _AUTHORIZE)  # type: ignore[arg-type]
     assert (answer.error, answer.answered, answer.description) == (error, answered, description)
     assert answer.detail == HINTS["invalid_scope"]
-    assert answer.evidence()["answered_error"] == answered and answer.evidence()["error"] == error
+    assert answer.evidence()["answered_error"] == answered
+    assert answer.evidence()["error"] == error
 
 
 def test_probe_names_oauth_off_among_the_causes_of_invalid_request() -> None:
-    """/error?error=invalid_request (seen for a client with OAuth off) reads as invalid_request naming OAuth being off."""
+    """/error?error=invalid_request (seen for a client with OAuth off) reads as invalid_request
+    naming OAuth being off."""
     answer = probe(_Answers(302, f"https://{DOMAIN}/error?error=invalid_request"), _AUTHORIZE)  # type: ignore[arg-type]
-    assert answer.error == "invalid_request" and not answer.ok
+    assert answer.error == "invalid_request"
+    assert not answer.ok
     assert "OAuth / hosted UI not enabled for this app client" in answer.sentence()
 
 
@@ -143,9 +147,8 @@ def test_probe_keeps_an_error_description_that_names_no_known_error() -> None:
     location = f"{CALLBACK}?error=invalid_request&error_description=Missing+required+parameter"
     answer = probe(_Answers(302, location), _AUTHORIZE)  # type: ignore[arg-type]
     assert answer.error == "invalid_request"
-    assert (
-        answer.detail.startswith(HINTS["invalid_request"]) and "\u201cMissing required parameter\u201d" in answer.detail
-    )
+    assert answer.detail.startswith(HINTS["invalid_request"])
+    assert "\u201cMissing required parameter\u201d" in answer.detail
     documented = probe(_Answers(302, f"{CALLBACK}?error=unauthorized_client"), _AUTHORIZE)  # type: ignore[arg-type]
     assert documented.error == "unauthorized_client"
 
@@ -154,7 +157,8 @@ def test_probe_names_managed_logins_login_pages_unavailable() -> None:
     """A /login link answered with managed login's "Login pages unavailable" page is named, not a bare HTTP 403."""
     body = "<h1>Login pages unavailable</h1><p>Please contact an administrator.</p>"
     answer = probe(_Answers(403, body=body), f"https://{DOMAIN}/login?client_id=client123")  # type: ignore[arg-type]
-    assert answer.error == "login_pages_unavailable" and "branding style" in answer.detail
+    assert answer.error == "login_pages_unavailable"
+    assert "branding style" in answer.detail
     assert probe(_Answers(403, body="<h1>Forbidden</h1>"), _AUTHORIZE).error == "http_403"  # type: ignore[arg-type]
 
 
@@ -241,7 +245,8 @@ def test_probe_accepts_a_good_request_and_names_cognitos_error(lab: Lab) -> None
     fetcher = Fetcher(lambda url: local_url(url, lab.routes), offline=True)
     assert probe(fetcher, lab.authorize()).ok
     code_only = probe(fetcher, lab.authorize(lab.code_client_id))
-    assert code_only.error == "unauthorized_client" and "implicit grant" in code_only.detail
+    assert code_only.error == "unauthorized_client"
+    assert "implicit grant" in code_only.detail
     assert probe(fetcher, lab.authorize(redirect_uri=CALLBACK + "x")).error == "redirect_mismatch"
     assert probe(fetcher, lab.authorize("nosuchclient")).error == "invalid_request"
     # The stand-in answers as real Cognito was seen to: an invalid scope as invalid_request with the
@@ -253,7 +258,8 @@ def test_probe_accepts_a_good_request_and_names_cognitos_error(lab: Lab) -> None
         "invalid_scope",
     )
     oauth_off = probe(fetcher, lab.authorize(lab.oauth_off_client_id))
-    assert oauth_off.error == "invalid_request" and "OAuth / hosted UI not enabled" in oauth_off.detail
+    assert oauth_off.error == "invalid_request"
+    assert "OAuth / hosted UI not enabled" in oauth_off.detail
     other_domain = authorize_url(f"nobody.auth.{REGION}.amazoncognito.com", lab.client_id, CALLBACK)
     assert probe(fetcher, other_domain).error == "no_domain"
 
@@ -268,7 +274,9 @@ def session(lab: Lab) -> Iterator[BrowserSession]:
 def test_sign_in_stops_at_the_callback_with_verified_tokens(lab: Lab, session: BrowserSession) -> None:
     """janedoe reaches the callback of a site that is down; the fragment's tokens verify, and evidence holds none."""
     result = sign_in(session, lab.authorize(), CALLBACK, "janedoe", PASSWORD)
-    assert result.callback == CALLBACK and not result.error and not result.callback_error
+    assert result.callback == CALLBACK
+    assert not result.error
+    assert not result.callback_error
     assert result.pages[:1] == ["/login"]
     check = verify_callback_tokens(
         result.fragment,
@@ -284,7 +292,8 @@ def test_sign_in_stops_at_the_callback_with_verified_tokens(lab: Lab, session: B
     assert 0 < result.started_at <= result.ended_at
     assert "openid" in check.claims["access"]["scope"].split()
     text = json.dumps(result.evidence()) + repr(result)
-    assert "eyJ" not in text and PASSWORD not in text
+    assert "eyJ" not in text
+    assert PASSWORD not in text
     assert result.evidence()["fragment_keys"] == ["access_token", "expires_in", "id_token", "token_type"]
 
 
@@ -292,7 +301,8 @@ def test_sign_in_stops_at_the_callback_with_verified_tokens(lab: Lab, session: B
 def test_change_password_form_stops_the_grader_without_changing_anything(lab: Lab, session: BrowserSession) -> None:
     """A user still in FORCE_CHANGE_PASSWORD gets the form; the grader reports it and submits nothing."""
     result = sign_in(session, lab.authorize(), CALLBACK, "newhire", TEMP_PASSWORD)
-    assert result.change_password_required and not result.reached_callback
+    assert result.change_password_required
+    assert not result.reached_callback
     assert lab.status("newhire") == "FORCE_CHANGE_PASSWORD"
 
 
@@ -301,7 +311,8 @@ def test_wrong_password_reports_the_hosted_uis_message(lab: Lab, session: Browse
     """A refused sign-in keeps the hosted UI's own words, never the password."""
     result = sign_in(session, lab.authorize(), CALLBACK, "janedoe", PASSWORD + "x")
     assert result.sign_in_message == "Incorrect username or password."
-    assert not result.reached_callback and PASSWORD not in json.dumps(result.evidence())
+    assert not result.reached_callback
+    assert PASSWORD not in json.dumps(result.evidence())
 
 
 # ------------------------------------------------------------------ the real-AWS path: nothing routed
@@ -312,7 +323,7 @@ class _FakeHostedUI(BaseHTTPRequestHandler):
 
     callback = ""
 
-    def do_GET(self) -> None:  # noqa: N802 - the handler's protocol
+    def do_GET(self) -> None:
         if self.path.startswith("/oauth2/authorize"):
             self._send(302, location="/login?" + self.path.partition("?")[2])
         else:
@@ -322,7 +333,7 @@ class _FakeHostedUI(BaseHTTPRequestHandler):
             )
             self._send(200, body=form)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self._send(302, location=self.callback + "#id_token=a.b.c&access_token=d.e.f&token_type=Bearer&expires_in=3600")
 
@@ -362,5 +373,7 @@ def test_unrouted_sign_in_reads_the_callback_from_the_redirect(session: BrowserS
             server.shutdown()
     finally:
         session.routes = routes
-    assert result.callback == callback and not result.error
-    assert result.fragment["id_token"] == "a.b.c" and result.fragment["token_type"] == "Bearer"
+    assert result.callback == callback
+    assert not result.error
+    assert result.fragment["id_token"] == "a.b.c"
+    assert result.fragment["token_type"] == "Bearer"

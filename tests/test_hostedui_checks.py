@@ -1,4 +1,5 @@
-"""Tests for the hosted-UI checks' messages (checks/test_hostedui.py), with the probe and the browser sign-in stubbed."""
+"""Tests for the hosted-UI checks' messages (checks/test_hostedui.py),
+with the probe and the browser sign-in stubbed."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import pytest
 import checks.test_hostedui as hostedui_checks
 from grader.authorize import HINTS, AuthorizeProbe
 from grader.browser.hosted_signin import UNAVAILABLE_SENTENCE
+from grader.checking import Check, CheckFailed
 from grader.observe.evidence import SignInCallback
 from grader.observe.signins import HostedSignIn
-from grader.checking import Check, CheckFailed
 from grader.snapshot import AppClient, Domain, Instance, Pool, Read, Snapshot, User
 from grader.spec import load_spec
 
@@ -100,7 +101,8 @@ def _callback_message(signed_in: HostedSignIn) -> str:
 
 
 def test_authorize_names_oauth_off_when_the_client_shows_it() -> None:
-    """invalid_request (as observed) or unauthorized_client (as documented) for a client with OAuth off names OAuth being off."""
+    """invalid_request (as observed) or unauthorized_client (as documented) for a client with OAuth off
+    names OAuth being off."""
     off = dataclasses.replace(CLIENT, oauth_enabled=False)
     for error in ("invalid_request", "unauthorized_client"):
         message = _authorize_message(off, AuthorizeProbe("", 302, error, HINTS[error]))
@@ -110,7 +112,8 @@ def test_authorize_names_oauth_off_when_the_client_shows_it() -> None:
 def test_authorize_keeps_cognitos_hint_when_oauth_is_on() -> None:
     """With OAuth on, invalid_request keeps the general hint, which still names OAuth being off among its causes."""
     message = _authorize_message(CLIENT, AuthorizeProbe("", 302, "invalid_request", HINTS["invalid_request"]))
-    assert "OAuth / hosted UI not enabled for this app client" in message and "unknown client id" in message
+    assert "OAuth / hosted UI not enabled for this app client" in message
+    assert "unknown client id" in message
 
 
 def test_authorize_takes_loopback_http_callbacks() -> None:
@@ -118,15 +121,19 @@ def test_authorize_takes_loopback_http_callbacks() -> None:
     client = dataclasses.replace(CLIENT, callback_urls=(CALLBACK, "http://127.0.0.1:8080/cb", "http://[::1]:8080/cb"))
     check = Check("hostedui.authorize")
     hostedui_checks.test_authorize(client, DOMAIN, _probes(client, AuthorizeProbe("", 302, "", "")), load_spec(), check)
-    assert len(check.evidence["probes"]) == 3 and "sign-in page" in check.message
+    assert len(check.evidence["probes"]) == 3
+    assert "sign-in page" in check.message
 
 
 def test_implicit_callback_names_a_missing_branding_style() -> None:
-    """ "Login pages unavailable" fails with what to do: give the app client a branding style, or use the classic hosted UI."""
+    """ "Login pages unavailable" fails with what to do:
+    give the app client a branding style, or use the classic hosted UI."""
     signed_in = HostedSignIn("", CALLBACK, login_pages_unavailable=True, error=UNAVAILABLE_SENTENCE)
     message = _callback_message(signed_in)
-    assert "Login pages unavailable" in message and "VehicleApp" in message
-    assert "style" in message and "Hosted UI (classic)" in message
+    assert "Login pages unavailable" in message
+    assert "VehicleApp" in message
+    assert "style" in message
+    assert "Hosted UI (classic)" in message
 
 
 def test_implicit_callback_names_the_methods_offered_without_a_password() -> None:

@@ -57,8 +57,7 @@ def _bomb(head: bytes, fill: bytes, size: int, tail: bytes = b"") -> bytes:
     packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     block = fill * (MIB // len(fill))
     out = [packer.compress(head)]
-    for _ in range(size // MIB):
-        out.append(packer.compress(block))
+    out.extend(packer.compress(block) for _ in range(size // MIB))
     out.append(packer.compress(tail))
     out.append(packer.flush())
     return b"".join(out)
@@ -302,7 +301,8 @@ def test_no_record_shape_makes_the_record_parsers_raise(record: Any) -> None:
         event.client_id,
         event.sub,
     ):
-        assert isinstance(value, str) and len(value) <= 1000
+        assert isinstance(value, str)
+        assert len(value) <= 1000
     assert isinstance(event_time(record), datetime)
     assert all(isinstance(i, str) for i in started_instances(record))
 
@@ -379,7 +379,8 @@ def test_the_cut_never_splits_one_second_of_a_sign_in() -> None:
     records = _sign_ins(2500, SECOND)  # 5,000 events
     records.append(_record("InitiateAuth", SECOND + timedelta(seconds=5), error="NotAuthorizedException"))
     found = _read(BucketAWS(files={_key("MANY"): _log(records)}))
-    assert len(found.events) == 4999 and found.events_left_out == 2
+    assert len(found.events) == 4999
+    assert found.events_left_out == 2
     answers = [e for e in found.events if e.name == "RespondToAuthChallenge"]
     assert len(successful_sign_ins(found.events)) == len(answers) == 2499
 
@@ -448,9 +449,11 @@ def test_log_files_of_hosted_ui_sign_ins_only_count_no_website_sign_in() -> None
     """Log files holding only hosted-UI service events: no sign-in from the website, the student's fail."""
     aws = BucketAWS(files={_key("HOSTED"): _log([hosted_ui_record(n) for n in reversed(HOSTED_UI)])})
     found = _read(aws)
-    assert found.events == () and found.skipped_files == 0
+    assert found.events == ()
+    assert found.skipped_files == 0
     check = _grade(found)
-    assert check.evidence["failed"] and "recorded no Cognito sign-in" in check.message
+    assert check.evidence["failed"]
+    assert "recorded no Cognito sign-in" in check.message
 
 
 @pytest.mark.parametrize("version", ["1.08", "1.09", "1.10", "1.11"])
@@ -478,7 +481,8 @@ def test_log_files_refused_for_want_of_kms_decrypt_are_the_graders_error_naming_
     with pytest.raises(GraderError) as refused:
         read_auth_events(aws, [trail], 90, ACCOUNT)  # type: ignore[arg-type]
     assert refused.value.kind == "access-denied"
-    assert KEY_ARN in refused.value.message and "kms:Decrypt" in refused.value.message
+    assert KEY_ARN in refused.value.message
+    assert "kms:Decrypt" in refused.value.message
 
 
 def test_event_history_is_used_whatever_the_logs_key() -> None:
@@ -490,5 +494,6 @@ def test_event_history_is_used_whatever_the_logs_key() -> None:
     ]
     aws = BucketAWS(files={_key("A"): REAL_LOG}, refused={_key("A")}, history=history)
     found = read_auth_events(aws, [trail], 90, ACCOUNT)  # type: ignore[arg-type]
-    assert found.source == "event history (LookupEvents)" and aws.fetched == []
+    assert found.source == "event history (LookupEvents)"
+    assert aws.fetched == []
     assert "failed" not in _grade(found).evidence

@@ -132,7 +132,8 @@ def test_fifty_thousand_blocked_requests_keep_fifty_and_say_how_many_more() -> N
     recorder.route(FakeRoute(FakeRequest("http://10.0.0.0/probe/0?q=other")))  # type: ignore[arg-type]
     assert recorder.left_out()["blocked requests"] == MANY - 50
     evidence = _attempt(recorder).evidence()
-    assert len(evidence["blocked"]) == 50 and evidence["blocked"][0] == "http://10.0.0.0/probe/0"
+    assert len(evidence["blocked"]) == 50
+    assert evidence["blocked"][0] == "http://10.0.0.0/probe/0"
     assert "49,950 more blocked requests were left out" in evidence["left_out"]
 
 
@@ -143,7 +144,8 @@ def test_console_errors_of_blocked_requests_stay_left_out_whatever_their_number(
     url = "http://10.0.0.1/probe/7"
     recorder.route(FakeRoute(FakeRequest(url)))  # type: ignore[arg-type]
     recorder.on_console(FakeMessage("Failed to load resource: net::ERR_BLOCKED_BY_CLIENT", location={"url": url}))
-    assert list(recorder.console_errors) == [] and recorder.left_out()["console errors"] == 0
+    assert list(recorder.console_errors) == []
+    assert recorder.left_out()["console errors"] == 0
 
 
 def test_fifty_thousand_redirects_keep_the_first_and_the_latest() -> None:
@@ -154,7 +156,8 @@ def test_fifty_thousand_redirects_keep_the_first_and_the_latest() -> None:
         recorder.on_response(FakeResponse(FakeRequest(f"http://site.example/{n}"), 302, {"location": f"/next/{n}"}))  # type: ignore[arg-type]
     kept = list(recorder.redirects)
     assert len(kept) == 50
-    assert kept[0] == "/next/0" and kept[-1] == f"/next/{MANY - 1}"
+    assert kept[0] == "/next/0"
+    assert kept[-1] == f"/next/{MANY - 1}"
     assert recorder.left_out()["redirects"] == MANY - 50
 
 
@@ -187,7 +190,8 @@ def test_nothing_left_out_adds_nothing_to_the_evidence() -> None:
     recorder = _recorder()
     recorder.on_console(FakeMessage("one error"))
     evidence = _attempt(recorder).evidence()
-    assert "left_out" not in evidence and "console_errors_left_out" not in evidence
+    assert "left_out" not in evidence
+    assert "console_errors_left_out" not in evidence
     assert evidence["console_errors"] == ["one error"]
 
 
@@ -221,20 +225,25 @@ def test_hosted_sign_in_pages_are_capped_with_the_number_left_out() -> None:
         recorder.route(FakeRoute(FakeRequest(f"http://10.1.0.1/{n}")))  # type: ignore[arg-type]
     page = EndlessPaths()
     started = time.monotonic()
-    result = HostedSignIn(authorize_url="https://vehicleapp.auth.us-east-1.amazoncognito.com/oauth2/authorize",
-                          redirect_uri="https://site.example/")
+    result = HostedSignIn(
+        authorize_url="https://vehicleapp.auth.us-east-1.amazoncognito.com/oauth2/authorize",
+        redirect_uri="https://site.example/",
+    )
     flight = InFlightSignIn(result, recorder, page, started, started + 1.0, 1.0, True)
     done = finish_sign_in(flight, "janedoe", PASSWORD)
     assert page.looks > 100
-    assert len(done.pages) <= 50 and all(len(p) <= 300 for p in done.pages)
+    assert len(done.pages) <= 50
+    assert all(len(p) <= 300 for p in done.pages)
     assert done.pages[0].startswith("/step/1/")
     assert done.pages_left_out == page.looks - len(done.pages)
     evidence = done.evidence()
     assert evidence["hosted_ui_pages_left_out"] == done.pages_left_out
-    assert len(evidence["blocked"]) == 50 and evidence["blocked_left_out"] == MANY - 50
+    assert len(evidence["blocked"]) == 50
+    assert evidence["blocked_left_out"] == MANY - 50
     assert f"{done.pages_left_out:,} more hosted-UI pages" in evidence["left_out"]
     assert "49,950 more blocked requests were left out" in evidence["left_out"]
-    assert done.timed_out and done.error.startswith("The hosted UI did not send the browser on")
+    assert done.timed_out
+    assert done.error.startswith("The hosted UI did not send the browser on")
 
 
 # ---------------------------------------------------------------------- in a real browser

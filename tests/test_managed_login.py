@@ -1,4 +1,5 @@
-"""Tests for the hosted-UI sign-in (grader.browser.hosted_signin) on managed login's special pages, served as small local pages.
+"""Tests for the hosted-UI sign-in (grader.browser.hosted_signin) on managed login's special pages,
+served as small local pages.
 
 Managed login's exact markup is not public, so these pages are made up around the visible text
 reported for them ("Login pages unavailable"; a step that asks to choose a sign-in method among
@@ -12,7 +13,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
 import pytest
@@ -88,9 +89,9 @@ class _ManagedLogin(BaseHTTPRequestHandler):
 
     mode = ""
     callback = ""
-    chosen: list[str] = []
+    chosen: ClassVar[list[str]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 - the handler's protocol
+    def do_GET(self) -> None:
         if self.path.startswith("/oauth2/authorize"):
             self._send(302, location="/login?" + self.path.partition("?")[2])
         elif self.mode == "unavailable":
@@ -104,7 +105,7 @@ class _ManagedLogin(BaseHTTPRequestHandler):
         else:
             self._send(200, body=_USERNAME_PAGE)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         form = {
             k: v[0] for k, v in parse_qs(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()).items()
         }
@@ -170,10 +171,14 @@ def _sign_in(session: BrowserSession, mode: str) -> tuple[HostedSignIn, list[str
 
 
 def test_login_pages_unavailable_is_named_not_timed_out(session: BrowserSession) -> None:
-    """The "Login pages unavailable" page stops the sign-in at once with a sentence naming the missing branding style."""
+    """The "Login pages unavailable" page stops the sign-in at once
+    with a sentence naming the missing branding style."""
     result, _ = _sign_in(session, "unavailable")
-    assert result.login_pages_unavailable and not result.timed_out and not result.reached_callback
-    assert "Login pages unavailable" in result.error and "branding style" in result.error
+    assert result.login_pages_unavailable
+    assert not result.timed_out
+    assert not result.reached_callback
+    assert "Login pages unavailable" in result.error
+    assert "branding style" in result.error
     assert result.evidence()["login_pages_unavailable"] is True
 
 
@@ -182,9 +187,12 @@ def test_method_chooser_with_a_password_option_is_answered_with_password(session
     """On a "choose a sign-in method" step the grader chooses the password, only that, and reaches the callback."""
     result, chosen = _sign_in(session, mode)
     assert chosen == ["PASSWORD"], chosen
-    assert result.reached_callback and not result.error and not result.timed_out
+    assert result.reached_callback
+    assert not result.error
+    assert not result.timed_out
     assert result.fragment["id_token"] == "a.b.c"
-    assert result.sign_in_method_chosen == "password" and len(result.sign_in_methods) == 3
+    assert result.sign_in_method_chosen == "password"
+    assert len(result.sign_in_methods) == 3
     assert PASSWORD not in json.dumps(result.evidence())
 
 
@@ -192,15 +200,20 @@ def test_method_chooser_without_a_password_option_stops_and_names_the_methods(se
     """Without a password option the grader chooses nothing (no code is sent) and says which methods were offered."""
     result, chosen = _sign_in(session, "no-password")
     assert chosen == []
-    assert result.method_choice_without_password and not result.timed_out and not result.reached_callback
+    assert result.method_choice_without_password
+    assert not result.timed_out
+    assert not result.reached_callback
     assert result.sign_in_methods == ["Passkey", "Email message one-time password"]
-    assert "offers no password option" in result.error and "\u201cPasskey\u201d" in result.error
+    assert "offers no password option" in result.error
+    assert "\u201cPasskey\u201d" in result.error
 
 
 def test_two_step_sign_in_finds_the_user_name_by_its_label_and_presses_next(session: BrowserSession) -> None:
     """Managed login's user-name step (no name=username, a Next button) then its password page: the callback."""
     result, _ = _sign_in(session, "two-step")
-    assert result.reached_callback and not result.error and not result.timed_out, result.error
+    assert result.reached_callback, result.error
+    assert not result.error
+    assert not result.timed_out, result.error
     assert result.fragment["access_token"] == "d.e.f"
 
 
@@ -217,7 +230,9 @@ def test_a_page_the_grader_cannot_read_stops_it_saying_what_it_saw(
 ) -> None:
     """A 503 page, a page without a known form, or a page that stays put: the result names the page and its text."""
     result, _ = _sign_in(session, mode)
-    assert not result.reached_callback and not result.sign_in_message and result.error
+    assert not result.reached_callback
+    assert not result.sign_in_message
+    assert result.error
     for phrase in phrases:
         assert phrase in result.error, result.error
     assert result.timed_out == (mode == "stays")

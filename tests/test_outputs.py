@@ -16,7 +16,7 @@ from grader.errors import GraderError
 from grader.outputs import report_dir, report_folder_name, write_outputs
 from grader.results import CheckResult, GradeResult
 from grader.snapshot import Identity
-from grader.spec import CheckSpec, Expected, LabSpec
+from grader.spec import LabSpec
 from grader.target import Target, student_from_arn
 
 JANE_1 = "arn:aws:sts::111111111111:assumed-role/voclabs/user123=Jane_Doe"
@@ -24,11 +24,28 @@ JANE_2 = "arn:aws:sts::222222222222:assumed-role/voclabs/user456=Jane_Doe"
 
 
 def _result(arn: str, account_id: str, *, student: str | None = None, status: str = "pass") -> GradeResult:
-    check = CheckResult(id="pool.exists", title="User pool exists", section="User pool", status=status,  # type: ignore[arg-type]
-                        points=2 if status == "pass" else 0, max_points=2, message="Found the pool.")
-    return GradeResult(student=student or student_from_arn(arn, account_id), account_id=account_id, caller_arn=arn,
-                       region="us-east-1", spec_id="itm300-m03", spec_title="Module 03", grader_version="0",
-                       started="", finished="", duration_seconds=1.0, checks=(check,))
+    check = CheckResult(
+        id="pool.exists",
+        title="User pool exists",
+        section="User pool",
+        status=status,  # type: ignore[arg-type]
+        points=2 if status == "pass" else 0,
+        max_points=2,
+        message="Found the pool.",
+    )
+    return GradeResult(
+        student=student or student_from_arn(arn, account_id),
+        account_id=account_id,
+        caller_arn=arn,
+        region="us-east-1",
+        spec_id="itm300-m03",
+        spec_title="Module 03",
+        grader_version="0",
+        started="",
+        finished="",
+        duration_seconds=1.0,
+        checks=(check,),
+    )
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -68,7 +85,9 @@ def test_another_accounts_folder_is_not_overwritten(tmp_path: Path) -> None:
         write_outputs(_result(JANE_2, "222222222222", student="jane", status="fail"), tmp_path, named=True)
     message = refused.value.message
     assert "already holds the report of the AWS account 111111111111" in message
-    assert "--student NAME" in message and "--out" in message and message.endswith(".")
+    assert "--student NAME" in message
+    assert "--out" in message
+    assert message.endswith(".")
     assert _files(folder) == before
 
 
@@ -133,7 +152,8 @@ def test_a_failed_last_rename_leaves_no_results_json_beside_a_report_not_its_own
     monkeypatch.setattr(Path, "replace", replace_fails_for_results)
     with pytest.raises(GraderError) as failed:
         write_outputs(_result(JANE_1, "111111111111", status="fail"), tmp_path, named=False)
-    assert "could not write the report" in failed.value.message and "No space left on device" in failed.value.message
+    assert "could not write the report" in failed.value.message
+    assert "No space left on device" in failed.value.message
     assert sorted(_files(folder)) == ["report.html"]
 
 
@@ -142,19 +162,20 @@ def test_an_out_that_is_a_file_is_a_sentence(tmp_path: Path) -> None:
     (tmp_path / "out").write_text("a file")
     with pytest.raises(GraderError) as failed:
         write_outputs(_result(JANE_1, "111111111111"), tmp_path / "out", named=False)
-    assert "could not write the report into" in failed.value.message and "--out" in failed.value.message
+    assert "could not write the report into" in failed.value.message
+    assert "--out" in failed.value.message
 
 
 # -- the plugin: where a grade writes, and a refusal reaching grade()'s caller -----------------------
 
-CHECKS = '''
+CHECKS = """
 from grader.registry import lab_check
 
 
 @lab_check("outputs.passes", needs=("snapshot",))
 def test_passes(check):
     check.passes("All good.")
-'''
+"""
 
 SPEC = """
 id = "t"
@@ -183,8 +204,14 @@ def _account(monkeypatch: pytest.MonkeyPatch, arn: str, account_id: str) -> list
     def observe(connection: Any, needs: Any = None, **_: Any) -> Evidence:
         observed.append(frozenset(needs or ()))
         now = datetime.now(UTC)
-        return Evidence(region="us-east-1", identity=connection.identity, observed_at=now, finished_at=now,
-                        student=connection.student, snapshot=Read(None))
+        return Evidence(
+            region="us-east-1",
+            identity=connection.identity,
+            observed_at=now,
+            finished_at=now,
+            student=connection.student,
+            snapshot=Read(None),
+        )
 
     monkeypatch.setattr(grader.pipeline, "connect", connect)
     monkeypatch.setattr(grader.pipeline, "observe", observe)
@@ -194,7 +221,9 @@ def _account(monkeypatch: pytest.MonkeyPatch, arn: str, account_id: str) -> list
 def _run_checks(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     """`pytest` on the check above with the grader's plugin, as `pytest checks/` runs: options `args`."""
     pytester.makeconftest('pytest_plugins = ["grader.plugin"]')
-    pytester.makepyfile(test_outputs_fixture=CHECKS.replace("def test_passes(check)", "def test_passes(snapshot, check)"))
+    pytester.makepyfile(
+        test_outputs_fixture=CHECKS.replace("def test_passes(check)", "def test_passes(snapshot, check)")
+    )
     spec = pytester.makefile(".toml", t=SPEC)
     return pytester.runpytest_inprocess("-p", "no:cacheprovider", "--spec", str(spec), *args)
 

@@ -11,14 +11,20 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from grader.browser import find_browser
 from grader.browser.discovery import LAUNCH_ARGS
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page, Route
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE_DIR = ROOT / "fixtures" / "site"
@@ -42,8 +48,10 @@ SDK_HEADERS = ("cache-control", "content-type", "x-amz-target", "x-amz-user-agen
 BROWSER_HEADERS = {"accept", "accept-language", "origin", "referer", "user-agent"}
 
 
-def _load_rebuild():
+def _load_rebuild() -> ModuleType:
     spec = importlib.util.spec_from_file_location("reference_site_rebuild", SITE_DIR / "rebuild.py")
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -52,13 +60,18 @@ def _load_rebuild():
 rebuild = _load_rebuild()
 
 
-def _render(out_dir, **overrides):
-    values = dict(user_pool_id=POOL_ID, client_id=CLIENT_ID, cognito_domain=DOMAIN, ec2_host=EC2_HOST)
+def _render(out_dir: Path, **overrides: str | None) -> Path:
+    values: dict[str, str | None] = {
+        "user_pool_id": POOL_ID,
+        "client_id": CLIENT_ID,
+        "cognito_domain": DOMAIN,
+        "ec2_host": EC2_HOST,
+    }
     values.update(overrides)
     return rebuild.render_site(TEMPLATE_DIR, out_dir, **values)
 
 
-def _fake_jwt(**claims) -> str:
+def _fake_jwt(**claims: object) -> str:
     def b64(data: dict) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
@@ -68,7 +81,7 @@ def _fake_jwt(**claims) -> str:
 # ---------------------------------------------------------------- rebuild substitution
 
 
-def test_render_replaces_ids_and_hosted_link(tmp_path):
+def test_render_replaces_ids_and_hosted_link(tmp_path: Path) -> None:
     """render_site puts the pool id, client id and hosted-UI link into settings.js."""
     settings = rebuild.read_settings(_render(tmp_path / "site"))
     assert settings["UserPoolId"] == POOL_ID
@@ -80,14 +93,14 @@ def test_render_replaces_ids_and_hosted_link(tmp_path):
     )
 
 
-def test_render_keeps_domain_as_typed_and_encoded_trailing_slash(tmp_path):
+def test_render_keeps_domain_as_typed_and_encoded_trailing_slash(tmp_path: Path) -> None:
     """The domain is used exactly as typed (no https:// added) and redirect_uri keeps its %2F."""
     settings = rebuild.read_settings(_render(tmp_path / "site", cognito_domain="vq.auth.us-east-1.amazoncognito.com"))
     assert settings["HostedId"].startswith("vq.auth.us-east-1.amazoncognito.com/oauth2/authorize?")
     assert settings["HostedId"].endswith(f"&redirect_uri=https%3A%2F%2F{EC2_HOST}%2F")
 
 
-def test_render_with_none_keeps_placeholders(tmp_path):
+def test_render_with_none_keeps_placeholders(tmp_path: Path) -> None:
     """With every value None the rendered settings.js equals the template's."""
     out = rebuild.render_site(
         TEMPLATE_DIR, tmp_path / "site", user_pool_id=None, client_id=None, cognito_domain=None, ec2_host=None
@@ -102,7 +115,7 @@ def test_render_with_none_keeps_placeholders(tmp_path):
     )
 
 
-def test_render_with_some_none_replaces_only_the_others(tmp_path):
+def test_render_with_some_none_replaces_only_the_others(tmp_path: Path) -> None:
     """A None value keeps only its own placeholder; the others are still replaced."""
     settings = rebuild.read_settings(_render(tmp_path / "site", ec2_host=None, user_pool_id=None))
     assert settings["UserPoolId"] == "REPLACE-WITH-YOUR-USER-POOL-ID"
@@ -113,7 +126,7 @@ def test_render_with_some_none_replaces_only_the_others(tmp_path):
     )
 
 
-def test_render_copies_every_file_and_leaves_template_alone(tmp_path):
+def test_render_copies_every_file_and_leaves_template_alone(tmp_path: Path) -> None:
     """Every template file is copied, only settings.js differs, and the template is unchanged."""
     before = (TEMPLATE_DIR / "scripts/settings.js").read_text()
     out = _render(tmp_path / "site")
@@ -126,7 +139,7 @@ def test_render_copies_every_file_and_leaves_template_alone(tmp_path):
     assert (TEMPLATE_DIR / "scripts/settings.js").read_text() == before
 
 
-def test_template_pages_and_scripts_are_as_shipped():
+def test_template_pages_and_scripts_are_as_shipped() -> None:
     """Every page exists, uses module scripts, and references the AWS SDK and Google Fonts."""
     for page in ("index.html", "login.html", "private.html", "request-service.html"):
         html = (TEMPLATE_DIR / page).read_text()
@@ -143,12 +156,13 @@ def test_template_pages_and_scripts_are_as_shipped():
     assert (TEMPLATE_DIR / "scripts/amazon-cognito-identity.NOTICE.txt").is_file()
 
 
-def test_vendored_sdk_is_the_documented_apache_build():
+def test_vendored_sdk_is_the_documented_apache_build() -> None:
     """The vendored SDK is the Apache-2.0 build whose version and sha256 VENDORED.md records."""
     vendored = (SITE_DIR / "VENDORED.md").read_text()
     sdk = (TEMPLATE_DIR / "scripts/amazon-cognito-identity.min.js").read_bytes()
     recorded = re.search(r"\| sha256 \| `([0-9a-f]{64})` \|", vendored)
-    assert recorded and recorded.group(1) == hashlib.sha256(sdk).hexdigest()
+    assert recorded
+    assert recorded.group(1) == hashlib.sha256(sdk).hexdigest()
     assert re.search(r"\| version \| 6\.3\.\d+ ", vendored)
     assert b"SPDX-License-Identifier: Apache-2.0" in sdk[:200]
     license_text = (TEMPLATE_DIR / "scripts/amazon-cognito-identity.LICENSE.txt").read_text()
@@ -159,12 +173,12 @@ def test_vendored_sdk_is_the_documented_apache_build():
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - signature fixed by the base class
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature fixed by the base class
         pass
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory):
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Serve /placeholder/ (site as shipped) and /configured/ (site after the rebuild) on 127.0.0.1."""
     root = tmp_path_factory.mktemp("www")
     rebuild.render_site(
@@ -181,7 +195,7 @@ def base_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser(_browser_available):
+def browser(_browser_available: str) -> Iterator[Browser]:
     """One headless Chromium for the whole module, found as the grader finds it."""
     from playwright.sync_api import sync_playwright
 
@@ -193,10 +207,10 @@ def browser(_browser_available):
 
 
 class _Blocked:
-    def __init__(self):
+    def __init__(self) -> None:
         self.urls: list[str] = []
 
-    def __call__(self, route):
+    def __call__(self, route: Route) -> None:
         url = route.request.url
         if urlsplit(url).hostname == "127.0.0.1":
             route.continue_()
@@ -206,13 +220,18 @@ class _Blocked:
 
 
 @pytest.fixture
-def context(browser):
+def blocked() -> _Blocked:
+    """The requests the context aborted."""
+    return _Blocked()
+
+
+@pytest.fixture
+def context(browser: Browser, blocked: _Blocked) -> Iterator[BrowserContext]:
     """A fresh browser context in which every request to a host other than 127.0.0.1 is aborted."""
     ctx = browser.new_context()
     ctx.set_default_timeout(TIMEOUT_MS)
     ctx.set_default_navigation_timeout(TIMEOUT_MS)
-    ctx.blocked = _Blocked()
-    ctx.route("**/*", ctx.blocked)
+    ctx.route("**/*", blocked)
     yield ctx
     ctx.close()
 
@@ -220,12 +239,12 @@ def context(browser):
 class FakeCognito:
     """Answers the SDK's calls to the Cognito endpoint with canned replies, recording each request."""
 
-    def __init__(self, replies):
+    def __init__(self, replies: list[tuple[int, Any]]) -> None:
         self.replies = list(replies)  # (status, body) per POST, in order
-        self.requests: list[dict] = []
+        self.requests: list[dict[str, Any]] = []
         self.preflights = 0
 
-    def __call__(self, route):
+    def __call__(self, route: Route) -> None:
         request = route.request
         cors = {"Access-Control-Allow-Origin": "*"}
         if request.method == "OPTIONS":
@@ -255,7 +274,7 @@ class FakeCognito:
         )
 
 
-def _srp_challenge(username="janedoe"):
+def _srp_challenge(username: str = "janedoe") -> dict[str, Any]:
     srp_b = "1" + secrets.token_hex(384)[1:]  # 3072-bit value below the SRP group prime
     return {
         "ChallengeName": "PASSWORD_VERIFIER",
@@ -269,7 +288,9 @@ def _srp_challenge(username="janedoe"):
     }
 
 
-def _login(page, base_url, site, username="janedoe", password="Ilove2SeeTheTemple!!"):
+def _login(
+    page: Page, base_url: str, site: str, username: str = "janedoe", password: str = "Ilove2SeeTheTemple!!"
+) -> None:
     page.goto(f"{base_url}/{site}/login.html")
     page.fill("#username", username)
     page.fill("#passwd", password)
@@ -280,7 +301,7 @@ def _login(page, base_url, site, username="janedoe", password="Ilove2SeeTheTempl
 
 
 @pytest.mark.browser
-def test_login_page_has_form_fields(context, base_url):
+def test_login_page_has_form_fields(context: BrowserContext, blocked: _Blocked, base_url: str) -> None:
     """login.html has #username, #passwd, a Login submit input and #message."""
     page = context.new_page()
     page.goto(f"{base_url}/configured/login.html")
@@ -288,7 +309,7 @@ def test_login_page_has_form_fields(context, base_url):
     assert page.locator("#passwd").get_attribute("type") == "password"
     assert page.locator('input[type="submit"][value="Login"]').count() == 1
     assert page.locator("#message").count() == 1
-    assert any("sdk.amazonaws.com" in url for url in context.blocked.urls)
+    assert any("sdk.amazonaws.com" in url for url in blocked.urls)
 
 
 @pytest.mark.browser
@@ -301,7 +322,7 @@ def test_login_page_has_form_fields(context, base_url):
         ("login.html", ""),
     ],
 )
-def test_message_text_for_msg_parameter(context, base_url, path, text):
+def test_message_text_for_msg_parameter(context: BrowserContext, base_url: str, path: str, text: str) -> None:
     """?msg= selects the text written into #message."""
     page = context.new_page()
     page.goto(f"{base_url}/configured/{path}")
@@ -311,7 +332,7 @@ def test_message_text_for_msg_parameter(context, base_url, path, text):
 
 
 @pytest.mark.browser
-def test_msg3_link_is_the_hosted_ui_link(context, base_url):
+def test_msg3_link_is_the_hosted_ui_link(context: BrowserContext, base_url: str) -> None:
     """The msg=3 link's href is exactly the HostedId from settings.js."""
     page = context.new_page()
     page.goto(f"{base_url}/configured/login.html?msg=3")
@@ -322,7 +343,7 @@ def test_msg3_link_is_the_hosted_ui_link(context, base_url):
 
 
 @pytest.mark.browser
-def test_message_fades_after_five_seconds_but_stays(context, base_url):
+def test_message_fades_after_five_seconds_but_stays(context: BrowserContext, base_url: str) -> None:
     """The message fades to opacity 0 after 5 s and its text stays in the DOM."""
     page = context.new_page()
     page.clock.install()
@@ -336,7 +357,7 @@ def test_message_fades_after_five_seconds_but_stays(context, base_url):
 
 
 @pytest.mark.browser
-def test_private_page_is_not_guarded(context, base_url):
+def test_private_page_is_not_guarded(context: BrowserContext, base_url: str) -> None:
     """private.html opens without any token and stays put."""
     page = context.new_page()
     page.goto(f"{base_url}/configured/private.html")
@@ -345,12 +366,12 @@ def test_private_page_is_not_guarded(context, base_url):
     assert page.locator("#requests tbody tr").count() > 0
 
 
-def _nav_state(page):
+def _nav_state(page: Page) -> dict[str, bool]:
     return {name: page.locator(f"nav >> text={name}").is_visible() for name in ("Login", "Admin", "Logout")}
 
 
 @pytest.mark.browser
-def test_nav_follows_stored_id_token_exp_and_logout_clears_keys(context, base_url):
+def test_nav_follows_stored_id_token_exp_and_logout_clears_keys(context: BrowserContext, base_url: str) -> None:
     """Nav shows Login without a live idToken, Admin and Logout with one; Logout clears the keys."""
     page = context.new_page()
     page.goto(f"{base_url}/configured/index.html")
@@ -383,7 +404,7 @@ def test_nav_follows_stored_id_token_exp_and_logout_clears_keys(context, base_ur
 
 
 @pytest.mark.browser
-def test_placeholder_site_login_throws_and_stays(context, base_url):
+def test_placeholder_site_login_throws_and_stays(context: BrowserContext, blocked: _Blocked, base_url: str) -> None:
     """With the placeholders left, submitting throws "Invalid UserPoolId format" and nothing happens."""
     page = context.new_page()
     errors: list[str] = []
@@ -398,11 +419,11 @@ def test_placeholder_site_login_throws_and_stays(context, base_url):
     page.wait_for_timeout(300)
     assert page.url == f"{base_url}/placeholder/login.html"
     assert any("Invalid UserPoolId format" in e for e in errors)
-    assert not any("cognito-idp" in url for url in context.blocked.urls)
+    assert not any("cognito-idp" in url for url in blocked.urls)
 
 
 @pytest.mark.browser
-def test_wrong_password_posts_initiate_auth_and_lands_on_msg0(context, base_url):
+def test_wrong_password_posts_initiate_auth_and_lands_on_msg0(context: BrowserContext, base_url: str) -> None:
     """The SDK POSTs USER_SRP_AUTH InitiateAuth to the regional endpoint; a Cognito error leads to msg=0."""
     fake = FakeCognito([(400, {"__type": "NotAuthorizedException", "message": "Incorrect username or password."})])
     context.route(COGNITO_URL_RE, fake)
@@ -430,17 +451,18 @@ def test_wrong_password_posts_initiate_auth_and_lands_on_msg0(context, base_url)
 
 
 @pytest.mark.browser
-def test_network_error_lands_on_msg0(context, base_url):
+def test_network_error_lands_on_msg0(context: BrowserContext, blocked: _Blocked, base_url: str) -> None:
     """When the Cognito endpoint cannot be reached, the page also lands on msg=0."""
     page = context.new_page()
     _login(page, base_url, "configured")
     page.wait_for_url(f"{base_url}/configured/login.html?msg=0")
-    assert any(url.startswith(COGNITO_ENDPOINT) for url in context.blocked.urls)
+    assert any(url.startswith(COGNITO_ENDPOINT) for url in blocked.urls)
 
 
 @pytest.mark.browser
-def test_srp_success_caches_tokens_and_lands_on_private(context, base_url):
-    """InitiateAuth then PASSWORD_VERIFIER; on success the SDK stores the tokens and the page goes to private.html?msg=1."""
+def test_srp_success_caches_tokens_and_lands_on_private(context: BrowserContext, base_url: str) -> None:
+    """InitiateAuth then PASSWORD_VERIFIER;
+    on success the SDK stores the tokens and the page goes to private.html?msg=1."""
     now = int(time.time())
     id_token = _fake_jwt(sub="abc", aud=CLIENT_ID, token_use="id", exp=now + 3600, iat=now)
     access_token = _fake_jwt(sub="abc", client_id=CLIENT_ID, token_use="access", exp=now + 3600, iat=now)
@@ -494,7 +516,7 @@ def test_srp_success_caches_tokens_and_lands_on_private(context, base_url):
     [(500, ""), (400, ""), (200, "<html>not json</html>"), (200, {})],
     ids=["500-empty", "400-empty", "200-not-json", "200-no-challenge"],
 )
-def test_malformed_reply_lands_on_msg0(context, base_url, reply):
+def test_malformed_reply_lands_on_msg0(context: BrowserContext, base_url: str, reply: tuple[int, Any]) -> None:
     """A reply that is not a Cognito answer (empty, not JSON, no challenge) also leads to msg=0."""
     fake = FakeCognito([reply])
     context.route(COGNITO_URL_RE, fake)
@@ -506,7 +528,7 @@ def test_malformed_reply_lands_on_msg0(context, base_url, reply):
 
 
 @pytest.mark.browser
-def test_user_id_for_srp_becomes_the_username(context, base_url):
+def test_user_id_for_srp_becomes_the_username(context: BrowserContext, base_url: str) -> None:
     """After InitiateAuth the SDK uses USER_ID_FOR_SRP as USERNAME and stores the tokens under it."""
     user_id = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
     now = int(time.time())
@@ -536,7 +558,7 @@ def test_user_id_for_srp_becomes_the_username(context, base_url):
 
 
 @pytest.mark.browser
-def test_new_password_required_lands_on_msg3(context, base_url):
+def test_new_password_required_lands_on_msg3(context: BrowserContext, base_url: str) -> None:
     """A NEW_PASSWORD_REQUIRED challenge after PASSWORD_VERIFIER sends the page to login.html?msg=3."""
     new_password = {
         "ChallengeName": "NEW_PASSWORD_REQUIRED",
@@ -559,7 +581,7 @@ def test_new_password_required_lands_on_msg3(context, base_url):
 
 
 @pytest.mark.browser
-def test_new_password_required_without_attributes_lands_on_msg0(context, base_url):
+def test_new_password_required_without_attributes_lands_on_msg0(context: BrowserContext, base_url: str) -> None:
     """A NEW_PASSWORD_REQUIRED reply lacking userAttributes makes the SDK fail, so the page lands on msg=0."""
     broken = {"ChallengeName": "NEW_PASSWORD_REQUIRED", "ChallengeParameters": {}, "Session": "session-token"}
     fake = FakeCognito([(200, _srp_challenge()), (200, broken)])

@@ -90,7 +90,9 @@ def test_a_spec_naming_an_unknown_check_is_refused_with_the_nearest_id(tmp_path:
     with pytest.raises(SpecError) as raised:
         load_spec(path)
     message = str(raised.value)
-    assert str(path) in message and "pool.mfa_of" in message and "Did you mean pool.mfa_off?" in message
+    assert str(path) in message
+    assert "pool.mfa_of" in message
+    assert "Did you mean pool.mfa_off?" in message
 
 
 def test_checks_import_nothing_that_does_io() -> None:
@@ -99,7 +101,8 @@ def test_checks_import_nothing_that_does_io() -> None:
         "import sys, checks.conftest\n"
         "from grader.registry import registered\n"
         "registered()\n"
-        "print(sorted(m for m in ('boto3', 'botocore', 'requests', 'urllib3', 'playwright', 'moto') if m in sys.modules))\n"
+        "print(sorted(m for m in ('boto3', 'botocore', 'requests', 'urllib3', 'playwright', 'moto')"
+        " if m in sys.modules))\n"
     )
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert found.stdout.strip() == "[]", found.stdout + found.stderr

@@ -33,7 +33,8 @@ def test_the_finished_labs_evidence_round_trips_and_judges_the_same() -> None:
 
 def test_the_saved_evidence_holds_no_token_and_no_password() -> None:
     evidence = finished_evidence()
-    assert evidence.site_logins.value is not None and evidence.site_logins.value.right.token_check is not None
+    assert evidence.site_logins.value is not None
+    assert evidence.site_logins.value.right.token_check is not None
     text = dumps(evidence)
     assert leaks(text, (SPEC.expected.final_password,)) == []
     # The token fields keep their names, never their values, even when a value was left in.
@@ -52,9 +53,7 @@ def test_the_saved_evidence_holds_no_token_and_no_password() -> None:
         ('{"schema": 1, "evidence": {"@": "datetime", "iso": "yesterday"}}', "malformed"),
     ],
 )
-def test_evidence_the_grader_did_not_write_is_refused_with_a_sentence(
-    tmp_path: Path, document: str, said: str
-) -> None:
+def test_evidence_the_grader_did_not_write_is_refused_with_a_sentence(tmp_path: Path, document: str, said: str) -> None:
     (tmp_path / "evidence.json").write_text(document, encoding="utf-8")
     with pytest.raises(GraderError, match=said) as raised:
         read_evidence(tmp_path)

@@ -47,7 +47,7 @@ def tags_of(html: str) -> list[tuple[str, dict[str, str | None]]]:
 def make_check(
     status: str = "pass",
     *,
-    id: str = "pool.exists",
+    id: str = "pool.exists",  # noqa: A002 - CheckResult's field, which the tests pass by this name
     title: str = "User pool exists",
     section: str = "User pool",
     points: float | None = None,
@@ -97,7 +97,8 @@ def images(html: str) -> list[dict[str, str | None]]:
 def test_autoescape_is_on_for_the_report_template() -> None:
     """The Jinja2 environment autoescapes the .html.j2 report template."""
     env = get_environment()
-    assert callable(env.autoescape) and env.autoescape(TEMPLATE) is True
+    assert callable(env.autoescape)
+    assert env.autoescape(TEMPLATE) is True
 
 
 def test_templates_never_mark_data_safe() -> None:
@@ -174,7 +175,8 @@ def test_report_loads_nothing_from_outside() -> None:
             if name == "src":
                 assert value.startswith("data:image/png;base64,"), (tag, value)
     style = html.split("<style>", 1)[1].split("</style>", 1)[0]
-    assert "@import" not in style and "url(" not in style
+    assert "@import" not in style
+    assert "url(" not in style
     assert '<meta name="viewport"' in html
     assert "@media print" in style
 
@@ -209,15 +211,18 @@ def test_total_score_percentage_and_section_subtotals() -> None:
     result = make_result(checks)
     html = render_html(result)
 
-    assert "4.5 <span class=\"of\">/ 7.5 points</span>" in html
+    assert '4.5 <span class="of">/ 7.5 points</span>' in html
     assert "60%" in html
     assert [s.name for s in result.sections] == ["User pool", "App client", "Website"]
     for name, subtotal in (("User pool", "2 / 3"), ("App client", "1.5 / 1.5"), ("Website", "1 / 3")):
         row = re.search(rf">{name}</a></td>\s*<td class=\"num\">([^<]*)</td>", html)
-        assert row is not None and row.group(1) == subtotal, name
-        assert '<h2 id="section-' in html and f">{name}</h2>" in html
-    # checks are grouped under their own section heading, in order
-    assert html.index(">User pool</h2>") < html.index("pool.mfa_off") < html.index(">App client</h2>")
+        assert row is not None, name
+        assert row.group(1) == subtotal, name
+        assert '<h2 id="section-' in html
+        assert f">{name}</h2>" in html
+    # checks are grouped under their own section heading, in order (below "Fix this first", which leads)
+    listed = html.split("<h2>Sections</h2>", 1)[1]
+    assert listed.index(">User pool</h2>") < listed.index("pool.mfa_off") < listed.index(">App client</h2>")
 
 
 def test_counts_and_status_labels() -> None:
@@ -323,7 +328,7 @@ def test_evidence_scalars_inline_and_nested_values_as_json() -> None:
 def test_empty_result_renders() -> None:
     """A result with no checks still renders, without dividing by zero."""
     html = render_html(make_result(()))
-    assert "0 <span class=\"of\">/ 0 points</span>" in html
+    assert '0 <span class="of">/ 0 points</span>' in html
     assert "No checks were run." in html
 
 
@@ -355,17 +360,36 @@ def test_write_report_replaces_the_file_whole(tmp_path: Path, monkeypatch: pytes
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
 
 
-def test_advisory_warning_has_its_badge_counter_and_no_points() -> None:
-    """A warned advisory check has its own badge and counter, reads 'advisory, no points' and needs attention."""
+def test_advisory_warning_has_its_badge_counter_no_points_and_one_line() -> None:
+    """A warned advisory check has its own badge and counter, reads 'advisory, no points', and is one line in its
+    section (title and message), not a card and never a thing to fix first."""
     checks = (
         make_check("pass", id="a.pass"),
-        CheckResult(id="site.hosted_ui_link", title="Link works", section="Website", status="warn", points=0,
-                    max_points=0, message="The link would not work.", hint="HINT-warn", advisory=True),
+        make_check("fail", id="a.fail", title="Pool fails", max_points=1),
+        CheckResult(
+            id="site.hosted_ui_link",
+            title="Link works",
+            section="Website",
+            status="warn",
+            points=0,
+            max_points=0,
+            message="The link would not work.",
+            hint="HINT-warn",
+            advisory=True,
+        ),
     )
     html = render_html(make_result(checks))
     count = re.search(r'badge-warn">.*?</span> Warning</span> <span><strong>(\d+)</strong>', html)
-    assert count is not None and count.group(1) == "1"
-    assert "advisory, no points" in html and "HINT-warn" in html and "How to fix it" in html
-    attention = html.split("Needs attention", 1)[1].split("</nav>", 1)[0]
-    assert "Link works" in attention
-    assert "2 <span class=\"of\">/ 2 points</span>" in html  # the advisory check adds nothing to the total
+    assert count is not None
+    assert count.group(1) == "1"
+    line = re.search(r'<p class="advisory-line" id="check-3">(.*?)</p>', html)
+    assert line is not None
+    assert "advisory, no points" in line.group(1).lower()
+    assert '<strong class="advisory-title">Link works</strong>' in line.group(1)
+    assert "The link would not work." in line.group(1)
+    assert 'id="check-3"' not in html.replace(line.group(0), "")  # no card of its own besides the line
+    assert "HINT-warn" not in html
+    fix_first = html.split('id="fix-first-title"', 1)[1].split("</section>", 1)[0]
+    assert "Pool fails" in fix_first
+    assert "Link works" not in fix_first
+    assert '2 <span class="of">/ 3 points</span>' in html  # the advisory check adds nothing to the total

@@ -11,14 +11,32 @@ from grader.results import SCHEMA_VERSION, CheckResult, GradeResult
 
 
 def _check(cid: str, status: str, points: float, max_points: float, *, advisory: bool = False) -> CheckResult:
-    return CheckResult(id=cid, title=cid, section="S", status=status, points=points,  # type: ignore[arg-type]
-                       max_points=max_points, message="Found.", advisory=advisory)
+    return CheckResult(
+        id=cid,
+        title=cid,
+        section="S",
+        status=status,
+        points=points,  # type: ignore[arg-type]
+        max_points=max_points,
+        message="Found.",
+        advisory=advisory,
+    )
 
 
 def _result(*checks: CheckResult) -> GradeResult:
-    return GradeResult(student="s", account_id="1", caller_arn="arn", region="us-east-1", spec_id="x",
-                       spec_title="X", grader_version="0", started="", finished="", duration_seconds=0.0,
-                       checks=checks)
+    return GradeResult(
+        student="s",
+        account_id="1",
+        caller_arn="arn",
+        region="us-east-1",
+        spec_id="x",
+        spec_title="X",
+        grader_version="0",
+        started="",
+        finished="",
+        duration_seconds=0.0,
+        checks=checks,
+    )
 
 
 def test_a_warning_scores_nothing_and_exits_zero() -> None:
@@ -42,7 +60,8 @@ def test_results_json_round_trips_with_the_new_schema(tmp_path: Path) -> None:
     result.write_json(tmp_path / "results.json")
     data = json.loads((tmp_path / "results.json").read_text())
     assert data["schema_version"] == SCHEMA_VERSION == 2
-    assert data["checks"][1]["advisory"] is True and data["checks"][1]["status"] == "warn"
+    assert data["checks"][1]["advisory"] is True
+    assert data["checks"][1]["status"] == "warn"
     assert GradeResult.read_json(tmp_path / "results.json") == result
 
 

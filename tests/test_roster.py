@@ -389,7 +389,9 @@ def test_no_file_content_raises_anything_but_a_roster_error(tmp_path: Path) -> N
         assert isinstance(outcome, Roster) or outcome.message.startswith(outcome.sentence)
 
 
-@pytest.mark.parametrize("student_id", ["gradescope", "GradeScope", "class.html", "class.csv", "junit.xml", "batch.json"])
+@pytest.mark.parametrize(
+    "student_id", ["gradescope", "GradeScope", "class.html", "class.csv", "junit.xml", "batch.json"]
+)
 def test_an_id_that_is_a_class_files_name_is_refused_with_its_line(tmp_path: Path, student_id: str) -> None:
     """A student id the batch's own files would collide with (ignoring case) is refused when the roster is read."""
     path = write_roster(tmp_path, f"student_id,profile\nada,lab\n{student_id},lab\n")

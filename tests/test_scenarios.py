@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from grader.rejudge import rejudge
 from grader.sandbox import Sandbox
 from grader.sandbox.demo import grade_scenario
 from grader.sandbox.scenarios import load_scenario, scenario_names
-from grader.rejudge import rejudge
 from grader.spec import load_spec
 from tests.leaks import leaks_in_folder
 
@@ -37,8 +38,16 @@ def test_scenario_grades_as_expected(sandbox: Sandbox, name: str, tmp_path: Path
     # A failed or warned check carries a full-sentence message and the spec's hint for the student.
     for check in result.checks:
         if check.status in ("fail", "warn"):
-            assert check.message.endswith(".") and len(check.message.split()) >= 5, check.message
-            assert check.hint == spec.checks[check.id].hint
+            assert check.message.endswith("."), check.message
+            assert len(check.message.split()) >= 5, check.message
+            meta = spec.checks[check.id]
+            assert check.hint in {meta.hint, *getattr(meta, "hints", {}).values()}, check.id
+    # The root causes: what results.json says to fix first, each failure explained by those it builds on.
+    if scenario.roots is not None:
+        assert [c.id for c in result.fix_first] == list(scenario.roots)
+    saved = json.loads(written["results.json"])
+    assert [entry["id"] for entry in saved["fix_first"]] == [c.id for c in result.fix_first]
+    assert {c["id"]: tuple(c["explained_by"]) for c in saved["checks"]} == {c.id: c.explained_by for c in result.checks}
     # Where the scenario says so, the message names the concrete cause.
     messages = {c.id: c.message for c in result.checks}
     for cid, phrase in scenario.says.items():
@@ -50,7 +59,9 @@ def test_scenarios_name_checks_that_exist() -> None:
     for name in scenario_names():
         scenario = load_scenario(name)
         known = set(load_spec(scenario.spec).checks)
-        listed = set(scenario.fails) | set(scenario.warns) | set(scenario.skips) | set(scenario.errors) | set(scenario.says)
+        listed = (
+            set(scenario.fails) | set(scenario.warns) | set(scenario.skips) | set(scenario.errors) | set(scenario.says)
+        )
         assert listed <= known, (name, listed - known)
 
 

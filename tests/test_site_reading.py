@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import NoReturn
 
 import pytest
 
@@ -21,10 +22,14 @@ def client(*urls: str) -> AppClient:
 
 def test_settings_are_read_as_text_with_either_quote() -> None:
     """UserPoolId, ClientId and HostedId are found in settings.js with single or double quotes."""
-    text = 'export const settings = {\n UserPoolId: "us-east-1_Abc",\n ClientId : \'abc123\',\n HostedId: `https://d/oauth2/authorize?x=1`,\n};'
+    text = "export const settings = {\n UserPoolId: \"us-east-1_Abc\",\n ClientId : 'abc123',\n HostedId: `https://d/oauth2/authorize?x=1`,\n};"
     found = parse_settings(text)
     assert found is not None
-    assert (found.user_pool_id, found.client_id, found.hosted_link) == ("us-east-1_Abc", "abc123", "https://d/oauth2/authorize?x=1")
+    assert (found.user_pool_id, found.client_id, found.hosted_link) == (
+        "us-east-1_Abc",
+        "abc123",
+        "https://d/oauth2/authorize?x=1",
+    )
     assert found.placeholders == []
 
 
@@ -55,7 +60,12 @@ def test_hosted_link_parts_are_decoded() -> None:
     [
         ("https://mine.example/", (f"https://{DNS}/",), RUNNING, ("https://mine.example/", "--site-url")),
         (None, ("http://localhost:3000", f"http://{DNS}"), RUNNING, (f"http://{DNS}", "the app client's callback URL")),
-        (None, ("https://ec2-54-1-2-9.compute-1.amazonaws.com",), RUNNING, (DNS, "the running EC2 instance's public DNS name")),
+        (
+            None,
+            ("https://ec2-54-1-2-9.compute-1.amazonaws.com",),
+            RUNNING,
+            (DNS, "the running EC2 instance's public DNS name"),
+        ),
         (None, ("https://old.example",), (), ("https://old.example", "the app client's callback URL")),
         (None, (), (), ("", "")),
     ],
@@ -67,7 +77,11 @@ def test_the_site_address_comes_from_option_callback_or_instance(site_url, urls,
 
 def test_candidates_try_the_given_scheme_then_both() -> None:
     """A given URL is tried as is, then the host over https and http."""
-    assert candidates("http://h.example/app/login.html") == ["http://h.example/app/", "https://h.example/", "http://h.example/"]
+    assert candidates("http://h.example/app/login.html") == [
+        "http://h.example/app/",
+        "https://h.example/",
+        "http://h.example/",
+    ]
     assert candidates("h.example") == ["https://h.example/", "http://h.example/"]
 
 
@@ -75,7 +89,7 @@ def test_the_sandbox_never_fetches_from_the_network() -> None:
     """In sandbox mode a host the sandbox does not serve is refused without any network request."""
     fetcher = Fetcher(lambda url: None, offline=True)
 
-    def no_network(*args, **kwargs):  # noqa: ANN002, ANN003
+    def no_network(*args: object, **kwargs: object) -> NoReturn:
         raise AssertionError("the sandbox fetched from the network")
 
     fetcher.http.get = no_network  # type: ignore[method-assign]
@@ -92,7 +106,11 @@ def call(outcome: str) -> SimpleNamespace:
     [
         ([call("challenge NEW_PASSWORD_REQUIRED")], [], "FORCE_CHANGE_PASSWORD"),
         ([call("ResourceNotFoundException: User pool client abc does not exist.")], [], "ClientId is wrong"),
-        ([call("NotAuthorizedException: Client abc is configured with secret but SECRET_HASH was not received")], [], "client secret"),
+        (
+            [call("NotAuthorizedException: Client abc is configured with secret but SECRET_HASH was not received")],
+            [],
+            "client secret",
+        ),
         ([call("InvalidParameterException: USER_SRP_AUTH is not enabled for the client.")], [], "ALLOW_USER_SRP_AUTH"),
         ([call("NotAuthorizedException: Incorrect username or password.")], [], "refused the password"),
         ([call("NotAuthorizedException: User is disabled.")], [], "disabled"),
@@ -112,11 +130,19 @@ def answered(operation: str, status: int, outcome: str) -> SimpleNamespace:
 @pytest.mark.parametrize(
     ("calls", "console", "seen", "phrase"),
     [
-        ([answered("InitiateAuth", 400, "NotAuthorizedException: Incorrect username or password.")], [], True,
-         "refused the password"),
+        (
+            [answered("InitiateAuth", 400, "NotAuthorizedException: Incorrect username or password.")],
+            [],
+            True,
+            "refused the password",
+        ),
         ([answered("RespondToAuthChallenge", 200, "challenge NEW_PASSWORD_REQUIRED")], [], True, "FORCE_CHANGE"),
-        ([answered("InitiateAuth", 400, "InvalidParameterException: Missing required parameter")], [], True,
-         "Cognito's last answer was InitiateAuth: InvalidParameterException: Missing required parameter."),
+        (
+            [answered("InitiateAuth", 400, "InvalidParameterException: Missing required parameter")],
+            [],
+            True,
+            "Cognito's last answer was InitiateAuth: InvalidParameterException: Missing required parameter.",
+        ),
         ([], ["TypeError: settings is undefined"], True, "console shows: TypeError"),
         ([answered("InitiateAuth", 500, "InternalErrorException: boom")], [], False, "its own trouble or throttling"),
         ([answered("InitiateAuth", 400, "TooManyRequestsException: Rate exceeded")], [], False, "HTTP 400"),
@@ -128,8 +154,21 @@ def answered(operation: str, status: int, outcome: str) -> SimpleNamespace:
         ([], [], False, "never called Cognito."),
         ([], ["Failed to load resource: net::ERR_CONNECTION_RESET"], False, "never called Cognito"),
     ],
-    ids=["wrong-password", "new-password", "other-4xx", "script-threw", "cognito-5xx", "throttled", "trouble-in-400", "no-answer",
-         "gateway", "not-cognito", "tokens-issued", "no-call", "resource-failed"],
+    ids=[
+        "wrong-password",
+        "new-password",
+        "other-4xx",
+        "script-threw",
+        "cognito-5xx",
+        "throttled",
+        "trouble-in-400",
+        "no-answer",
+        "gateway",
+        "not-cognito",
+        "tokens-issued",
+        "no-call",
+        "resource-failed",
+    ],
 )
 def test_a_login_cause_is_seen_only_when_it_names_the_students_mistake(calls, console, seen, phrase) -> None:  # noqa: ANN001
     """Cognito's refusal or the page's own error is seen; no answer, 5xx, throttling or a stranger's answer is not."""
@@ -145,7 +184,9 @@ def test_a_page_that_is_not_the_login_page_is_kept_as_its_visible_text() -> None
     site = read_site(fetcher, DNS, "test")  # type: ignore[arg-type]
     assert site.base_url is None
     text = site.probes[0].text
-    assert text.startswith("Campus & Wi-Fi accept accept") and text.endswith("\u2026") and len(text) == 200
+    assert text.startswith("Campus & Wi-Fi accept accept")
+    assert text.endswith("\u2026")
+    assert len(text) == 200
     assert "secret" not in text
 
 
@@ -159,7 +200,10 @@ def test_visible_text_of_a_hostile_page_is_quick() -> None:
         assert time.monotonic() - started < 0.5
 
 
-@pytest.mark.parametrize(("status", "unseen"), [(404, False), (200, False), (500, False), (None, True), (429, True), (502, True), (503, True), (504, True)])
+@pytest.mark.parametrize(
+    ("status", "unseen"),
+    [(404, False), (200, False), (500, False), (None, True), (429, True), (502, True), (503, True), (504, True)],
+)
 def test_settings_js_read_is_kept_with_whether_it_shows_anything(status, unseen) -> None:  # noqa: ANN001
     """The read of settings.js is kept on the Site, and a timeout, 429 or 502-504 is marked as showing nothing."""
     login = '<input id="username">'
@@ -170,5 +214,6 @@ def test_settings_js_read_is_kept_with_whether_it_shows_anything(status, unseen)
         return Probe(url, status, "" if status else "no complete answer within 15 s"), "var x = 1;" if status else None
 
     site = read_site(SimpleNamespace(get=get), DNS, "test")  # type: ignore[arg-type]
-    assert site.settings is None and site.settings_probe is not None
+    assert site.settings is None
+    assert site.settings_probe is not None
     assert (site.settings_probe.status, site.settings_probe.unseen) == (status, unseen)

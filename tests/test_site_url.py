@@ -12,8 +12,8 @@ from werkzeug.middleware.shared_data import SharedDataMiddleware
 from grader.browser import local_url
 from grader.errors import GraderError
 from grader.observe.website import REFUSED, Fetcher
-from grader.results import GradeResult
 from grader.pipeline import grade
+from grader.results import GradeResult
 from grader.sandbox import Sandbox
 from grader.sandbox.demo import grader_browser, set_up
 from grader.sandbox.layout import SandboxRoutes
@@ -57,7 +57,9 @@ def test_a_site_served_on_a_loopback_port_is_graded_with_the_sandbox(sandbox: Sa
         result = grade(target, load_spec(), tmp_path, browser=grader_browser(sandbox))
     statuses = _statuses(result)
     assert (statuses["site.reachable"], statuses["site.login"], statuses["site.wrong_password_rejected"]) == (
-        "pass", "fail", "skip"
+        "pass",
+        "fail",
+        "skip",
     )
     message = next(c.message for c in result.checks if c.id == "site.login")
     assert "Incorrect username or password" in message

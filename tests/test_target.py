@@ -77,9 +77,17 @@ def test_a_sandbox_target_never_sends_real_keys(monkeypatch: pytest.MonkeyPatch)
 
 @pytest.mark.parametrize(
     ("name", "folder"),
-    [("janedoe", "janedoe"), ("a b/../c", "a_b_.._c"), ("CON", "_CON"), ("nul.txt", "_nul.txt"), ("com7", "_com7"),
-     ("console", "console"), ("jane@example.edu", "jane@example.edu")],
+    [
+        ("janedoe", "janedoe"),
+        ("a b/../c", "a_b_.._c"),
+        ("CON", "_CON"),
+        ("nul.txt", "_nul.txt"),
+        ("com7", "_com7"),
+        ("console", "console"),
+        ("jane@example.edu", "jane@example.edu"),
+    ],
 )
 def test_a_student_name_becomes_a_folder_name_usable_on_every_system(name: str, folder: str) -> None:
-    """Only letters, digits, dot, dash, underscore and @; a name Windows keeps for a device gets a leading underscore."""
+    """Only letters, digits, dot, dash, underscore and @;
+    a name Windows keeps for a device gets a leading underscore."""
     assert slug(name) == folder

@@ -186,7 +186,8 @@ def test_check_fails_for_one_wrong_password() -> None:
     """cloudtrail.auth_events fails for a single wrong-password sign-in and says only failed sign-ins were seen."""
     check = _grade([_event("RespondToAuthChallenge", error="NotAuthorizedException"), _event("InitiateAuth")])
     assert check.evidence["failed"]
-    assert "only failed sign-ins" in check.message and "NotAuthorizedException" in check.message
+    assert "only failed sign-ins" in check.message
+    assert "NotAuthorizedException" in check.message
 
 
 def test_sign_in_to_another_client_does_not_count() -> None:
@@ -237,7 +238,8 @@ def test_pool_without_app_client_fails_naming_the_other_clients() -> None:
         clients=(),
     )
     assert check.evidence["failed"]
-    assert "has no app client" in check.message and OTHER_CLIENT in check.message
+    assert "has no app client" in check.message
+    assert OTHER_CLIENT in check.message
 
 
 def test_without_the_lab_pool_any_client_counts_and_says_so() -> None:
@@ -311,7 +313,8 @@ def _browser_sign_in(url: str, pool_id: str, client_id: str) -> None:
 
 
 def test_sandbox_sign_in_in_one_second_is_found(pinned: Sandbox) -> None:
-    """One website sign-in recorded by the sandbox within one second is read back as one successful sign-in to its client."""
+    """One website sign-in recorded by the sandbox within one second
+    is read back as one successful sign-in to its client."""
     pool_id, client_id = _lab(pinned.url)
     _browser_sign_in(pinned.url, pool_id, client_id)
     aws = ReadOnlyAWS.for_target(Target(endpoint_url=pinned.url))
@@ -323,7 +326,8 @@ def test_sandbox_sign_in_in_one_second_is_found(pinned: Sandbox) -> None:
 
 
 def test_sandbox_instance_restart_time(pinned: Sandbox) -> None:
-    """read_instance_starts gives the time of the instance's latest StartInstances; refused event history is a GraderError."""
+    """read_instance_starts gives the time of the instance's latest StartInstances;
+    refused event history is a GraderError."""
     ec2 = boto3.client(
         "ec2", endpoint_url=pinned.url, region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s"
     )
@@ -417,5 +421,6 @@ def test_check_counts_a_sign_in_whose_answer_has_no_client_id() -> None:
 def test_an_answer_that_answers_no_question_read_names_no_client() -> None:
     """A lone answer without client id (its question not read) is no sign-in and no attempt to another client."""
     check = _grade([_as_recorded("RespondToAuthChallenge")])
-    assert check.evidence["failed"] and check.evidence["other_client_events"] == 0
+    assert check.evidence["failed"]
+    assert check.evidence["other_client_events"] == 0
     assert "(none)" not in check.message

@@ -15,7 +15,7 @@ from grader.observe.evidence import Evidence
 from grader.snapshot import Identity, Read
 from grader.spec import CheckSpec, Expected, LabSpec
 
-CHECKS = '''
+CHECKS = """
 import pytest
 from grader.registry import lab_check
 
@@ -63,15 +63,22 @@ def test_hostile_text(check):
 @lab_check("verdict.skips", needs=("snapshot",))
 def test_skips(check):
     pytest.skip("There is no pool, so this cannot be checked yet.")
-'''
+"""
 
 
 def _evidence() -> Evidence:
     """Ready-made evidence: the trails part could not be read, nothing else was observed."""
     denied = GraderError("AWS denied the grader permission to list the CloudTrail trails.", kind="access-denied")
     now = datetime.now(UTC)
-    return Evidence(region="us-east-1", identity=Identity("123456789012", "arn"), observed_at=now, finished_at=now,
-                    student="s", snapshot=Read(None), trails=Read(error=denied))
+    return Evidence(
+        region="us-east-1",
+        identity=Identity("123456789012", "arn"),
+        observed_at=now,
+        finished_at=now,
+        student="s",
+        snapshot=Read(None),
+        trails=Read(error=denied),
+    )
 
 
 def _spec(ids: list[str]) -> LabSpec:
@@ -101,16 +108,31 @@ def test_only_an_explicit_fail_is_the_students(
         observed.append(frozenset(needs))
         return _evidence()
 
-    monkeypatch.setattr(grader.pipeline, "connect", lambda target, spec, out=None: SimpleNamespace(
-        spec=spec, target=target, identity=Identity("123456789012", "arn"), student="s", out=out))
+    monkeypatch.setattr(
+        grader.pipeline,
+        "connect",
+        lambda target, spec, out=None: SimpleNamespace(
+            spec=spec, target=target, identity=Identity("123456789012", "arn"), student="s", out=out
+        ),
+    )
     monkeypatch.setattr(grader.pipeline, "observe", observe)
     pytester.makeconftest('pytest_plugins = ["grader.plugin"]')
     pytester.makepyfile(test_verdicts_fixture=CHECKS)
-    ids = ["verdict.fails", "verdict.passes", "verdict.internal_assert", "verdict.no_verdict", "verdict.type_error",
-           "verdict.could_not_look", "verdict.undeclared", "verdict.skips", "verdict.hostile_text"]
+    ids = [
+        "verdict.fails",
+        "verdict.passes",
+        "verdict.internal_assert",
+        "verdict.no_verdict",
+        "verdict.type_error",
+        "verdict.could_not_look",
+        "verdict.undeclared",
+        "verdict.skips",
+        "verdict.hostile_text",
+    ]
     out = tmp_path / "out"
-    run = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--spec", str(_spec_file(pytester.path, ids)),
-                                       "--student", "s", "--out", str(out))
+    run = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "--spec", str(_spec_file(pytester.path, ids)), "--student", "s", "--out", str(out)
+    )
     results = json.loads((out / "s" / "results.json").read_text(encoding="utf-8"))
     got = {c["id"]: (c["status"], c["message"]) for c in results["checks"]}
     assert list(got) == ids
@@ -118,12 +140,16 @@ def test_only_an_explicit_fail_is_the_students(
     assert got["verdict.passes"] == ("pass", "All good.")
     assert got["verdict.skips"] == ("skip", "There is no pool, so this cannot be checked yet.")
     assert got["verdict.could_not_look"] == ("error", "AWS denied the grader permission to list the CloudTrail trails.")
-    for cid, phrase in [("verdict.internal_assert", "stopped on AssertionError"),
-                        ("verdict.no_verdict", "ended without a verdict"),
-                        ("verdict.type_error", "stopped on AttributeError"),
-                        ("verdict.undeclared", "did not observe the evidence part 'site'")]:
+    for cid, phrase in [
+        ("verdict.internal_assert", "stopped on AssertionError"),
+        ("verdict.no_verdict", "ended without a verdict"),
+        ("verdict.type_error", "stopped on AttributeError"),
+        ("verdict.undeclared", "did not observe the evidence part 'site'"),
+    ]:
         status, message = got[cid]
-        assert status == "error" and phrase in message and "bug in the grader" in message, (cid, message)
+        assert status == "error", (cid, message)
+        assert phrase in message, (cid, message)
+        assert "bug in the grader" in message, (cid, message)
     assert "-k test_internal_assert" in got["verdict.internal_assert"][1]  # what to run to see it
     # The grade summary prints a student's text without terminal escape sequences or control characters.
     line = next(line for line in run.stdout.lines if line.startswith("FAIL  verdict.hostile_text"))
@@ -160,16 +186,43 @@ def _graded(*statuses: str) -> Any:
     from grader.results import CheckResult, GradeResult
 
     checks = tuple(
-        CheckResult(id=f"c.{i}", title=f"C{i}", section="S", status=status, points=1.0 if status == "pass" else 0.0,
-                    max_points=1.0, message=f"{status} message.", hint="hint.")  # type: ignore[arg-type]
+        CheckResult(
+            id=f"c.{i}",
+            title=f"C{i}",
+            section="S",
+            status=status,
+            points=1.0 if status == "pass" else 0.0,
+            max_points=1.0,
+            message=f"{status} message.",
+            hint="hint.",
+        )  # type: ignore[arg-type]
         for i, status in enumerate(statuses)
     )
-    return GradeResult(student="s", account_id="123456789012", caller_arn="arn", region="us-east-1", spec_id="t",
-                       spec_title="T", grader_version="0", started="", finished="", duration_seconds=1.0, checks=checks)
+    return GradeResult(
+        student="s",
+        account_id="123456789012",
+        caller_arn="arn",
+        region="us-east-1",
+        spec_id="t",
+        spec_title="T",
+        grader_version="0",
+        started="",
+        finished="",
+        duration_seconds=1.0,
+        checks=checks,
+    )
 
 
-@pytest.mark.parametrize(("statuses", "code"), [(("pass",), 0), (("pass", "fail"), 1), (("pass", "skip"), 1),
-                                                (("pass", "fail", "error"), 2), (("pass", "error"), 2)])
+@pytest.mark.parametrize(
+    ("statuses", "code"),
+    [
+        (("pass",), 0),
+        (("pass", "fail"), 1),
+        (("pass", "skip"), 1),
+        (("pass", "fail", "error"), 2),
+        (("pass", "error"), 2),
+    ],
+)
 def test_grader_check_exits_2_whenever_a_check_is_the_graders_error(statuses: tuple[str, ...], code: int) -> None:
     """`grader check` exits 2 when any check is `error` (before any fail), 1 on a fail or skip, 0 otherwise."""
     from grader.cli import exit_code
@@ -189,5 +242,7 @@ def test_batch_and_gradescope_say_an_error_is_the_graders() -> None:
     assert BatchRun([outcome], regraded=0).exit_code == 1
     spec = _spec(["c.0", "c.1"])
     tests = gradescope_results(outcome, spec)["tests"]
-    assert tests[1]["output"].startswith("Could not check (a problem on the grader's side, not a finding about your lab)")
+    assert tests[1]["output"].startswith(
+        "Could not check (a problem on the grader's side, not a finding about your lab)"
+    )
     assert 'type="grader-error"' in junit_xml([outcome], spec)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from grader.causes import explains, roots_of
 from grader.results import STATUSES, CheckResult, GradeResult, SectionScore, Status
 
 TEMPLATE = "report.html.j2"
@@ -48,6 +49,14 @@ class EvidenceItem:
 
 
 @dataclass(frozen=True)
+class CauseLink:
+    """A link from a check to a root cause it follows from: the root's title and where it is shown."""
+
+    title: str
+    href: str
+
+
+@dataclass(frozen=True)
 class CheckView:
     anchor: str
     check: CheckResult
@@ -55,6 +64,24 @@ class CheckView:
     icon: str
     show_hint: bool
     evidence: tuple[EvidenceItem, ...]
+    follows_from: tuple[CauseLink, ...] = ()
+    """For an explained check: the root causes at the end of its explanations."""
+    fix_anchor: str = ""
+    """For a root cause (in `fix_first`): the anchor of its card under "Fix this first"."""
+
+    @property
+    def one_line(self) -> bool:
+        """An advisory warning is shown as one line (title and message), not as a card that reads like a problem."""
+        return self.check.advisory and self.check.status == "warn"
+
+
+@dataclass(frozen=True)
+class RootView:
+    """One root cause under "Fix this first": the failed check and the checks that follow from it."""
+
+    anchor: str
+    view: CheckView
+    explains: tuple[CheckView, ...]
 
 
 @dataclass(frozen=True)
@@ -150,9 +177,42 @@ def _check_view(index: int, check: CheckResult) -> CheckView:
     )
 
 
+def _with_causes(result: GradeResult, views: list[CheckView]) -> tuple[list[CheckView], list[RootView]]:
+    """`views` with each root cause's card anchor and each explained check's roots, and the root causes' cards.
+
+    Anchors are made from each check's position, never from its id or title (text a results.json may carry).
+    """
+    roots = {c.id for c in result.fix_first}
+    by_id = {v.check.id: v for v in views}
+    fix_anchor = {cid: f"fix-{by_id[cid].anchor}" for cid in roots}
+
+    def link(root_id: str) -> CauseLink:
+        root = by_id[root_id]
+        return CauseLink(root.check.title, f"#{fix_anchor.get(root_id, root.anchor)}")
+
+    def follows_from(check: CheckResult) -> tuple[CauseLink, ...]:
+        if not check.explained_by:
+            return ()
+        # Explanations that lead nowhere (a loop) fall back to the checks that explain it directly.
+        ends = [r for r in roots_of(result, check.id) if r != check.id] or check.explained_by
+        return tuple(link(r) for r in ends if r in by_id)
+
+    shaped = [replace(v, fix_anchor=fix_anchor.get(v.check.id, ""), follows_from=follows_from(v.check)) for v in views]
+    shaped_by_id = {v.check.id: v for v in shaped}
+    cards = [
+        RootView(
+            anchor=fix_anchor[root.id],
+            view=shaped_by_id[root.id],
+            explains=tuple(shaped_by_id[c.id] for c in explains(result, root.id)),
+        )
+        for root in result.fix_first
+    ]
+    return shaped, cards
+
+
 def build_context(result: GradeResult) -> dict[str, Any]:
     """Everything the template needs, already shaped and formatted."""
-    views = [_check_view(i, check) for i, check in enumerate(result.checks, start=1)]
+    views, fix_first = _with_causes(result, [_check_view(i, check) for i, check in enumerate(result.checks, start=1)])
     sections: list[SectionView] = []
     for number, score in enumerate(result.sections, start=1):
         members = tuple(v for v in views if v.check.section == score.name)
@@ -176,7 +236,8 @@ def build_context(result: GradeResult) -> dict[str, Any]:
         "labels": STATUS_LABELS,
         "icons": STATUS_ICONS,
         "sections": sections,
-        "attention": [v for v in views if v.check.status in ("fail", "warn", "error")],
+        "fix_first": fix_first,
+        "only_grader_errors": not fix_first and result.count("error") > 0,
         "target_label": {"aws": "AWS account", "sandbox": "Sandbox (simulated AWS)"}.get(result.target, result.target),
     }
 

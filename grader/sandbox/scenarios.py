@@ -26,7 +26,7 @@ def _fixtures_folder() -> Path:
 
 
 FIXTURES = _fixtures_folder()
-SCENARIO_KEYS = {"summary", "change", "faults", "fails", "warns", "skips", "errors", "spec", "says"}
+SCENARIO_KEYS = {"summary", "change", "faults", "fails", "warns", "skips", "errors", "spec", "says", "roots"}
 BASELINE = "finished"
 """The finished lab: every other scenario is it with one change, and inherits its `warns`."""
 
@@ -49,6 +49,8 @@ class Scenario:
     errors: tuple[str, ...] = ()
     says: dict[str, str] = field(default_factory=dict)
     """Check id -> a phrase its message must contain (the concrete cause, named)."""
+    roots: tuple[str, ...] | None = None
+    """The grade's root causes (`fix_first`), in order, when the scenario says them."""
 
     def expected_status(self, check_id: str) -> str:
         if check_id in self.fails:
@@ -98,6 +100,7 @@ def load_scenario(name: str) -> Scenario:
         skips=tuple(entry.get("skips", ())),
         errors=tuple(entry.get("errors", ())),
         says=dict(entry.get("says", {})),
+        roots=tuple(entry["roots"]) if "roots" in entry else None,
     )
 
 

@@ -6,7 +6,7 @@ import gzip
 import json
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -44,7 +44,7 @@ class FakeClock:
         self.pinned: datetime | None = None
 
     def __call__(self) -> datetime:
-        return self.pinned or datetime.now(timezone.utc)
+        return self.pinned or datetime.now(UTC)
 
 
 @pytest.fixture(scope="module")
@@ -174,14 +174,19 @@ def test_successful_srp_login_records_both_calls(url: str, idp: Any, recorder: C
     first, second = _cognito(recorder.events())
     assert [first["eventName"], second["eventName"]] == ["InitiateAuth", "RespondToAuthChallenge"]
     for event in (first, second):
-        assert "errorCode" not in event and "errorMessage" not in event
+        assert "errorCode" not in event
+        assert "errorMessage" not in event
         assert event["eventSource"] == COGNITO
-        assert event["eventType"] == "AwsApiCall" and event["eventCategory"] == "Management"
-        assert event["managementEvent"] is True and event["readOnly"] is False
-        assert event["recipientAccountId"] == ACCOUNT and event["awsRegion"] == REGION
+        assert event["eventType"] == "AwsApiCall"
+        assert event["eventCategory"] == "Management"
+        assert event["managementEvent"] is True
+        assert event["readOnly"] is False
+        assert event["recipientAccountId"] == ACCOUNT
+        assert event["awsRegion"] == REGION
         assert event["userIdentity"] == {"type": "Unknown", "principalId": "Anonymous"}
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", event["eventTime"])
-        assert re.fullmatch(r"[0-9a-f-]{36}", event["eventID"]) and event["requestID"]
+        assert re.fullmatch(r"[0-9a-f-]{36}", event["eventID"])
+        assert event["requestID"]
     assert first["requestParameters"] == {
         "authFlow": "USER_SRP_AUTH",
         "clientId": client_id,
@@ -212,12 +217,12 @@ def test_one_sign_in_shares_a_whole_second_and_history_lists_the_answer_first(
     clear on InitiateAuth only."""
     _trail(s3, ct)
     pool_id, client_id = _setup(idp)
-    clock.pinned = datetime(2026, 11, 28, 8, 33, 15, 900_000, tzinfo=timezone.utc)
+    clock.pinned = datetime(2026, 11, 28, 8, 33, 15, 900_000, tzinfo=UTC)
     _browser_login(url, pool_id, client_id, PASSWORD)
     history = _lookup_all(ct, LookupAttributes=[{"AttributeKey": "EventSource", "AttributeValue": COGNITO}])
     sign_in = [e for e in history if e["EventName"] in ("InitiateAuth", "RespondToAuthChallenge")]
     assert [e["EventName"] for e in sign_in] == ["RespondToAuthChallenge", "InitiateAuth"]
-    assert {e["EventTime"] for e in sign_in} == {datetime(2026, 11, 28, 8, 33, 15, tzinfo=timezone.utc)}
+    assert {e["EventTime"] for e in sign_in} == {datetime(2026, 11, 28, 8, 33, 15, tzinfo=UTC)}
     records = [json.loads(e["CloudTrailEvent"]) for e in sign_in]
     assert {r["eventTime"] for r in records} == {"2026-11-28T08:33:15Z"}
     assert {r["requestParameters"].get("clientId") for r in records} == {client_id, None}
@@ -291,7 +296,9 @@ def test_no_secret_is_ever_recorded(url: str, idp: Any, ct: Any, s3: Any, record
     files = json.dumps(_log_objects(s3, "vehicleapp-trail-logs"))
     assert '"RespondToAuthChallenge"' in files
     names = [e["eventName"] for e in recorder.events()]
-    assert names.count("RespondToAuthChallenge") == 2 and "GetUser" in names and "AdminCreateUser" in names
+    assert names.count("RespondToAuthChallenge") == 2
+    assert "GetUser" in names
+    assert "AdminCreateUser" in names
     for secret in secrets_seen:
         assert secret not in recorded
         assert secret not in history
@@ -316,14 +323,18 @@ def test_signed_calls_show_the_iam_identity_and_signed_region(url: str, recorder
     pool_id = west.create_user_pool(PoolName="VehicleAppUserPool")["UserPool"]["Id"]
     west.describe_user_pool(UserPoolId=pool_id)
     create, describe = recorder.events()
-    assert create["eventName"] == "CreateUserPool" and create["readOnly"] is False
+    assert create["eventName"] == "CreateUserPool"
+    assert create["readOnly"] is False
     assert create["awsRegion"] == "eu-west-1"
     identity = create["userIdentity"]
-    assert identity["type"] == "IAMUser" and identity["accountId"] == ACCOUNT
-    assert identity["accessKeyId"] == "testing" and identity["arn"].startswith(f"arn:aws:iam::{ACCOUNT}:")
+    assert identity["type"] == "IAMUser"
+    assert identity["accountId"] == ACCOUNT
+    assert identity["accessKeyId"] == "testing"
+    assert identity["arn"].startswith(f"arn:aws:iam::{ACCOUNT}:")
     assert create["requestParameters"] == {"poolName": "VehicleAppUserPool"}
     assert create["responseElements"]["userPool"]["id"] == pool_id
-    assert describe["readOnly"] is True and describe["responseElements"] is None
+    assert describe["readOnly"] is True
+    assert describe["responseElements"] is None
 
 
 def test_known_iam_user_key_and_other_account(url: str, recorder: CloudTrailRecorder) -> None:
@@ -365,11 +376,13 @@ def test_assumed_role_session_identity(url: str, ct: Any, recorder: CloudTrailRe
     first, second = recorder.events()
     identity = first["userIdentity"]
     assert identity == second["userIdentity"]
-    assert identity["type"] == "AssumedRole" and identity["accessKeyId"] == creds["AccessKeyId"]
+    assert identity["type"] == "AssumedRole"
+    assert identity["accessKeyId"] == creds["AccessKeyId"]
     assert identity["arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/voclabs/user3456789=student"
     assert identity["sessionContext"]["sessionIssuer"]["arn"] == f"arn:aws:iam::{ACCOUNT}:role/voclabs"
     found = _lookup_all(ct, LookupAttributes=[{"AttributeKey": "Username", "AttributeValue": "user3456789=student"}])
-    assert len(found) == 2 and {e["AccessKeyId"] for e in found} == {creds["AccessKeyId"]}
+    assert len(found) == 2
+    assert {e["AccessKeyId"] for e in found} == {creds["AccessKeyId"]}
 
 
 def test_unsigned_call_is_placed_in_the_pools_account_and_region(url: str, recorder: CloudTrailRecorder) -> None:
@@ -399,7 +412,8 @@ def test_unknown_client_is_recorded_with_its_error(url: str, recorder: CloudTrai
     )
     assert resp.status_code == 400
     (event,) = recorder.events()
-    assert event["errorCode"] == "ResourceNotFoundException" and event["awsRegion"] == REGION
+    assert event["errorCode"] == "ResourceNotFoundException"
+    assert event["awsRegion"] == REGION
 
 
 def test_non_cognito_calls_are_not_recorded(url: str, s3: Any, ct: Any, recorder: CloudTrailRecorder) -> None:
@@ -412,7 +426,8 @@ def test_non_cognito_calls_are_not_recorded(url: str, s3: Any, ct: Any, recorder
 
 
 def test_ec2_start_and_stop_are_recorded(url: str, ct: Any, s3: Any, recorder: CloudTrailRecorder) -> None:
-    """StopInstances and StartInstances are ec2.amazonaws.com events naming the instance; other EC2 calls are not recorded."""
+    """StopInstances and StartInstances are ec2.amazonaws.com events naming the instance;
+    other EC2 calls are not recorded."""
     _trail(s3, ct)
     ec2 = _client(url, "ec2")
     instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
@@ -422,10 +437,14 @@ def test_ec2_start_and_stop_are_recorded(url: str, ct: Any, s3: Any, recorder: C
     stop, start = recorder.events()
     assert [stop["eventName"], start["eventName"]] == ["StopInstances", "StartInstances"]
     for event in (stop, start):
-        assert event["eventSource"] == "ec2.amazonaws.com" and event["awsRegion"] == REGION
-        assert event["readOnly"] is False and event["managementEvent"] is True and "errorCode" not in event
+        assert event["eventSource"] == "ec2.amazonaws.com"
+        assert event["awsRegion"] == REGION
+        assert event["readOnly"] is False
+        assert event["managementEvent"] is True
+        assert "errorCode" not in event
         assert event["requestParameters"]["instancesSet"] == {"items": [{"instanceId": instance}]}
-        assert event["userIdentity"]["type"] == "IAMUser" and event["recipientAccountId"] == ACCOUNT
+        assert event["userIdentity"]["type"] == "IAMUser"
+        assert event["recipientAccountId"] == ACCOUNT
     (started,) = start["responseElements"]["instancesSet"]["items"]
     assert started == {
         "instanceId": instance,
@@ -447,7 +466,8 @@ def test_failed_ec2_start_is_recorded_with_its_error(url: str, recorder: CloudTr
     with pytest.raises(ClientError):
         _client(url, "ec2").start_instances(InstanceIds=["i-0123456789abcdef0"])
     (event,) = recorder.events()
-    assert event["eventName"] == "StartInstances" and event["errorCode"] == "InvalidInstanceID.NotFound"
+    assert event["eventName"] == "StartInstances"
+    assert event["errorCode"] == "InvalidInstanceID.NotFound"
     assert event["responseElements"] is None
 
 
@@ -476,9 +496,12 @@ def test_lookup_filters_by_event_source_and_name(url: str, idp: Any, ct: Any, re
     )
     record = json.loads(failed["CloudTrailEvent"])
     assert record["errorCode"] == "NotAuthorizedException"
-    assert failed["EventId"] == record["eventID"] and failed["EventSource"] == COGNITO
-    assert failed["ReadOnly"] == "false" and failed["Resources"] == []
-    assert "Username" not in failed and "AccessKeyId" not in failed
+    assert failed["EventId"] == record["eventID"]
+    assert failed["EventSource"] == COGNITO
+    assert failed["ReadOnly"] == "false"
+    assert failed["Resources"] == []
+    assert "Username" not in failed
+    assert "AccessKeyId" not in failed
     assert isinstance(failed["EventTime"], datetime)
     (same,) = _lookup_all(ct, LookupAttributes=[{"AttributeKey": "EventId", "AttributeValue": failed["EventId"]}])
     assert same == failed
@@ -496,18 +519,20 @@ def test_lookup_filters_by_event_source_and_name(url: str, idp: Any, ct: Any, re
 
 def test_lookup_pages_newest_first(idp: Any, ct: Any, clock: FakeClock) -> None:
     """MaxResults/NextToken page through the events, newest first; the default page is 50."""
-    base = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+    base = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
     for minute in range(7):
         clock.pinned = base + timedelta(minutes=minute)
         idp.list_user_pools(MaxResults=minute + 1)
     clock.pinned = base + timedelta(hours=1)
     first = ct.lookup_events(MaxResults=3)
     times = [e["EventTime"] for e in first["Events"]]
-    assert times == sorted(times, reverse=True) and len(times) == 3
+    assert times == sorted(times, reverse=True)
+    assert len(times) == 3
     assert times[0] == base + timedelta(minutes=6)
     second = ct.lookup_events(MaxResults=3, NextToken=first["NextToken"])
     third = ct.lookup_events(MaxResults=3, NextToken=second["NextToken"])
-    assert "NextToken" not in third and len(third["Events"]) == 1
+    assert "NextToken" not in third
+    assert len(third["Events"]) == 1
     seen = [
         json.loads(e["CloudTrailEvent"])["requestParameters"]["maxResults"]
         for page in (first, second, third)
@@ -529,7 +554,8 @@ def test_lookup_default_page_is_fifty(idp: Any, ct: Any) -> None:
     for _ in range(51):
         idp.list_user_pools(MaxResults=1)
     page = ct.lookup_events()
-    assert len(page["Events"]) == 50 and "NextToken" in page
+    assert len(page["Events"]) == 50
+    assert "NextToken" in page
     assert len(ct.lookup_events(NextToken=page["NextToken"])["Events"]) == 1
     with pytest.raises(ClientError) as err:
         ct.lookup_events(MaxResults=51)
@@ -538,7 +564,7 @@ def test_lookup_default_page_is_fifty(idp: Any, ct: Any) -> None:
 
 def test_lookup_honours_time_range_and_retention(idp: Any, ct: Any, clock: FakeClock) -> None:
     """StartTime/EndTime bound the events (inclusive); events older than 90 days are gone."""
-    base = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+    base = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
     for minute in (0, 10, 20):
         clock.pinned = base + timedelta(minutes=minute)
         idp.list_user_pools(MaxResults=minute + 1)
@@ -576,17 +602,20 @@ def test_logging_trail_gets_log_files(url: str, idp: Any, ct: Any, s3: Any, reco
     _browser_login(url, pool_id, client_id, "Wrong-Password-1!")
     files = _log_objects(s3, "vehicleapp-trail-logs")
     assert files
-    today = datetime.now(timezone.utc)
+    today = datetime.now(UTC)
     for key in files:
         match = KEY_LAYOUT.match(key)
         assert match, key
-        assert match["prefix"] is None and match["account"] == ACCOUNT and match["region"] == REGION
+        assert match["prefix"] is None
+        assert match["account"] == ACCOUNT
+        assert match["region"] == REGION
         assert (int(match["y"]), int(match["m"]), int(match["d"])) == (today.year, today.month, today.day)
     delivered = [record for records in files.values() for record in records]
     assert sorted(delivered, key=lambda r: r["eventID"]) == sorted(recorder.events(), key=lambda r: r["eventID"])
     status = ct.get_trail_status(Name=arn)
-    assert status["IsLogging"] is True and "LatestDeliveryError" not in status
-    assert abs(status["LatestDeliveryTime"] - datetime.now(timezone.utc)) < timedelta(minutes=1)
+    assert status["IsLogging"] is True
+    assert "LatestDeliveryError" not in status
+    assert abs(status["LatestDeliveryTime"] - datetime.now(UTC)) < timedelta(minutes=1)
 
 
 def test_key_prefix_and_multi_region_trail(url: str, ct: Any, s3: Any, recorder: CloudTrailRecorder) -> None:
@@ -595,7 +624,9 @@ def test_key_prefix_and_multi_region_trail(url: str, ct: Any, s3: Any, recorder:
     _client(url, "cognito-idp", region="ap-southeast-2").list_user_pools(MaxResults=5)
     (key,) = _log_objects(s3, "vehicleapp-trail-logs")
     match = KEY_LAYOUT.match(key)
-    assert match and match["prefix"] == "audit" and match["region"] == "ap-southeast-2"
+    assert match
+    assert match["prefix"] == "audit"
+    assert match["region"] == "ap-southeast-2"
 
 
 def test_single_region_trail_ignores_other_regions(url: str, ct: Any, s3: Any) -> None:
@@ -614,7 +645,8 @@ def test_trail_not_logging_gets_no_files(url: str, idp: Any, ct: Any, s3: Any, r
     ct.stop_logging(Name="VehicleApp-Trail")
     idp.list_user_pools(MaxResults=6)
     assert _log_objects(s3, "vehicleapp-trail-logs") == {}
-    assert len(recorder.events()) == 2 and len(_lookup_all(ct)) == 2
+    assert len(recorder.events()) == 2
+    assert len(_lookup_all(ct)) == 2
 
 
 def test_deleted_bucket_gets_nothing_and_status_says_so(
@@ -631,7 +663,8 @@ def test_deleted_bucket_gets_nothing_and_status_says_so(
     assert recorder.flush() == []
     status = ct.get_trail_status(Name="VehicleApp-Trail")
     assert status["LatestDeliveryError"] == "NoSuchBucket"
-    assert "LatestDeliveryTime" not in status and status["LatestDeliveryAttemptTime"]
+    assert "LatestDeliveryTime" not in status
+    assert status["LatestDeliveryAttemptTime"]
     s3.create_bucket(Bucket="vehicleapp-trail-logs")
     assert _log_objects(s3, "vehicleapp-trail-logs") == {}
     assert len(_lookup_all(ct, LookupAttributes=[{"AttributeKey": "EventSource", "AttributeValue": COGNITO}])) == 6
@@ -639,7 +672,7 @@ def test_deleted_bucket_gets_nothing_and_status_says_so(
 
 def test_log_file_key_format() -> None:
     """The key follows AccountID_CloudTrail_Region_YYYYMMDDTHHmmZ_Unique16.json.gz under AWSLogs/."""
-    moment = datetime(2015, 8, 1, 2, 10, 59, tzinfo=timezone.utc)
+    moment = datetime(2015, 8, 1, 2, 10, 59, tzinfo=UTC)
     key = log_file_key("111122223333", "us-east-2", moment, "logs/")
     assert key.startswith(
         "logs/AWSLogs/111122223333/CloudTrail/us-east-2/2015/08/01/111122223333_CloudTrail_us-east-2_20150801T0210Z_"
@@ -740,19 +773,24 @@ def test_hosted_ui_requests_are_recorded_as_aws_service_events(
     get, post = [e for e in recorder.events() if e["eventName"] in ("Login_GET", "Login_POST")]
     assert (get["eventName"], post["eventName"]) == ("Login_GET", "Login_POST")
     for event in (get, post):
-        assert event["eventType"] == "AwsServiceEvent" and event["requestParameters"] is None
+        assert event["eventType"] == "AwsServiceEvent"
+        assert event["requestParameters"] is None
         assert event["userIdentity"] == {"accountId": ACCOUNT}
         assert event["additionalEventData"]["userPoolId"] == pool_id
         assert event["additionalEventData"]["requestParameters"]["client_id"] == [client_id]
-    assert get["errorCode"] == "" and "errorCode" not in post
+    assert get["errorCode"] == ""
+    assert "errorCode" not in post
     hidden = post["additionalEventData"]["requestParameters"]
-    assert hidden["password"] == [HIDDEN] and hidden["username"] == [HIDDEN] and hidden["_csrf"] == [HIDDEN]
+    assert hidden["password"] == [HIDDEN]
+    assert hidden["username"] == [HIDDEN]
+    assert hidden["_csrf"] == [HIDDEN]
     assert "Ilove2SeeTheTemple" not in json.dumps(recorder.events())
     from grader.aws import ReadOnlyAWS
     from grader.target import Target
 
     found = read_auth_events(ReadOnlyAWS.for_target(Target(endpoint_url=url)), [], 90, ACCOUNT, pacer=LookupPacer(0))
-    assert successful_sign_ins(found.events) == [] and found.incomplete == ""
+    assert successful_sign_ins(found.events) == []
+    assert found.incomplete == ""
 
 
 @pytest.mark.parametrize("denied", [False, True], ids=["key-allowed", "decrypt-denied"])
@@ -788,4 +826,5 @@ def test_sse_kms_log_files_refused_for_want_of_kms_decrypt_name_the_key(
     with pytest.raises(GraderError) as refused:
         read_auth_events(aws, [trail], 90, ACCOUNT)  # type: ignore[arg-type]
     assert refused.value.kind == "access-denied"
-    assert key_arn in refused.value.message and "kms:Decrypt" in refused.value.message
+    assert key_arn in refused.value.message
+    assert "kms:Decrypt" in refused.value.message

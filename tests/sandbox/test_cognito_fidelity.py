@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 from botocore.exceptions import ClientError
 from joserfc import jwt
 from joserfc.jwk import KeySet
@@ -49,14 +48,16 @@ def idp(url: str) -> Any:
     return _client(url)
 
 
-def _setup(idp: Any, *, flows: list[str] | None = SRP_FLOWS, confirmed: bool = True, **client_kw: Any) -> tuple[str, str]:
+def _setup(
+    idp: Any, *, flows: list[str] | None = SRP_FLOWS, confirmed: bool = True, **client_kw: Any
+) -> tuple[str, str]:
     """A VehicleAppUserPool with one app client and janedoe; returns (pool id, client id)."""
     pool_id = idp.create_user_pool(PoolName="VehicleAppUserPool")["UserPool"]["Id"]
     if flows is not None:
         client_kw["ExplicitAuthFlows"] = flows
-    client_id = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="VehicleApp", **client_kw)[
-        "UserPoolClient"
-    ]["ClientId"]
+    client_id = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="VehicleApp", **client_kw)["UserPoolClient"][
+        "ClientId"
+    ]
     idp.admin_create_user(
         UserPoolId=pool_id,
         Username="janedoe",
@@ -72,7 +73,9 @@ def _setup(idp: Any, *, flows: list[str] | None = SRP_FLOWS, confirmed: bool = T
     return pool_id, client_id
 
 
-def _srp_start(idp: Any, pool_id: str, client_id: str, username: str = "janedoe", **extra: str) -> tuple[srp.SrpClient, dict[str, Any]]:
+def _srp_start(
+    idp: Any, pool_id: str, client_id: str, username: str = "janedoe", **extra: str
+) -> tuple[srp.SrpClient, dict[str, Any]]:
     client = srp.SrpClient(pool_id)
     resp = idp.initiate_auth(
         ClientId=client_id,
@@ -176,7 +179,9 @@ def test_required_attribute_missing_is_listed(idp: Any) -> None:
         Schema=[{"Name": "email", "AttributeDataType": "String", "Required": True, "Mutable": True}],
     )["UserPool"]["Id"]
     client_id = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="c")["UserPoolClient"]["ClientId"]
-    idp.admin_create_user(UserPoolId=pool_id, Username="janedoe", TemporaryPassword=TEMP_PASSWORD, MessageAction="SUPPRESS")
+    idp.admin_create_user(
+        UserPoolId=pool_id, Username="janedoe", TemporaryPassword=TEMP_PASSWORD, MessageAction="SUPPRESS"
+    )
     params = _srp_login(idp, pool_id, client_id, TEMP_PASSWORD)["ChallengeParameters"]
     assert json.loads(params["requiredAttributes"]) == ["userAttributes.email"]
     assert json.loads(params["userAttributes"]) == {}
@@ -227,7 +232,7 @@ def test_a_claim_cannot_be_replayed(idp: Any) -> None:
 
 def test_zero_srp_a_is_refused(idp: Any) -> None:
     """SRP_A = N (0 mod N), which would let anyone in, is refused."""
-    pool_id, client_id = _setup(idp)
+    _, client_id = _setup(idp)
     with pytest.raises(ClientError) as exc:
         idp.initiate_auth(
             ClientId=client_id, AuthFlow="USER_SRP_AUTH", AuthParameters={"USERNAME": "janedoe", "SRP_A": srp.N_HEX}
@@ -274,24 +279,34 @@ def test_client_with_secret_needs_secret_hash(idp: Any) -> None:
     assert _error(exc)[0] == "NotAuthorizedException"
     client, resp = _srp_start(idp, pool_id, client_id, SECRET_HASH=hashed)
     answers = client.challenge_responses(resp["ChallengeParameters"], PASSWORD) | {"SECRET_HASH": hashed}
-    done = idp.respond_to_auth_challenge(ClientId=client_id, ChallengeName="PASSWORD_VERIFIER", ChallengeResponses=answers)
+    done = idp.respond_to_auth_challenge(
+        ClientId=client_id, ChallengeName="PASSWORD_VERIFIER", ChallengeResponses=answers
+    )
     assert "AuthenticationResult" in done
 
 
 def test_user_password_auth_is_enforced_and_checked(idp: Any) -> None:
     """USER_PASSWORD_AUTH needs ALLOW_USER_PASSWORD_AUTH and the right password."""
-    pool_id, client_id = _setup(idp)
+    _, client_id = _setup(idp)
     with pytest.raises(ClientError) as exc:
-        idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "janedoe", "PASSWORD": PASSWORD})
+        idp.initiate_auth(
+            ClientId=client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": "janedoe", "PASSWORD": PASSWORD},
+        )
     assert _error(exc) == ("InvalidParameterException", "USER_PASSWORD_AUTH flow not enabled for this client")
 
-    pool_id, client_id = _setup(idp, flows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH"])
-    ok = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "janedoe", "PASSWORD": PASSWORD})
+    _, client_id = _setup(idp, flows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH"])
+    ok = idp.initiate_auth(
+        ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "janedoe", "PASSWORD": PASSWORD}
+    )
     assert _claims(ok["AuthenticationResult"]["IdToken"])["aud"] == client_id
     for username, password in (("janedoe", "Wrong-Password-1"), ("nobody", PASSWORD)):
         with pytest.raises(ClientError) as exc:
             idp.initiate_auth(
-                ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": username, "PASSWORD": password}
+                ClientId=client_id,
+                AuthFlow="USER_PASSWORD_AUTH",
+                AuthParameters={"USERNAME": username, "PASSWORD": password},
             )
         assert _error(exc) == ("NotAuthorizedException", "Incorrect username or password.")
 
@@ -311,21 +326,29 @@ def test_unsigned_raw_json_posts_log_in_like_the_browser(url: str, idp: Any) -> 
     """Unsigned JSON POSTs (no SigV4) complete the SRP login and carry CORS headers."""
     pool_id, client_id = _setup(idp)
     client = srp.SrpClient(pool_id)
-    first = browser_post(url, "InitiateAuth", {
-        "AuthFlow": "USER_SRP_AUTH",
-        "ClientId": client_id,
-        "AuthParameters": {"USERNAME": "janedoe", "SRP_A": client.srp_a_hex},
-        "ClientMetadata": {},
-    })
+    first = browser_post(
+        url,
+        "InitiateAuth",
+        {
+            "AuthFlow": "USER_SRP_AUTH",
+            "ClientId": client_id,
+            "AuthParameters": {"USERNAME": "janedoe", "SRP_A": client.srp_a_hex},
+            "ClientMetadata": {},
+        },
+    )
     assert first.status_code == 200, first.text
     assert first.headers["Access-Control-Allow-Origin"] == ORIGIN
     assert first.headers["Content-Type"] == "application/x-amz-json-1.1"
     challenge = first.json()
-    second = browser_post(url, "RespondToAuthChallenge", {
-        "ChallengeName": "PASSWORD_VERIFIER",
-        "ClientId": client_id,
-        "ChallengeResponses": client.challenge_responses(challenge["ChallengeParameters"], PASSWORD),
-    })
+    second = browser_post(
+        url,
+        "RespondToAuthChallenge",
+        {
+            "ChallengeName": "PASSWORD_VERIFIER",
+            "ClientId": client_id,
+            "ChallengeResponses": client.challenge_responses(challenge["ChallengeParameters"], PASSWORD),
+        },
+    )
     assert second.status_code == 200, second.text
     assert second.headers["Access-Control-Allow-Origin"] == ORIGIN
     assert _claims(second.json()["AuthenticationResult"]["IdToken"])["cognito:username"] == "janedoe"
@@ -335,16 +358,24 @@ def test_unsigned_wrong_password_gets_aws_error_format(url: str, idp: Any) -> No
     """A refused browser login is HTTP 400 with __type/message JSON, x-amzn-ErrorType and CORS."""
     pool_id, client_id = _setup(idp)
     client = srp.SrpClient(pool_id)
-    challenge = browser_post(url, "InitiateAuth", {
-        "AuthFlow": "USER_SRP_AUTH",
-        "ClientId": client_id,
-        "AuthParameters": {"USERNAME": "janedoe", "SRP_A": client.srp_a_hex},
-    }).json()
-    refused = browser_post(url, "RespondToAuthChallenge", {
-        "ChallengeName": "PASSWORD_VERIFIER",
-        "ClientId": client_id,
-        "ChallengeResponses": client.challenge_responses(challenge["ChallengeParameters"], "nope"),
-    })
+    challenge = browser_post(
+        url,
+        "InitiateAuth",
+        {
+            "AuthFlow": "USER_SRP_AUTH",
+            "ClientId": client_id,
+            "AuthParameters": {"USERNAME": "janedoe", "SRP_A": client.srp_a_hex},
+        },
+    ).json()
+    refused = browser_post(
+        url,
+        "RespondToAuthChallenge",
+        {
+            "ChallengeName": "PASSWORD_VERIFIER",
+            "ClientId": client_id,
+            "ChallengeResponses": client.challenge_responses(challenge["ChallengeParameters"], "nope"),
+        },
+    )
     assert refused.status_code == 400
     assert refused.json() == {"__type": "NotAuthorizedException", "message": "Incorrect username or password."}
     assert refused.headers["x-amzn-ErrorType"] == "NotAuthorizedException"
@@ -367,8 +398,13 @@ def test_other_operations_pass_through(url: str, idp: Any) -> None:
         AuthParameters={"USERNAME": "janedoe", "PASSWORD": PASSWORD},
     )
     assert "AuthenticationResult" in admin
-    missing = browser_post(url, "InitiateAuth", {"AuthFlow": "USER_SRP_AUTH", "ClientId": "nosuchclient", "AuthParameters": {"USERNAME": "x", "SRP_A": "ab"}})
-    assert missing.status_code == 400 and missing.json()["__type"] == "ResourceNotFoundException"
+    missing = browser_post(
+        url,
+        "InitiateAuth",
+        {"AuthFlow": "USER_SRP_AUTH", "ClientId": "nosuchclient", "AuthParameters": {"USERNAME": "x", "SRP_A": "ab"}},
+    )
+    assert missing.status_code == 400
+    assert missing.json()["__type"] == "ResourceNotFoundException"
 
 
 # ---------------------------------------------------------------------- accounts

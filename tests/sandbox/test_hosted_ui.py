@@ -151,7 +151,8 @@ def _sign_in_to_change_form(url: str, lab: Lab, **overrides: str | None) -> requ
     login = _follow(url, _get(url, "/oauth2/authorize", _params(lab, **overrides)).headers["Location"])
     action, _ = _form(login)
     page = _post(url, action, {"username": "janedoe", "password": TEMP_PASSWORD})
-    assert page.status_code == 200 and 'id="new_password"' in page.text
+    assert page.status_code == 200
+    assert 'id="new_password"' in page.text
     return page
 
 
@@ -178,7 +179,8 @@ def test_paths_map_public_names_to_the_sandbox() -> None:
     assert sandbox_url("http://127.0.0.1:9/", f"https://{HOST}/login?a=1&b=%2F") == (
         f"http://127.0.0.1:9/_sandbox/hostedui/{HOST}/login?a=1&b=%2F"
     )
-    assert is_hosted_ui_host(HOST) and not is_hosted_ui_host("cognito-idp.us-east-1.amazonaws.com")
+    assert is_hosted_ui_host(HOST)
+    assert not is_hosted_ui_host("cognito-idp.us-east-1.amazonaws.com")
 
 
 # ---------------------------------------------------------------- /oauth2/authorize
@@ -201,7 +203,8 @@ def test_unknown_client_id_goes_to_the_error_page(url: str, idp: Any) -> None:
     response = _get(url, "/oauth2/authorize", _params(lab, client_id="nosuchclient"))
     _error_page_location(response, "invalid_request", "nosuchclient")
     page = _follow(url, response.headers["Location"])
-    assert page.status_code == 400 and "An error was encountered with the requested page." in page.text
+    assert page.status_code == 400
+    assert "An error was encountered with the requested page." in page.text
 
 
 @pytest.mark.parametrize(
@@ -224,18 +227,21 @@ def test_token_for_a_code_only_client_is_unauthorized_client(url: str, idp: Any)
 
 
 def test_oauth_disabled_goes_to_the_error_page_as_invalid_request(url: str, idp: Any) -> None:
-    """A client with AllowedOAuthFlowsUserPoolClient false gets Cognito's error page as invalid_request (as observed): 400."""
+    """A client with AllowedOAuthFlowsUserPoolClient false gets Cognito's error page as invalid_request
+    (as observed): 400."""
     lab = _lab(idp, AllowedOAuthFlowsUserPoolClient=False)
     response = _get(url, "/oauth2/authorize", _params(lab, state="s1"))
     _error_page_location(response, "invalid_request", lab.client_id)
     assert response.headers["x-sandbox-reason"] == "OAuth is not enabled for the client"
     assert _follow(url, response.headers["Location"]).status_code == 400
     login = _get(url, "/login", _params(lab))
-    assert login.status_code == 400 and "invalid_request" in login.text
+    assert login.status_code == 400
+    assert "invalid_request" in login.text
 
 
 def test_scope_not_allowed_is_invalid_request_describing_invalid_scope(url: str, idp: Any) -> None:
-    """A scope the client does not allow (profile) redirects error=invalid_request&error_description=invalid_scope, as observed."""
+    """A scope the client does not allow (profile) redirects
+    error=invalid_request&error_description=invalid_scope, as observed."""
     lab = _lab(idp)
     _error_redirect(
         _get(url, "/oauth2/authorize", _params(lab, scope="openid profile")),
@@ -287,9 +293,11 @@ def test_login_page_validates_and_shows_the_sign_in_form(url: str, idp: Any) -> 
     ):
         assert marker in page.text
     assert re.search(r'<form[^>]*action="/login\?', page.text)  # relative, as Cognito's own form
-    assert "<script" not in page.text and "http://" not in page.text
+    assert "<script" not in page.text
+    assert "http://" not in page.text
     bad = _get(url, "/login", _params(lab, redirect_uri=CALLBACK + "/"))
-    assert bad.status_code == 400 and "redirect_mismatch" in bad.text
+    assert bad.status_code == 400
+    assert "redirect_mismatch" in bad.text
 
 
 def test_wrong_password_stays_on_login_with_the_error(url: str, idp: Any) -> None:
@@ -297,8 +305,10 @@ def test_wrong_password_stays_on_login_with_the_error(url: str, idp: Any) -> Non
     lab = _lab(idp)
     action, _ = _form(_get(url, "/login", _params(lab)))
     page = _post(url, action, {"username": "janedoe", "password": "Wrong-Passw0rd!"})
-    assert page.status_code == 200 and "Location" not in page.headers
-    assert "Incorrect username or password." in page.text and 'id="signInFormUsername"' in page.text
+    assert page.status_code == 200
+    assert "Location" not in page.headers
+    assert "Incorrect username or password." in page.text
+    assert 'id="signInFormUsername"' in page.text
     assert "Wrong-Passw0rd!" not in page.text
     unknown = _post(url, action, {"username": "johndoe", "password": TEMP_PASSWORD})
     assert "Incorrect username or password." in unknown.text
@@ -311,10 +321,13 @@ def test_change_password_must_match_and_satisfy_the_policy(url: str, idp: Any) -
     page = _sign_in_to_change_form(url, lab)
     action, hidden = _form(page)
     mismatch = _post(url, action, hidden | {"new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD + "x"})
-    assert mismatch.status_code == 200 and "Passwords do not match." in mismatch.text
+    assert mismatch.status_code == 200
+    assert "Passwords do not match." in mismatch.text
     weak = _post(url, action, hidden | {"new_password": "ilovetemples", "confirm_password": "ilovetemples"})
-    assert weak.status_code == 200 and "Password does not conform to policy" in weak.text
-    assert 'id="new_password"' in weak.text and "ilovetemples" not in weak.text
+    assert weak.status_code == 200
+    assert "Password does not conform to policy" in weak.text
+    assert 'id="new_password"' in weak.text
+    assert "ilovetemples" not in weak.text
     assert idp.admin_get_user(UserPoolId=lab.pool_id, Username="janedoe")["UserStatus"] == "FORCE_CHANGE_PASSWORD"
 
 
@@ -333,14 +346,16 @@ def test_first_sign_in_changes_password_confirms_and_returns_tokens(url: str, id
     assert idp.admin_get_user(UserPoolId=lab.pool_id, Username="janedoe")["UserStatus"] == "CONFIRMED"
     id_claims = _verify(url, lab, fragment["id_token"], "id")
     access = _verify(url, lab, fragment["access_token"], "access")
-    assert id_claims["cognito:username"] == "janedoe" and access["username"] == "janedoe"
+    assert id_claims["cognito:username"] == "janedoe"
+    assert access["username"] == "janedoe"
     assert set(access["scope"].split()) == {"openid", "email", "phone"}
     assert idp.get_user(AccessToken=fragment["access_token"])["Username"] == "janedoe"
     # The new password is now the password: a second sign-in goes straight to the callback.
     action, _ = _form(_get(url, "/login", _params(lab)))
     assert _post(url, action, {"username": "janedoe", "password": TEMP_PASSWORD}).status_code == 200
     again = _post(url, action, {"username": "janedoe", "password": NEW_PASSWORD})
-    assert again.status_code == 302 and again.headers["Location"].startswith(CALLBACK + "#id_token=")
+    assert again.status_code == 302
+    assert again.headers["Location"].startswith(CALLBACK + "#id_token=")
 
 
 def test_code_grant_redirects_with_a_code(url: str, idp: Any) -> None:
@@ -352,7 +367,8 @@ def test_code_grant_redirects_with_a_code(url: str, idp: Any) -> None:
     assert done.status_code == 302
     query = parse_qs(urlsplit(done.headers["Location"]).query)
     assert done.headers["Location"].startswith(CALLBACK + "?code=")
-    assert query["state"] == ["c1"] and len(query["code"][0]) >= 32
+    assert query["state"] == ["c1"]
+    assert len(query["code"][0]) >= 32
 
 
 # ---------------------------------------------------------------- /logout
@@ -362,10 +378,12 @@ def test_logout_redirects_to_registered_sign_out_url_only(url: str, idp: Any) ->
     """/logout goes to a registered logout_uri; any other goes to the real /login URL instead."""
     lab = _lab(idp)
     ok = _get(url, "/logout", {"client_id": lab.client_id, "logout_uri": SIGNED_OUT})
-    assert ok.status_code == 302 and ok.headers["Location"] == SIGNED_OUT
+    assert ok.status_code == 302
+    assert ok.headers["Location"] == SIGNED_OUT
     params = {"client_id": lab.client_id, "logout_uri": "https://evil.example.com"}
     bad = _get(url, "/logout", params)
-    assert bad.status_code == 302 and bad.headers["Location"] == f"https://{HOST}/login?{urlencode(params)}"
+    assert bad.status_code == 302
+    assert bad.headers["Location"] == f"https://{HOST}/login?{urlencode(params)}"
     assert _follow(url, bad.headers["Location"]).status_code == 400
 
 
@@ -432,7 +450,8 @@ def test_browser_signs_in_changes_password_and_lands_on_the_callback(url: str, i
         ("POST", "/login", 200),
         ("POST", "/login", 302),
     ]
-    assert fragment["state"] == ["b1"] and fragment["token_type"] == ["Bearer"]
+    assert fragment["state"] == ["b1"]
+    assert fragment["token_type"] == ["Bearer"]
     _verify(url, lab, fragment["id_token"][0], "id")
     _verify(url, lab, fragment["access_token"][0], "access")
     assert idp.admin_get_user(UserPoolId=lab.pool_id, Username="janedoe")["UserStatus"] == "CONFIRMED"
@@ -452,7 +471,8 @@ def _managed(idp: Any, *, branding: bool = True) -> Lab:
 
 
 def test_the_domain_says_its_version_and_the_clients_style_is_readable(url: str, idp: Any) -> None:
-    """DescribeUserPoolDomain carries ManagedLoginVersion (1 by default); a client without a style is ResourceNotFound."""
+    """DescribeUserPoolDomain carries ManagedLoginVersion (1 by default);
+    a client without a style is ResourceNotFound."""
     lab = _lab(idp)
     assert idp.describe_user_pool_domain(Domain=PREFIX)["DomainDescription"]["ManagedLoginVersion"] == 1
     with pytest.raises(idp.exceptions.ResourceNotFoundException):
@@ -470,9 +490,11 @@ def test_classic_form_is_served_twice_with_an_xsrf_cookie_that_the_post_must_mat
     lab = _lab(idp)
     page = _get(url, "/login", _params(lab))
     assert page.text.count('name="cognitoSignInForm"') == 2
-    assert "visible-xs visible-sm" in page.text and "visible-md visible-lg" in page.text
+    assert "visible-xs visible-sm" in page.text
+    assert "visible-md visible-lg" in page.text
     token = page.cookies.get("XSRF-TOKEN")
-    assert token and page.text.count(f'name="_csrf" value="{token}"') == 2
+    assert token
+    assert page.text.count(f'name="_csrf" value="{token}"') == 2
     action, _ = _form(page)
     forged = requests.post(
         sandbox_url(url, action),
@@ -481,33 +503,45 @@ def test_classic_form_is_served_twice_with_an_xsrf_cookie_that_the_post_must_mat
         allow_redirects=False,
         timeout=10,
     )
-    assert forged.status_code == 403 and 'id="new_password"' not in forged.text
+    assert forged.status_code == 403
+    assert 'id="new_password"' not in forged.text
     wrong = _post(url, action, {"username": "janedoe", "password": "Wrong-Passw0rd!"})
-    assert 'class="errorMessage-customizable"' in wrong.text and "Incorrect username or password." in wrong.text
+    assert 'class="errorMessage-customizable"' in wrong.text
+    assert "Incorrect username or password." in wrong.text
 
 
 def test_managed_login_asks_the_user_name_then_the_password(url: str, idp: Any) -> None:
-    """Version 2: a labelled field without name=username and a Next button, then the password page, then the callback."""
+    """Version 2: a labelled field without name=username and a Next button, then the password page,
+    then the callback."""
     lab = _managed(idp)
     idp.admin_set_user_password(UserPoolId=lab.pool_id, Username="janedoe", Password=NEW_PASSWORD, Permanent=True)
     first = _get(url, "/login", _params(lab))
-    assert first.status_code == 200 and 'name="username"' not in first.text and 'type="password"' not in first.text
-    assert 'id="formField:' in first.text and ">Username</label>" in first.text and ">Next</button>" in first.text
+    assert first.status_code == 200
+    assert 'name="username"' not in first.text
+    assert 'type="password"' not in first.text
+    assert 'id="formField:' in first.text
+    assert ">Username</label>" in first.text
+    assert ">Next</button>" in first.text
     action, hidden = _form(first)
     second = _post(url, action, hidden | {"identifier": "janedoe"})
-    assert 'type="password"' in second.text and "janedoe" in second.text
+    assert 'type="password"' in second.text
+    assert "janedoe" in second.text
     action, hidden = _form(second)
     wrong = _post(url, action, hidden | {"password": "Wrong-Passw0rd!"})
-    assert 'role="alert"' in wrong.text and "Incorrect username or password." in wrong.text
+    assert 'role="alert"' in wrong.text
+    assert "Incorrect username or password." in wrong.text
     done = _post(url, action, hidden | {"password": NEW_PASSWORD})
-    assert done.status_code == 302 and done.headers["Location"].startswith(CALLBACK + "#id_token=")
+    assert done.status_code == 302
+    assert done.headers["Location"].startswith(CALLBACK + "#id_token=")
 
 
 def test_managed_login_without_a_branding_style_shows_login_pages_unavailable(url: str, idp: Any) -> None:
     """Version 2 on a client without a style: /login answers 403 "Login pages unavailable" and no form."""
     lab = _managed(idp, branding=False)
     page = _get(url, "/login", _params(lab))
-    assert page.status_code == 403 and "Login pages unavailable" in page.text and "<form" not in page.text
+    assert page.status_code == 403
+    assert "Login pages unavailable" in page.text
+    assert "<form" not in page.text
 
 
 @pytest.mark.parametrize(
@@ -531,6 +565,8 @@ def test_a_scenario_can_make_the_hosted_ui_unavailable_or_unrecognisable(
     )
     assert switched.status_code == 200
     page = _get(url, path, _params(lab))
-    assert page.status_code == status and phrase in page.text and "<form" not in page.text
+    assert page.status_code == status
+    assert phrase in page.text
+    assert "<form" not in page.text
     without_header = requests.post(f"{url}{hosted_ui_path(HOST)}{CONTROL_PATH}", data={"mode": "up"}, timeout=10)
     assert without_header.status_code != 200

@@ -81,7 +81,8 @@ def test_a_custom_domain_is_only_found_as_one(url: str) -> None:
         Domain="auth.example.com", UserPoolId=pool_id, CustomDomainConfig={"CertificateArn": certificate}
     )
     found = find_user_pool(DEFAULT_ACCOUNT, custom_domain="auth.example.com")
-    assert found is not None and found.pool.id == pool_id
+    assert found is not None
+    assert found.pool.id == pool_id
     assert find_user_pool(DEFAULT_ACCOUNT, custom_domain="vehicleapp-quick") is None
 
 
@@ -90,11 +91,14 @@ def test_the_preferred_account_is_searched_first(url: str) -> None:
     theirs, _ = _pool(url, account=OTHER_ACCOUNT, domain="shared-prefix")
     first = find_user_pool(DEFAULT_ACCOUNT, domain="shared-prefix")
     other = find_user_pool(OTHER_ACCOUNT, domain="shared-prefix")
-    assert first is not None and (first.account, first.pool.id) == (DEFAULT_ACCOUNT, mine)
-    assert other is not None and (other.account, other.pool.id) == (OTHER_ACCOUNT, theirs)
+    assert first is not None
+    assert (first.account, first.pool.id) == (DEFAULT_ACCOUNT, mine)
+    assert other is not None
+    assert (other.account, other.pool.id) == (OTHER_ACCOUNT, theirs)
     # An id found in one account only is found whichever account is preferred.
     found = find_user_pool(DEFAULT_ACCOUNT, pool_id=theirs)
-    assert found is not None and found.account == OTHER_ACCOUNT
+    assert found is not None
+    assert found.account == OTHER_ACCOUNT
 
 
 # ---------------------------------------------------------------------- sign-in rules
@@ -183,8 +187,11 @@ def test_an_expiring_store_keeps_values_until_they_expire() -> None:
     live = _Entry("live", time.monotonic() + 60)
     store.put("live", live)
     store.put("stale", _Entry("stale", time.monotonic() - 1))
-    assert store.get("live") is live and store.get("live") is live
-    assert store.get("stale") is None and store.pop("stale") is None
-    assert store.get("absent") is None and store.pop("absent") is None
+    assert store.get("live") is live
+    assert store.get("live") is live
+    assert store.get("stale") is None
+    assert store.pop("stale") is None
+    assert store.get("absent") is None
+    assert store.pop("absent") is None
     assert store.pop("live") is live
     assert store.get("live") is None

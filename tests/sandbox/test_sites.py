@@ -47,7 +47,7 @@ def test_a_folder_without_login_html_is_refused_with_a_sentence(tmp_path: Path) 
     assert "has no login.html" in site_folder_problem(tmp_path / "empty")
     assert "is not a folder" in site_folder_problem(tmp_path / "missing")
     assert site_folder_problem(_site(tmp_path)) == ""
-    with pytest.raises(ValueError, match="has no login.html"):
+    with pytest.raises(ValueError, match=r"has no login\.html"):
         SiteHost().serve_folder(tmp_path / "empty")
 
 
@@ -55,8 +55,9 @@ def test_the_folder_is_served_under_the_sandboxs_running_instance(tmp_path: Path
     """In a real sandbox the folder goes to the instance started after it was given."""
     with Sandbox() as sandbox:
         assert sandbox.serve_folder(_site(tmp_path)) is None
-        ec2 = boto3.client("ec2", endpoint_url=sandbox.url, region_name="us-east-1",
-                           aws_access_key_id="k", aws_secret_access_key="s")
+        ec2 = boto3.client(
+            "ec2", endpoint_url=sandbox.url, region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s"
+        )
         dns = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["PublicDnsName"]
         listing = requests.get(sandbox.url + SITES_PATH, timeout=5).json()
         assert list(listing) == [dns.lower()]
@@ -66,7 +67,12 @@ def test_each_sandbox_starts_empty() -> None:
     """A second sandbox of the same process does not see the first one's user pools."""
     for _ in range(2):
         with Sandbox() as sandbox:
-            idp = boto3.client("cognito-idp", endpoint_url=sandbox.url, region_name="us-east-1",
-                               aws_access_key_id="k", aws_secret_access_key="s")
+            idp = boto3.client(
+                "cognito-idp",
+                endpoint_url=sandbox.url,
+                region_name="us-east-1",
+                aws_access_key_id="k",
+                aws_secret_access_key="s",
+            )
             assert idp.list_user_pools(MaxResults=10)["UserPools"] == []
             idp.create_user_pool(PoolName="VehicleAppUserPool")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -56,7 +56,8 @@ SWIFT_S = (
 def test_k_matches_the_published_cognito_value() -> None:
     """k = H(pad(N) | pad(g)) equals the constant every Cognito SDK ships."""
     assert format(srp.K, "x") == "538282c4354742d7cbbde2359fcf67f9f5b3a6b08791e5011b43b8a5b66d9ee6"
-    assert srp.N.bit_length() == 3072 and pow(2, srp.N - 1, srp.N) == 1
+    assert srp.N.bit_length() == 3072
+    assert pow(2, srp.N - 1, srp.N) == 1
 
 
 def test_pad_hex_follows_the_sdk_convention() -> None:
@@ -132,7 +133,9 @@ def test_client_and_server_agree() -> None:
         "janedoe", "Ilove2SeeTheTemple!!", server.salt_hex, server.srp_b_hex, SECRET_BLOCK, STAMP
     )
     assert server.verify_claim(SECRET_BLOCK, STAMP, claim)
-    assert client.session_key("janedoe", "Ilove2SeeTheTemple!!", server.salt_hex, server.srp_b_hex) == server.session_key()
+    assert (
+        client.session_key("janedoe", "Ilove2SeeTheTemple!!", server.salt_hex, server.srp_b_hex) == server.session_key()
+    )
 
 
 @pytest.mark.parametrize(
@@ -176,19 +179,15 @@ def test_fixed_inputs_give_a_stable_claim() -> None:
     )
     claim = client.password_claim("royji7", "dummy123@", server.salt_hex, server.srp_b_hex, SECRET_BLOCK, STAMP)
     assert claim == server.expected_signature(SECRET_BLOCK, STAMP)
-    assert claim == client.password_claim(
-        "royji7", "dummy123@", server.salt_hex, server.srp_b_hex, SECRET_BLOCK, STAMP
-    )
+    assert claim == client.password_claim("royji7", "dummy123@", server.salt_hex, server.srp_b_hex, SECRET_BLOCK, STAMP)
     assert len(base64.b64decode(claim)) == 32
 
 
 def test_timestamp_format_has_an_unpadded_day() -> None:
     """TIMESTAMP looks like 'Tue Nov 3 06:13:42 UTC 2026', in UTC, English names."""
-    moment = datetime(2026, 11, 3, 6, 13, 42, tzinfo=timezone.utc)
+    moment = datetime(2026, 11, 3, 6, 13, 42, tzinfo=UTC)
     assert srp.format_timestamp(moment) == STAMP
-    assert srp.format_timestamp(datetime(2026, 11, 26, 6, 13, 42, tzinfo=timezone.utc)) == (
-        "Thu Nov 26 06:13:42 UTC 2026"
-    )
+    assert srp.format_timestamp(datetime(2026, 11, 26, 6, 13, 42, tzinfo=UTC)) == ("Thu Nov 26 06:13:42 UTC 2026")
 
 
 def test_challenge_responses_mirror_the_browser_sdk() -> None:
@@ -203,7 +202,8 @@ def test_challenge_responses_mirror_the_browser_sdk() -> None:
         "USERNAME": "janedoe",
     }
     answers = client.challenge_responses(params, "pw", timestamp=STAMP)
-    assert answers["USERNAME"] == "janedoe" and answers["TIMESTAMP"] == STAMP
+    assert answers["USERNAME"] == "janedoe"
+    assert answers["TIMESTAMP"] == STAMP
     assert answers["PASSWORD_CLAIM_SECRET_BLOCK"] == SECRET_BLOCK
     assert server.verify_claim(SECRET_BLOCK, STAMP, answers["PASSWORD_CLAIM_SIGNATURE"])
 
@@ -211,4 +211,6 @@ def test_challenge_responses_mirror_the_browser_sdk() -> None:
 def test_secret_hash_and_pool_name() -> None:
     """secret_hash is base64 HMAC(secret, user+client); pool_name_of drops the region."""
     assert srp.pool_name_of("us-east-1_AbC") == "AbC"
-    assert srp.secret_hash("client", "secret", "jane") == "MRPITOHaaXF3U2mXQ8u/9mU3u+IhlYGP0cF9VpZjE5M="  # openssl dgst -hmac
+    assert (
+        srp.secret_hash("client", "secret", "jane") == "MRPITOHaaXF3U2mXQ8u/9mU3u+IhlYGP0cF9VpZjE5M="
+    )  # openssl dgst -hmac

@@ -29,12 +29,12 @@ from jwt.algorithms import RSAAlgorithm
 
 from grader import USER_AGENT
 from grader.authorize import HINTS, AuthorizeProbe, authorize_url
+from grader.callbacks import sign_in_callback
 from grader.checking import Check, CheckFailed
 from grader.errors import GraderError
-from grader.callbacks import sign_in_callback
 from grader.observe.evidence import Evidence, InstanceStarts, SignInCallback, SiteLogins, TrailsFound
-from grader.observe.verify import verified_evidence, verified_logins, verified_sign_in
 from grader.observe.signins import CognitoCall, HostedSignIn, LoginAttempt
+from grader.observe.verify import verified_evidence, verified_logins, verified_sign_in
 from grader.registry import info_of
 from grader.site import Probe, Settings, Site
 from grader.snapshot import AppClient, Domain, Identity, Instance, Pool, PoolSummary, Read, Snapshot, User

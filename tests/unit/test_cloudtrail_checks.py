@@ -236,7 +236,10 @@ AUTH_MISTAKES: list[tuple[str, dict[str, Any], str]] = [
     (
         "only-the-graders-own",
         {"auth_events": _events(*sign_in_events(agent=GRADER_BROWSER))},
-        f"CloudTrail recorded no sign-in from the website, only 2 events of the grader's own sign-ins (source: {HISTORY}).",
+        (
+            "CloudTrail recorded no sign-in from the website, "
+            f"only 2 events of the grader's own sign-ins (source: {HISTORY})."
+        ),
     ),
     (
         "none",

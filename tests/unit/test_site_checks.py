@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 import checks.test_site as site_checks
-from grader.observe.signins import CognitoCall
 from grader.checking import Check
 from grader.errors import GraderError
+from grader.observe.signins import CognitoCall
 from grader.site import Probe
 from grader.snapshot import Read
 from tests.unit.evidence import (
@@ -354,8 +354,18 @@ MISTAKEN_LINKS: list[tuple[str, str, str]] = [
     ),
     ("code-grant", hosted_link(response_type="code"), "its response_type is 'code', not token (the implicit grant)"),
     (
+        # The course template's trailing slash alone: one sentence saying so (the details are the evidence).
         "trailing-slash",
         hosted_link(redirect_uri=f"{CALLBACK}/"),
+        (
+            "The course's own template writes this link with a trailing slash; it works once the app client's "
+            f"callback URLs also list {CALLBACK}/."
+        ),
+    ),
+    (
+        # Beside another mistake, every problem is said, the trailing slash with how Cognito compares.
+        "trailing-slash-and-code-grant",
+        hosted_link(response_type="code", redirect_uri=f"{CALLBACK}/"),
         (
             f"its redirect_uri is {CALLBACK}/ but the registered callback URL is {CALLBACK}, and Cognito compares them "
             f"exactly: add {CALLBACK}/ to the app client's callback URLs, or change the end of HostedId"
