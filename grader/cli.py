@@ -40,6 +40,12 @@ ProxyOption = Annotated[
 CaBundleOption = Annotated[
     Path | None, typer.Option(metavar="FILE", help="PEM file of the CAs to trust (default: AWS_CA_BUNDLE).")
 ]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", "-v", metavar="", help="List every check, the passed ones too, by section.")
+]
+TableOption = Annotated[
+    bool, typer.Option("--table", metavar="", help="Show the grade as a table of every check instead.")
+]
 
 
 def use_network(proxy: str | None, ca_bundle: Path | None) -> None:
@@ -108,12 +114,8 @@ def check(
     ] = DEFAULT_DEADLINE_S,
     proxy: ProxyOption = None,
     ca_bundle: CaBundleOption = None,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", metavar="", help="List every check, the passed ones too, by section.")
-    ] = False,
-    table: Annotated[
-        bool, typer.Option("--table", metavar="", help="Show the grade as a table of every check instead.")
-    ] = False,
+    verbose: VerboseOption = False,
+    table: TableOption = False,
 ) -> None:
     """Grade one account (yours, by default from your AWS credentials)."""
     from grader.pipeline import grade
@@ -149,12 +151,8 @@ def demo(
         bool, typer.Option("--class", metavar="", help="Grade a small class instead: roster, batch, class.html.")
     ] = False,
     out: OutOption = Path("reports"),
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", metavar="", help="List every check, the passed ones too, by section.")
-    ] = False,
-    table: Annotated[
-        bool, typer.Option("--table", metavar="", help="Show the grade as a table of every check instead.")
-    ] = False,
+    verbose: VerboseOption = False,
+    table: TableOption = False,
 ) -> None:
     """Grade a lab in the embedded sandbox: no AWS account needed."""
     from grader.sandbox.scenarios import ScenarioError, load_scenario, scenario_names

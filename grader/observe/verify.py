@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from grader.observe.evidence import Evidence, SiteLogins
+from grader.observe.evidence import SiteLogins
 from grader.observe.signins import HostedSignIn, LoginAttempt
 from grader.snapshot import Read, Snapshot
 from grader.spec import LabSpec
@@ -48,19 +48,6 @@ def verified_sign_in(
             scopes=tuple(spec.expected.oauth_scopes),
         )
     return replace(result, fragment=dict.fromkeys(result.fragment, ""), token_check=check)
-
-
-def verified_evidence(evidence: Evidence, spec: LabSpec) -> Evidence:
-    """`evidence` with the tokens of its browser parts verified and blanked, as observation leaves them."""
-    snapshot, keys = evidence.snapshot.value, evidence.signing_keys
-    if snapshot is None:
-        return evidence
-    logins, hosted = evidence.site_logins, evidence.hosted_sign_in
-    if logins.value is not None:
-        logins = Read(verified_logins(logins.value, snapshot, keys, spec, evidence.region))
-    if hosted.value is not None:
-        hosted = Read(verified_sign_in(hosted.value, snapshot, keys, spec, evidence.region))
-    return replace(evidence, site_logins=logins, hosted_sign_in=hosted)
 
 
 def _verified_login(

@@ -34,7 +34,7 @@ from grader.checking import Check, CheckFailed
 from grader.errors import GraderError
 from grader.observe.evidence import Evidence, InstanceStarts, SignInCallback, SiteLogins, TrailsFound
 from grader.observe.signins import CognitoCall, HostedSignIn, LoginAttempt
-from grader.observe.verify import verified_evidence, verified_logins, verified_sign_in
+from grader.observe.verify import verified_logins, verified_sign_in
 from grader.registry import info_of
 from grader.site import Probe, Settings, Site
 from grader.snapshot import AppClient, Domain, Identity, Instance, Pool, PoolSummary, Read, Snapshot, User
@@ -422,6 +422,19 @@ def finished_evidence(**parts: Any) -> Evidence:
         observed["sign_in_callback"] = Read(_sign_in_callback(observed["snapshot"], observed["authorize_probes"]))
     # Tokens are verified while observing: the browser parts as observation leaves them.
     return verified_evidence(Evidence(region=REGION, identity=IDENTITY, observed_at=OBSERVED_AT, **observed), SPEC)
+
+
+def verified_evidence(evidence: Evidence, spec: LabSpec) -> Evidence:
+    """`evidence` with the tokens of its browser parts verified and blanked, as observation leaves them."""
+    snapshot, keys = evidence.snapshot.value, evidence.signing_keys
+    if snapshot is None:
+        return evidence
+    logins, hosted = evidence.site_logins, evidence.hosted_sign_in
+    if logins.value is not None:
+        logins = Read(verified_logins(logins.value, snapshot, keys, spec, evidence.region))
+    if hosted.value is not None:
+        hosted = Read(verified_sign_in(hosted.value, snapshot, keys, spec, evidence.region))
+    return replace(evidence, site_logins=logins, hosted_sign_in=hosted)
 
 
 def _sign_in_callback(snapshot: Read[Snapshot], probes: Read[dict[str, AuthorizeProbe]]) -> SignInCallback | None:
