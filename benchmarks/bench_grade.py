@@ -1,10 +1,16 @@
 """Time a full grade and one browser login against the sandbox's finished lab, and the memory they take.
 
-    python benchmarks/bench_grade.py [N] [--grades G]    (N logins, default 10; G grades, default 5)
+    python benchmarks/bench_grade.py [N] [--grades G] [--latency zero|realistic|both]
+                                     (N logins, default 10; G grades, default 5)
 
 Does the finished-lab scenario once in an embedded sandbox (as `grader demo` does), then:
 - grades it G times (every check, the browser ones included, as `grader check` would) and
   prints the median, min and max wall time of one full grade;
+- with --latency realistic, the sandbox answers with real AWS's delays (docs/speed.md), seeded
+  by the round, and each grade is also set against its own CloudTrail reads (`timings.cloudtrail`
+  in results.json): the grade's wall time as a multiple of them, whose median says how close the
+  grade comes to its slowest necessary observation; with --latency both, every round grades once
+  at zero latency and once at realistic latency, in turn, and both are shown;
 - launches one browser, logs in N times as janedoe on the website and prints the median, min
   and max wall time of one login and the CPU time per login;
 - before each grade, times a fixed piece of pure-Python work (the baseline) and prints the
@@ -25,6 +31,7 @@ import statistics
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,12 +41,15 @@ from grader.browser import BrowserSession, discover_routes, find_browser, log_in
 from grader.pipeline import grade  # noqa: E402
 from grader.sandbox import Sandbox  # noqa: E402
 from grader.sandbox.demo import close_student_browser, set_up  # noqa: E402
+from grader.sandbox.latency import profile_named  # noqa: E402
 from grader.sandbox.scenarios import load_scenario  # noqa: E402
 from grader.spec import load_spec  # noqa: E402
 from grader.target import Target  # noqa: E402
 
 REGION = "us-east-1"
 BASELINE_BYTES = 64 * 1024 * 1024
+TARGET_RATIO = 1.3
+"""At realistic latency, a grade should take at most this multiple of its own CloudTrail reads."""
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -157,25 +167,67 @@ def spread(times: list[float]) -> str:
     )
 
 
-def time_grades(sandbox: Sandbox, count: int) -> tuple[list[float], list[float], int]:
-    """`count` full grades of the sandbox's lab: their wall times, the baselines, and how many fell short."""
-    spec = load_spec()
-    grades: list[float] = []
+@dataclass
+class Grades:
+    """The grades at one latency: wall times, CloudTrail's and the browser's share, and how many fell short."""
+
+    latency: str
+    walls: list[float] = field(default_factory=list)
+    cloudtrail: list[float] = field(default_factory=list)
+    browser: list[float] = field(default_factory=list)
+    short: int = 0
+
+    def ratios(self) -> list[float]:
+        """Each grade's wall time as a multiple of its own CloudTrail reads."""
+        return [wall / trail for wall, trail in zip(self.walls, self.cloudtrail, strict=True) if trail > 0]
+
+
+def time_grade(sandbox: Sandbox, grades: Grades, index: int) -> None:
+    """One full grade of the sandbox's lab at `grades.latency` (seeded by `index`), added to `grades`."""
+    sandbox.set_latency(profile_named(grades.latency), seed=index)
+    try:
+        started = time.monotonic()
+        result = grade(Target(endpoint_url=sandbox.url, student=f"bench-{grades.latency}-{index}"), load_spec(), None)
+        grades.walls.append(time.monotonic() - started)
+    finally:
+        sandbox.set_latency(None)
+    grades.cloudtrail.append(result.timings.get("cloudtrail", 0.0))
+    grades.browser.append(result.timings.get("browser", 0.0))
+    if result.score != result.max_score:
+        grades.short += 1
+        print(
+            "grade fell short:",
+            [(c.id, c.status, c.message) for c in result.checks if c.status != "pass"],
+            file=sys.stderr,
+        )
+
+
+def time_grades(sandbox: Sandbox, count: int, latencies: list[str]) -> tuple[list[Grades], list[float]]:
+    """`count` rounds of full grades, one per latency in each round (their order turned by one each round)."""
+    found = [Grades(latency) for latency in latencies]
     baselines: list[float] = []
-    short = 0
     for index in range(count):
         baselines.append(baseline_seconds())
-        started = time.monotonic()
-        result = grade(Target(endpoint_url=sandbox.url, student=f"bench-{index}"), spec, None)
-        grades.append(time.monotonic() - started)
-        if result.score != result.max_score:
-            short += 1
+        shift = index % len(found)
+        for grades in found[shift:] + found[:shift]:
+            time_grade(sandbox, grades, index)
+    return found, baselines
+
+
+def print_grades(found: list[Grades], baselines: list[float]) -> None:
+    for grades in found:
+        print(f"full grade x{len(grades.walls)} at {grades.latency} latency (all checks): {spread(grades.walls)}")
+        if grades.latency != "zero":
+            ratios = grades.ratios()
             print(
-                "grade fell short:",
-                [(c.id, c.status, c.message) for c in result.checks if c.status != "pass"],
-                file=sys.stderr,
+                f"  its CloudTrail reads (timings.cloudtrail): {spread(grades.cloudtrail)}; browser flows: "
+                f"{spread(grades.browser)}; grade / CloudTrail reads: median {statistics.median(ratios):.2f}, "
+                f"min {min(ratios):.2f}, max {max(ratios):.2f} (target: at most {TARGET_RATIO})"
             )
-    return grades, baselines, short
+        print(
+            f"  = {statistics.median(grades.walls) / statistics.median(baselines):.1f} baselines "
+            f"(SHA-256 of 64 MiB x{len(baselines)}: {spread(baselines)})"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -183,14 +235,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("n", nargs="?", type=int, default=10, help="number of logins (default 10)")
     parser.add_argument("--grades", type=int, default=5, help="number of full grades (default 5)")
     parser.add_argument("--timeout", type=float, default=15.0, help="timeout_s of the login session")
+    parser.add_argument(
+        "--latency", choices=("zero", "realistic", "both"), default="zero", help="the sandbox's latency (default zero)"
+    )
     args = parser.parse_args(argv)
+    latencies = ["zero", "realistic"] if args.latency == "both" else [args.latency]
 
     sampler = PeakSampler(os.getpid())
     sampler.start()
     with Sandbox() as sandbox:
         made = set_up(sandbox, load_scenario("finished"))
         close_student_browser(sandbox)  # the student's browser is not part of a grade
-        grades, baselines, short = time_grades(sandbox, args.grades)
+        found, baselines = time_grades(sandbox, args.grades, latencies)
         routes = discover_routes(Target(region=REGION, endpoint_url=sandbox.url))
         login_url = f"https://{made.instance_dns}/login.html"
         password = load_spec().expected.final_password
@@ -215,11 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     sampler.stop()
 
     print(f"browser: {find_browser().source}; user agent: {user_agent}")
-    print(f"full grade x{args.grades} (all checks, browser included): {spread(grades)}")
-    print(
-        f"baseline (SHA-256 of 64 MiB) x{args.grades}: {spread(baselines)}; "
-        f"grade median = {statistics.median(grades) / statistics.median(baselines):.1f} baselines"
-    )
+    print_grades(found, baselines)
     print(f"browser launch: {launch_s * 1000:.0f} ms (once per grading run)")
     print(f"login x{args.n}: {spread(times)}")
     print(f"CPU per login (all processes): {cpu_used / args.n * 1000:.0f} ms on {os.cpu_count()} cores")
@@ -229,8 +281,9 @@ def main(argv: list[str] | None = None) -> int:
         f"RSS sum {sampler.peak_rss_kib / 1024:.0f} MiB, PSS sum {sampler.peak_pss_kib / 1024:.0f} MiB"
     )
     status = 0
+    short = sum(grades.short for grades in found)
     if short:
-        print(f"{short} of {args.grades} grades did not score full marks", file=sys.stderr)
+        print(f"{short} of {args.grades * len(found)} grades did not score full marks", file=sys.stderr)
         status = 1
     if failures:
         print(f"{failures} of {args.n} logins did not reach private.html with tokens", file=sys.stderr)

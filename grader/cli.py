@@ -15,7 +15,7 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -46,6 +46,23 @@ VerboseOption = Annotated[
 TableOption = Annotated[
     bool, typer.Option("--table", metavar="", help="Show the grade as a table of every check instead.")
 ]
+LatencyOption = Annotated[
+    str,
+    typer.Option(
+        metavar="PROFILE",
+        help="The sandbox's latency: zero (answers at once) or realistic (real AWS's delays, docs/speed.md).",
+    ),
+]
+
+
+def latency_profile(name: str) -> Any:
+    """The sandbox latency profile called `name`; stops with the known names otherwise."""
+    from grader.sandbox.latency import profile_named
+
+    try:
+        return profile_named(name)
+    except ValueError as exc:
+        raise stop(f"--latency: {exc}.") from None
 
 
 def use_network(proxy: str | None, ca_bundle: Path | None) -> None:
@@ -153,12 +170,14 @@ def demo(
     out: OutOption = Path("reports"),
     verbose: VerboseOption = False,
     table: TableOption = False,
+    latency: LatencyOption = "zero",
 ) -> None:
     """Grade a lab in the embedded sandbox: no AWS account needed."""
     from grader.sandbox.scenarios import ScenarioError, load_scenario, scenario_names
 
+    profile = latency_profile(latency)
     if class_:
-        raise typer.Exit(_demo_class(out))
+        raise typer.Exit(_demo_class(out, profile))
 
     if list_:
         try:
@@ -178,7 +197,7 @@ def demo(
         raise stop(str(exc)) from None
     with console.status(f"Starting the sandbox and doing the lab ({safe(scenario)})…"), Sandbox() as sandbox:
         try:
-            chosen, result = grade_scenario(sandbox, scenario, out)
+            chosen, result = grade_scenario(sandbox, scenario, out, latency=profile)
         except GraderError as exc:
             raise stop(exc.message) from None
     console.print(f"[bold]Scenario {safe(chosen.name)}:[/] {safe(chosen.summary)}")
@@ -186,7 +205,7 @@ def demo(
     raise typer.Exit(exit_code(result))
 
 
-def _demo_class(out: Path) -> int:
+def _demo_class(out: Path, latency: Any = None) -> int:
     """Provision DEMO_CLASS in the sandbox and batch-grade it into <out>/demo-class/: the exit code."""
     from grader.batch.command import batch_command
     from grader.batch.runner import BatchOptions
@@ -199,6 +218,7 @@ def _demo_class(out: Path) -> int:
             with console.status("Starting the sandbox and doing each student's lab in an account of their own…"):
                 roster = set_up_class(box, DEMO_CLASS, folder / "handed-in")
             console.print(f"Roster: {safe(roster)} ({len(DEMO_CLASS)} students, each in a sandbox account)")
+            box.set_latency(latency)
             options = BatchOptions(out=folder, spec=load_spec(DEFAULT_SPEC), endpoint_url=box.url, deadline_s=60)
             return batch_command(
                 roster, options, resume=False, only=None, skip_bad_rows=False, console=console, safe=safe
@@ -223,6 +243,7 @@ def sandbox(
             help="Also answer AWS's own host names over TLS, as an HTTPS proxy: grade without --endpoint-url.",
         ),
     ] = False,
+    latency: LatencyOption = "zero",
 ) -> None:
     """Run the sandbox as a local AWS endpoint until interrupted (Ctrl-C)."""
     from grader.sandbox import Sandbox
@@ -236,6 +257,7 @@ def sandbox(
         raise stop(str(exc)) from None
     if site is not None and site_folder_problem(site):
         raise stop(f"--site: {site_folder_problem(site)}")
+    profile = latency_profile(latency)
     box = Sandbox(port=port)
     try:
         url = box.start()
@@ -252,6 +274,9 @@ def sandbox(
             host = box.serve_folder(site)
             where = f"https://{host}/ and http://{host}/" if host else "the first EC2 instance that starts"
             console.print(f"Serving the website in {safe(site)} for {safe(where)} (files are read at each request).")
+        box.set_latency(profile)  # after provisioning: only the grader's reads wait
+        if profile is not None:
+            console.print(f"Answering with {profile.name} latency (docs/speed.md).")
         console.print(f"Sandbox listening at [bold]{safe(url)}[/] (any access key works; region us-east-1).")
         console.print(f"Grade it with: grader check --endpoint-url {safe(url)}")
         if as_aws:
@@ -283,6 +308,15 @@ def batch(
         Path | None, typer.Option(metavar="FOLDER", help="Folder for the class files (default reports/<roster name>/).")
     ] = None,
     workers: Annotated[int, typer.Option(min=1, max=32, metavar="N", help="Students observed at a time.")] = 4,
+    lanes: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=16,
+            metavar="N",
+            help="Browsers for the students' logins (default: one per core, fewer if memory is short).",
+        ),
+    ] = None,
     spec: SpecOption = DEFAULT_SPEC,
     region: Annotated[str, typer.Option(metavar="REGION", help="Region of a row that names none.")] = "us-east-1",
     endpoint_url: Annotated[str | None, typer.Option(metavar="URL", help=OPTION_HELP["endpoint_url"])] = None,
@@ -342,6 +376,7 @@ def batch(
             endpoint_url=endpoint_url,
             browser_path=browser_path,
             workers=workers,
+            lanes=lanes,
             deadline_s=deadline,
             allow_local_sites=allow_local_sites,
         )

@@ -99,6 +99,7 @@ def score(spec: LabSpec, evidence: Evidence, results: dict[str, CheckResult]) ->
         duration_seconds=round((ended - started).total_seconds(), 2),
         checks=checks,
         target=evidence.target,
+        timings=dict(evidence.timings),
     )
 
 

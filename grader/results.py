@@ -76,6 +76,8 @@ class GradeResult:
     schema_version: int = SCHEMA_VERSION
     roster: dict[str, str] = field(default_factory=dict)
     """The student's roster fields (student_id, name, email, section) in a class's batch; empty otherwise."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Where the observation's time went, in seconds (grader/observe/timings.py)."""
 
     @property
     def score(self) -> float:

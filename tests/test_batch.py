@@ -329,10 +329,23 @@ def test_the_batch_command_prints_preflight_progress_and_the_class_page(graded: 
     roster.write_text(f"student_id,name,role_arn\ns01,Ada Lovelace,{graded.rows[0].role_arn}\n", encoding="utf-8")
     out = tmp_path / "out"
     result = CliRunner().invoke(
-        app, ["batch", str(roster), "--out", str(out), "--endpoint-url", graded.sandbox.url, "--workers", "1"]
+        app,
+        [
+            "batch",
+            str(roster),
+            "--out",
+            str(out),
+            "--endpoint-url",
+            graded.sandbox.url,
+            "--workers",
+            "1",
+            "--lanes",
+            "1",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "ready" in result.output
+    assert "Grading 1: 1 observed at a time, 1 browser lane (as asked with --lanes)." in result.output
     assert "1 graded" in result.output
     assert "class.html" in result.output
     assert json.loads((out / "s01" / "results.json").read_text())["roster"]["name"] == "Ada Lovelace"

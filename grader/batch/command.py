@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -18,6 +19,7 @@ from grader.batch.model import RosterRow, StudentOutcome, outcome_counts
 from grader.batch.run import Only, run_batch
 from grader.batch.runner import BatchOptions
 from grader.batch.stopping import exit_soon
+from grader.browser.lanes import choose_lanes
 from grader.errors import GraderError
 
 
@@ -70,8 +72,13 @@ def batch_command(
     )
     task = progress.add_task("grading", total=0, ungradable=0)
 
+    lanes = choose_lanes(options.lanes)
+    options = replace(options, lanes=lanes.count)
+
     def on_start(count: int) -> None:
         console.print(preflight)
+        if count:
+            console.print(f"Grading {count}: {options.workers} observed at a time, {lanes.said()}.")
         progress.update(task, total=count, ungradable=ungradable)  # so far: those preflight set aside
         progress.start()
 

@@ -6,10 +6,11 @@ student must do (expired, invalid or missing credentials, a role that cannot be 
 same AWS account as another row). An ungradable student is never a zero.
 
 Grading observes `workers` accounts at a time, each in a thread of its own under its own deadline
-(grader/observe/); one browser serves them all, one account's flows at a time, in the browser's
-own thread. Each account's evidence is judged by the checks as soon as it is there, in the
-calling thread (pytest runs one session at a time), and its report written at once, so whatever
-stops the batch (Ctrl-C) leaves every finished student's files in place.
+(grader/observe/); `lanes` browsers serve them (grader/browser/lanes.py), each one account's
+flows at a time in its own thread, so a hostile website holds up only its own lane. Each
+account's evidence is judged by the checks as soon as it is there, in the calling thread (pytest
+runs one session at a time), and its report written at once, so whatever stops the batch
+(Ctrl-C) leaves every finished student's files in place.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ class BatchOptions:
     endpoint_url: str | None = None
     browser_path: str | None = None
     workers: int = 4
+    lanes: int | None = None
+    """Browsers (lanes) for the students' flows; None: one per core, fewer where memory is short."""
     deadline_s: float = DEFAULT_DEADLINE_S
     allow_local_sites: bool = False
     """Whether the roster's site_url may name the grading machine's own network (the instructor's choice)."""
@@ -179,12 +182,14 @@ def grade_class(
 
     The connections are taken out of `ready` as they are graded.
 
-    `browser`: a BrowserSession to lend every observer (else one is launched and closed here).
+    `browser`: a BrowserSession or BrowserLanes to lend every observer (else `options.lanes`
+    lanes are launched and closed here).
     A KeyboardInterrupt stops the batch: what finished is written and passed on, the rest is not
     started, and the interrupt goes on to the caller. With `stops`, a stop that comes while a
     student is judged and written waits until their files are written.
     """
     from grader.browser.discovery import find_browser
+    from grader.browser.lanes import BrowserLanes, choose_lanes
     from grader.browser.session import BrowserSession
 
     needs = needs_of(options.spec.checks)
@@ -192,9 +197,12 @@ def grade_class(
     own_browser = None
     if browser is None:
         with contextlib.suppress(GraderError):  # no browser: said by the browser checks of each student
-            own_browser = browser = BrowserSession(
-                find_browser(options.browser_path), None, options.region, own_thread=True
+            choice = find_browser(options.browser_path)
+            own_browser = browser = BrowserLanes(
+                min(choose_lanes(options.lanes).count, max(1, len(ready))),
+                lambda: BrowserSession(choice, None, options.region, own_thread=True),
             )
+            own_browser.start()
     done: list[StudentOutcome] = []
     stopping = False
 

@@ -4,6 +4,8 @@
   every launch of it gets.
 - :mod:`grader.browser.session`: :class:`BrowserSession`, one browser per grading run that opens
   pages in fresh contexts, with its thread and its watchdog.
+- :mod:`grader.browser.lanes`: several sessions for a class (:class:`BrowserLanes`), one
+  student's flows at a time in each, and how many by default (:func:`choose_lanes`).
 - :mod:`grader.browser.routing`: where requests go against real AWS when the address policy
   allows them (:class:`RealRoutes`); a sandbox supplies routes of its own
   (:mod:`grader.sandbox.layout`), found only when the target names an endpoint URL.

@@ -1,10 +1,13 @@
 """Reads a student's account (Cognito and EC2) into a Snapshot, and the pool's signing keys.
 
-Every call goes through the read-only AWS layer (grader/aws.py).
+Every call goes through the read-only AWS layer (grader/aws.py). Calls that do not need each
+other's answers are made at the same time (EC2 beside Cognito, the pool beside its clients, the
+domain beside the user): against real AWS each one is a round trip across the internet.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 import requests
@@ -28,6 +31,9 @@ from grader.snapshot import (
 from grader.spec import LabSpec
 from grader.tokens import jwks_url
 
+SIDE_CALLS = 4
+"""AWS calls of one snapshot made at the same time, at most."""
+
 
 def _read(fn: Any, *args: Any) -> Read[Any]:
     try:
@@ -46,16 +52,20 @@ def _after(parent: Read[Any], fn: Any) -> Read[Any]:
 def collect(aws: ReadOnlyAWS, spec: LabSpec, identity: Identity) -> Snapshot:
     """Read the account: the lab's pool, its domain, app clients and user, and EC2 instances."""
     expected = spec.expected
-    instances = _read(read_instances, aws)
-    summaries = _read(read_pool_summaries, aws)
-    # Pools by name are found from the list; for a spec that names only the client, every
-    # pool's clients are read to find it.
-    candidates = _after(summaries, lambda pools: find_candidates(aws, pools, expected.pool_name, expected.client_name))
-    chosen = _after(candidates, lambda found: choose_pool(aws, found))
-    pool = _after(chosen, lambda choice: choice[0] if choice else None)
-    clients = _after(chosen, lambda choice: choice[1] if choice else ())
-    domain = _after(pool, lambda p: read_domain(aws, p) if p and p.domain else None)
-    user = _after(pool, lambda p: read_user(aws, p.id, expected.username) if p else None)
+    with ThreadPoolExecutor(max_workers=SIDE_CALLS, thread_name_prefix="snapshot") as side:
+        instances_read = side.submit(_read, read_instances, aws)
+        summaries = _read(read_pool_summaries, aws)
+        # Pools by name are found from the list; for a spec that names only the client, every
+        # pool's clients are read to find it.
+        candidates = _after(
+            summaries, lambda pools: find_candidates(aws, pools, expected.pool_name, expected.client_name, side)
+        )
+        chosen = _after(candidates, lambda found: choose_pool(aws, found))
+        pool = _after(chosen, lambda choice: choice[0] if choice else None)
+        clients = _after(chosen, lambda choice: choice[1] if choice else ())
+        domain_read = side.submit(_after, pool, lambda p: read_domain(aws, p) if p and p.domain else None)
+        user = _after(pool, lambda p: read_user(aws, p.id, expected.username) if p else None)
+        domain, instances = domain_read.result(), instances_read.result()
     lab_clients = _after(
         clients, lambda cs: tuple(c for c in cs if not expected.client_name or c.name == expected.client_name)
     )
@@ -109,18 +119,29 @@ def read_pool_summaries(aws: ReadOnlyAWS) -> list[PoolSummary]:
 
 
 def find_candidates(
-    aws: ReadOnlyAWS, pools: list[PoolSummary], pool_name: str, client_name: str
+    aws: ReadOnlyAWS, pools: list[PoolSummary], pool_name: str, client_name: str, side: Executor | None = None
 ) -> list[tuple[Pool, tuple[AppClient, ...]]]:
-    """The pools that could be the student's lab pool, with their app clients."""
+    """The pools that could be the student's lab pool, with their app clients (`side`: runs calls alongside)."""
     if pool_name:
         named = [p for p in pools if p.name == pool_name]
-        return [(read_pool(aws, p.id), read_clients(aws, p.id)) for p in named]
+        return [read_pool_and_clients(aws, p.id, side) for p in named]
     found = []
     for summary in pools:
-        clients = read_clients(aws, summary.id)
+        clients = read_clients(aws, summary.id, side)
         if any(c.name == client_name for c in clients):
             found.append((read_pool(aws, summary.id), clients))
     return found
+
+
+def read_pool_and_clients(
+    aws: ReadOnlyAWS, pool_id: str, side: Executor | None = None
+) -> tuple[Pool, tuple[AppClient, ...]]:
+    """The pool's settings and its app clients (`side`: the settings read while the clients are)."""
+    if side is None:
+        return read_pool(aws, pool_id), read_clients(aws, pool_id)
+    pool = side.submit(read_pool, aws, pool_id)
+    clients = read_clients(aws, pool_id, side)
+    return pool.result(), clients
 
 
 def choose_pool(
@@ -157,7 +178,8 @@ def read_pool(aws: ReadOnlyAWS, pool_id: str) -> Pool:
     )
 
 
-def read_clients(aws: ReadOnlyAWS, pool_id: str) -> tuple[AppClient, ...]:
+def read_clients(aws: ReadOnlyAWS, pool_id: str, side: Executor | None = None) -> tuple[AppClient, ...]:
+    """The pool's app clients, each described (`side`: the descriptions all at once)."""
     listed = aws.paginate(
         "cognito-idp",
         "list_user_pool_clients",
@@ -166,8 +188,8 @@ def read_clients(aws: ReadOnlyAWS, pool_id: str) -> tuple[AppClient, ...]:
         UserPoolId=pool_id,
         MaxResults=60,
     )
-    clients = []
-    for item in listed:
+
+    def described(item: dict[str, Any]) -> AppClient:
         raw = aws.call(
             "cognito-idp",
             "describe_user_pool_client",
@@ -175,22 +197,21 @@ def read_clients(aws: ReadOnlyAWS, pool_id: str) -> tuple[AppClient, ...]:
             UserPoolId=pool_id,
             ClientId=item["ClientId"],
         )["UserPoolClient"]
-        clients.append(
-            AppClient(
-                id=raw["ClientId"],
-                name=raw.get("ClientName", ""),
-                # Only whether a secret exists is kept, never the secret itself.
-                has_secret=bool(raw.get("ClientSecret")),
-                explicit_auth_flows=tuple(raw.get("ExplicitAuthFlows") or ()),
-                oauth_flows=tuple(raw.get("AllowedOAuthFlows") or ()),
-                oauth_enabled=bool(raw.get("AllowedOAuthFlowsUserPoolClient")),
-                oauth_scopes=tuple(raw.get("AllowedOAuthScopes") or ()),
-                identity_providers=tuple(raw.get("SupportedIdentityProviders") or ()),
-                callback_urls=tuple(raw.get("CallbackURLs") or ()),
-                logout_urls=tuple(raw.get("LogoutURLs") or ()),
-            )
+        return AppClient(
+            id=raw["ClientId"],
+            name=raw.get("ClientName", ""),
+            # Only whether a secret exists is kept, never the secret itself.
+            has_secret=bool(raw.get("ClientSecret")),
+            explicit_auth_flows=tuple(raw.get("ExplicitAuthFlows") or ()),
+            oauth_flows=tuple(raw.get("AllowedOAuthFlows") or ()),
+            oauth_enabled=bool(raw.get("AllowedOAuthFlowsUserPoolClient")),
+            oauth_scopes=tuple(raw.get("AllowedOAuthScopes") or ()),
+            identity_providers=tuple(raw.get("SupportedIdentityProviders") or ()),
+            callback_urls=tuple(raw.get("CallbackURLs") or ()),
+            logout_urls=tuple(raw.get("LogoutURLs") or ()),
         )
-    return tuple(clients)
+
+    return tuple(side.map(described, listed) if side is not None else map(described, listed))
 
 
 def read_domain(aws: ReadOnlyAWS, pool: Pool) -> Domain | None:

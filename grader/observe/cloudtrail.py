@@ -10,6 +10,7 @@ read-only AWS layer (grader/aws.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
@@ -65,7 +66,7 @@ def read_status(aws: ReadOnlyAWS, trail: Trail) -> TrailStatus:
 
 def read_auth_events(
     aws: ReadOnlyAWS,
-    trails: list[Trail],
+    trails: Sequence[Trail] | Callable[[], Sequence[Trail]],
     days: int,
     account_id: str,
     *,
@@ -77,6 +78,9 @@ def read_auth_events(
     At most :data:`~grader.trail.MAX_EVENTS` events are kept, the newest; what was left out or
     skipped is counted in the AuthEvents, and a read of event history stopped before its end
     (page cap, `deadline` on time.monotonic's clock, throttling) says so in `incomplete`.
+
+    `trails` (the lab's trails, or a function that gives them) are read only when event history
+    is refused: event history is looked up at once, without waiting for them.
     """
     since = datetime.now(UTC) - timedelta(days=days)
     try:
@@ -84,4 +88,4 @@ def read_auth_events(
     except GraderError as exc:
         if exc.kind != "access-denied":
             raise
-        return read_log_sign_ins(aws, trails, account_id, since, exc)
+        return read_log_sign_ins(aws, list(trails() if callable(trails) else trails), account_id, since, exc)

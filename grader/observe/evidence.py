@@ -96,6 +96,10 @@ class Evidence:
     site_logins: Read[SiteLogins] = NOT_OBSERVED
     hosted_sign_in: Read[HostedSignIn | None] = NOT_OBSERVED
     """None when no callback URL could be used for a sign-in (no domain, no running instance's callback)."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Where the observation's time went, in seconds: each part's own work (after the parts it is
+    observed from), `cloudtrail` (every CloudTrail read together, wall time) and `browser` (the
+    browser flows together, waiting for a free browser included); see grader/observe/timings.py."""
 
     def part(self, name: str) -> Read[Any]:
         """The part `name`; a part that was not observed reads as the grader's error, naming it."""

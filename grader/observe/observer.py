@@ -31,7 +31,8 @@ from grader.observe.account import collect
 from grader.observe.cloudtrail import bucket_exists, read_auth_events, read_status, read_trails
 from grader.observe.event_history import read_instance_starts
 from grader.observe.evidence import Evidence, InstanceStarts, SignInCallback, SiteLogins, TrailsFound
-from grader.observe.parts import BROWSER_PARTS, PARTS, closure
+from grader.observe.parts import BROWSER_PARTS, DEPENDS, PARTS, STARTED_AT_ONCE, closure
+from grader.observe.timings import BROWSER, Stopwatch
 from grader.observe.website import UNTRUSTED_CERTIFICATE, Fetcher, probe, read_site
 from grader.site import Site, site_host
 from grader.snapshot import Identity, Read, Snapshot
@@ -95,12 +96,15 @@ class Observer:
         self._pool: ThreadPoolExecutor | None = None
         self._wanted: frozenset[str] = frozenset()
         self._deadline = 0.0
+        self._stopwatch = Stopwatch()
 
     # -- the whole observation
 
     def start_browser(self, needs: Iterable[str]) -> None:
-        """Start launching the browser now, if a needed part uses it (about a second saved)."""
-        if closure(needs) & BROWSER_PARTS:
+        """Start launching the observer's own browser now, if a needed part uses it (about a second saved).
+
+        A lent browser (or a class's lanes) is started by its owner."""
+        if self._lent_browser is None and closure(needs) & BROWSER_PARTS:
             with contextlib.suppress(GraderError):  # said again by the browser parts, where it matters
                 self._browser().start()
 
@@ -113,7 +117,7 @@ class Observer:
         pool = ThreadPoolExecutor(max_workers=len(wanted) + 2, thread_name_prefix="observe")
         try:
             # In the order of PARTS, so a part's own parts are submitted before it asks for them.
-            self._futures, self._pool, self._wanted = {}, pool, wanted
+            self._futures, self._pool, self._wanted, self._stopwatch = {}, pool, wanted, Stopwatch()
             for name in PARTS:
                 if name in wanted:
                     self._futures[name] = pool.submit(self._observe, name)
@@ -128,6 +132,7 @@ class Observer:
             finished_at=datetime.now(UTC),
             student=connection.student,
             target=connection.target.kind,
+            timings=self._stopwatch.timings(),
             **parts,
         )
 
@@ -140,7 +145,12 @@ class Observer:
     # -- plumbing
 
     def _observe(self, name: str) -> Read[Any]:
-        return self._guarded(f"the evidence part {name!r}", getattr(self, f"_read_{name}"))
+        """The part `name`, timed from when the parts it is observed from are there (STARTED_AT_ONCE: at once)."""
+        if name not in STARTED_AT_ONCE:
+            for part in DEPENDS[name]:
+                self._outcome(part)
+        with self._stopwatch.span(name):
+            return self._guarded(f"the evidence part {name!r}", getattr(self, f"_read_{name}"))
 
     @staticmethod
     def _guarded(what: str, read: Callable[..., Any], *args: Any) -> Read[Any]:
@@ -173,7 +183,7 @@ class Observer:
 
     def _browser_busy(self) -> GraderError:
         return GraderError(
-            f"The grader's browser was busy with other students' websites until this account's deadline "
+            f"The grader's browsers were busy with other students' websites until this account's deadline "
             f"({self.deadline_s:g} s), so it could not log in here. Grade this student again (grader batch "
             "--only failed), or give each student more time with --deadline.",
             kind="deadline",
@@ -255,7 +265,9 @@ class Observer:
         days = int(min(c.spec.expected.events_days, 90))
         # Stopped a little before the deadline, so a read cut short says so itself (never taken as absence).
         deadline = self._deadline - min(5.0, 0.1 * self.deadline_s)
-        return read_auth_events(c.aws, list(self._value("trails").lab), days, c.identity.account_id, deadline=deadline)
+        return read_auth_events(
+            c.aws, lambda: self._value("trails").lab, days, c.identity.account_id, deadline=deadline
+        )
 
     def _read_instance_starts(self) -> InstanceStarts:
         """Read only when a callback names a former address of the instance (the message then says when)."""
@@ -339,12 +351,16 @@ class Observer:
         with self._lock:
             if self._flows is None:
                 assert self._pool is not None  # set by observe(), whose parts call this
-                self._flows = self._pool.submit(self._guarded, "the browser", self._run_flows, self._wanted)
+                self._flows = self._pool.submit(self._timed_flows, self._wanted)
         try:
             flows: Read[dict[str, Read[Any]]] = self._flows.result(timeout=max(0.0, self._deadline - time.monotonic()))
         except FutureTimeout:
             raise self._late("the browser") from None
         return flows.get()[name].get()
+
+    def _timed_flows(self, wanted: frozenset[str]) -> Read[dict[str, Read[Any]]]:
+        with self._stopwatch.span(BROWSER):
+            return self._guarded("the browser", self._run_flows, wanted)
 
     def _run_flows(self, wanted: frozenset[str]) -> dict[str, Read[Any]]:
         """What the browser parts need, then both flows in one browser call (overlapped).
@@ -352,6 +368,7 @@ class Observer:
         A part whose request could not be made (the website unreachable, ...) keeps that error; a
         hosted-UI sign-in with no usable callback URL is None.
         """
+        from grader.browser.lanes import lane_of
         from grader.observe.flows import run_flows
 
         asked: dict[str, Read[Any]] = {}
@@ -359,7 +376,6 @@ class Observer:
             asked["site_logins"] = self._guarded("the website", self._login_request)
         if "hosted_sign_in" in wanted:
             asked["hosted_sign_in"] = self._guarded("the hosted UI", self._hosted_request)
-        session = self._browser()
         routes, region = self.routes(), self.connection.target.region
 
         def flows(session: Any, *args: Any) -> dict[str, Read[Any]]:
@@ -371,16 +387,14 @@ class Observer:
         login, hosted = (asked.get(part, Read()).value for part in ("site_logins", "hosted_sign_in"))
         finished: dict[str, Read[Any]] = {}
         kept: dict[str, Read[Any]] = {}
+        # Stopped a little before the deadline, so what the flows finished is there in time.
+        deadline = self._deadline - min(1.5, 0.2 * self.deadline_s)
         try:
-            results = session.call(
-                flows,
-                login,
-                hosted,
-                finished,
-                # Stopped a little before the deadline, so what the flows finished is there in time.
-                deadline=self._deadline - min(1.5, 0.2 * self.deadline_s),
-                before_stop=lambda: kept.update(finished),
-            )
+            # One lane (browser) for all of this account's flows, shared with no other account's.
+            with lane_of(self._browser(), deadline) as session:
+                results = session.call(
+                    flows, login, hosted, finished, deadline=deadline, before_stop=lambda: kept.update(finished)
+                )
         except GraderError as exc:
             if exc.kind not in ("deadline", "browser-busy"):
                 raise

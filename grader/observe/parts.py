@@ -26,6 +26,9 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "hosted_sign_in": ("snapshot", "sign_in_callback", "signing_keys"),
 }
 PARTS: tuple[str, ...] = tuple(DEPENDS)
+STARTED_AT_ONCE = frozenset({"auth_events"})
+"""Parts observed without waiting for what they are observed from, which they read only if they need it:
+event history (the slowest read) is looked up at once; the trails matter only when it is refused."""
 BROWSER_PARTS = frozenset({"site_logins", "hosted_sign_in"})
 
 

@@ -14,6 +14,7 @@ from grader.observe.website import Fetcher, probe
 from grader.pipeline import grade
 from grader.results import GradeResult
 from grader.sandbox.deploy import deploy_site, tamper_site
+from grader.sandbox.latency import Profile
 from grader.sandbox.layout import sandbox_url
 from grader.sandbox.provision import ProvisionedLab, provision, sandbox_client
 from grader.sandbox.scenarios import Scenario, load_scenario
@@ -192,8 +193,12 @@ def grader_browser(sandbox: Sandbox) -> BrowserSession:
     return browser
 
 
-def grade_scenario(sandbox: Sandbox, name: str, out: Path | None) -> tuple[Scenario, GradeResult]:
+def grade_scenario(
+    sandbox: Sandbox, name: str, out: Path | None, *, latency: Profile | None = None
+) -> tuple[Scenario, GradeResult]:
+    """Do the lab as scenario `name` says, then grade it (with `latency`'s delays: the grading only)."""
     scenario = load_scenario(name)
     set_up(sandbox, scenario)
+    sandbox.set_latency(latency)
     target = Target(endpoint_url=sandbox.url, student=f"demo-{name}")
     return scenario, grade(target, load_spec(scenario.spec), out, browser=grader_browser(sandbox))

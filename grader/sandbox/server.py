@@ -31,6 +31,7 @@ from grader.sandbox.cloudtrail import CloudTrailRecorder
 from grader.sandbox.cognito_fidelity import CognitoFidelity
 from grader.sandbox.cors import answer_preflight, is_preflight
 from grader.sandbox.hosted_ui import HostedUI
+from grader.sandbox.latency import Latency, Profile, kind_of
 from grader.sandbox.layout import SITES_PATH, hosted_ui_path
 from grader.sandbox.moto_state import reset_moto, running_instance_hosts
 from grader.sandbox.sites import DeployedSite, SiteHost
@@ -145,20 +146,26 @@ class Gateway:
         self.calls: list[Call] = []
         self.faults: dict[str, str] = {}
         self.expired_keys: set[str] = set()
+        self.latency: Latency | None = None
+        """Real AWS's delays and LookupEvents' rate limit (grader/sandbox/latency.py), or None: none."""
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         public = self._public_app(environ)
         if public is not None:
+            self._wait("hosted-ui" if public is self.hosted_ui else "website", request_host(environ))
             return public(environ, start_response)
         path = environ.get("PATH_INFO", "")
         if path.startswith("/moto-api"):
             return self.app(environ, start_response)
         if self.sites.handles(path):
+            self._wait("website", path[len(SITES_PATH) :].lstrip("/").partition("/")[0])
             return self.sites(environ, start_response)
         if self.hosted_ui.handles(path):
+            self._wait("hosted-ui", "browser")
             return self.hosted_ui(environ, start_response)
         if is_preflight(environ):
+            self._wait("cognito", "browser")  # only the browser's calls to Cognito's API are preflighted
             return answer_preflight(environ, start_response)
         body = read_body(environ)
         call = identify(environ, body)
@@ -168,9 +175,16 @@ class Gateway:
             code = self.faults.get(f"{call.service}:{call.operation}")
             if signed is not None and signed.access_key in self.expired_keys:
                 code = "ExpiredToken"
+        if not code and self._wait(kind_of(call.service, call.operation), signed.access_key if signed else "browser"):
+            code = "ThrottlingException"
         if code:
             return fault_response(call, code, start_response)
         return self.app(environ, start_response)
+
+    def _wait(self, kind: str, caller: str) -> bool:
+        """Wait as real AWS would before answering; True when AWS would throttle the call instead."""
+        latency = self.latency
+        return latency.wait(kind, caller) if latency is not None else False
 
     def _public_app(self, environ: dict[str, Any]) -> WSGIApp | None:
         """The hosted UI or the site a request for a public name is for (its path then put under that
@@ -274,6 +288,7 @@ class Sandbox:
         self.gateway.calls.clear()
         self.gateway.sites.clear()
         self.gateway.recorder.clear()
+        self.gateway.latency = None
 
     def inject(self, faults: dict[str, str]) -> None:
         """Answer `service:Operation` with an AWS error code from now on, e.g. AccessDeniedException."""
@@ -282,6 +297,10 @@ class Sandbox:
     def expire_key(self, access_key_id: str) -> None:
         """Answer every request signed with `access_key_id` as AWS answers an expired session: ExpiredToken."""
         self.gateway.expired_keys.add(access_key_id)
+
+    def set_latency(self, profile: Profile | None, seed: int = 0) -> None:
+        """Answer from now on with `profile`'s delays (None: at once); see grader/sandbox/latency.py."""
+        self.gateway.latency = Latency(profile, seed) if profile is not None else None
 
     def deploy_site(self, site: DeployedSite) -> None:
         """Serve a website under an instance's public DNS name."""
