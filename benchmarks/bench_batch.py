@@ -1,6 +1,7 @@
 """Grade a class with `grader batch` and with a loop of `grader check`, in one run: speed, CPU and memory.
 
     python benchmarks/bench_batch.py [--students N] [--workers 2,4] [--loop/--no-loop] [--quick]
+                                     [--latency zero|realistic|both] [--lanes 1,default]
                                      [--rounds R] [--deadline S] [--keep DIR]
 
 Starts the sandbox in this process (it serves HTTP on a local port) and does N students' labs in it
@@ -12,12 +13,24 @@ finished lab, every fourth student from the second on one of a few mistakes. The
 - the batch: one `grader batch ROSTER` process per worker count (--workers 2,4), with the roster
   set_up_class writes (the same credentials files).
 Both sides run as processes of their own, so both pay the interpreter's start and the imports.
-With --rounds R each way grades the class R times, the order of the ways turned by one each
-round; medians are shown (peaks: the highest).
+- --latency: the sandbox answers at once (`zero`, the default), as real AWS and a website far away
+  would (`realistic`: grader/sandbox/latency.py, LookupEvents about 1 s and throttled above 2 a
+  second), or `both`: every batch configuration is graded at each, so the table compares them. The
+  latency is set after the class is provisioned, before each phase (seeded by the round: repeatable).
+  The loop is graded at zero latency only, and labelled so: it is the baseline of the batch's code.
+- --lanes: the batch's browser lanes, comma-separated; `default` is no --lanes option (the grader's
+  own choice: one per core, fewer when memory is short; the header says what it picks).
+Each (latency, lanes, workers) of the batch is a phase. With --rounds R each phase grades the class
+R times, the order of the phases turned by one each round; medians are shown (peaks: the highest).
 
 For each it prints the accounts graded per minute, CPU-seconds per account and the peak memory,
 then the batch's speed as a multiple of the loop's (the loop is the baseline measured in the same
-run; with --rounds, also round by round and the median of those), and a JSON line with every figure.
+run; with --rounds, also round by round and the median of those), default lanes' speed as a
+multiple of one lane's and realistic latency's as a multiple of zero's (same workers), the targets
+beside the figures ("met"/"not met", never a failure), and a JSON line with every figure.
+- Timings: the median per student of results.json's `timings.cloudtrail` (CloudTrail reads, wall
+  time) and `timings.browser` (browser flows, waiting for a free lane included).
+- Chromium per lane: the Chromium processes' RSS at the phase's peak divided by its lanes.
 - CPU: the process tree's, from getrusage(RUSAGE_CHILDREN) before and after each process (this
   process makes itself the subreaper of its descendants, so a browser process orphaned by its
   parent is still reaped here and counted). The sandbox serves from this process: its CPU is
@@ -50,6 +63,7 @@ import csv
 import ctypes
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -68,9 +82,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench_grade import baseline_seconds, rss_kib  # noqa: E402  (one baseline and one /proc reader)
 
+from grader.browser.lanes import choose_lanes  # noqa: E402
 from grader.sandbox import Sandbox  # noqa: E402
 from grader.sandbox.classroom import ClassStudent, set_up_class  # noqa: E402
 from grader.sandbox.demo import close_student_browser  # noqa: E402
+from grader.sandbox.latency import profile_named  # noqa: E402
 from grader.sandbox.scenarios import Scenario, load_scenario  # noqa: E402
 from grader.spec import LabSpec, load_spec  # noqa: E402
 
@@ -85,8 +101,15 @@ MISTAKES = (
 """The mistakes of the class: each keeps its website up, and none arms a fault (faults hold for the whole sandbox)."""
 
 TARGET_PER_MINUTE = 30.0
+"""Accounts/min at realistic latency (at zero latency: TARGET_ZERO_PER_MINUTE)."""
+TARGET_ZERO_PER_MINUTE = 40.0
 TARGET_CPU_PER_ACCOUNT = 2.8
 TARGET_PEAK_GIB = 2.0
+TARGET_LANES_SPEEDUP = 1.5
+"""Default lanes' accounts/min as a multiple of one lane's, at realistic latency and the same workers."""
+LATENCIES = ("zero", "realistic")
+DEFAULT_LANES = "default"
+"""In --lanes: no --lanes option, the grader's own choice."""
 SAMPLE_INTERVAL_S = 0.2
 PSS_EVERY = 5
 BASELINE_REPEATS = 3
@@ -324,6 +347,12 @@ class Phase:
 
     name: str
     accounts: int
+    latency: str = "zero"
+    lanes: str = "-"
+    """As asked: a count, DEFAULT_LANES, or "-" (the loop: `grader check`, one browser)."""
+    lane_count: int = 1
+    """The lanes the grader used (a default one's as its log says)."""
+    workers: int | None = None
     wall_s: float = 0.0
     tree_cpu_s: float = 0.0
     sandbox_cpu_s: float = 0.0
@@ -341,6 +370,10 @@ class Phase:
     cpu_by_kind: dict[str, float] = field(default_factory=dict)
     rss_by_kind_at_peak: dict[str, int] = field(default_factory=dict)
     rss_peaks_by_third: list[int] = field(default_factory=list)
+    cloudtrail_s: list[float] = field(default_factory=list)
+    """Each student's results.json `timings.cloudtrail` (every round's)."""
+    browser_s: list[float] = field(default_factory=list)
+    """Each student's results.json `timings.browser` (every round's)."""
 
     @property
     def per_minute(self) -> float:
@@ -354,8 +387,26 @@ class Phase:
     def sandbox_cpu_per_account(self) -> float:
         return self.sandbox_cpu_s / self.accounts
 
+    @property
+    def median_cloudtrail_s(self) -> float | None:
+        return round(statistics.median(self.cloudtrail_s), 2) if self.cloudtrail_s else None
+
+    @property
+    def median_browser_s(self) -> float | None:
+        return round(statistics.median(self.browser_s), 2) if self.browser_s else None
+
+    @property
+    def chromium_per_lane_kib(self) -> float:
+        """The Chromium processes' RSS at the peak, per lane."""
+        chromium = sum(kib for kind, kib in self.rss_by_kind_at_peak.items() if kind.startswith("chromium"))
+        return chromium / max(1, self.lane_count)
+
     def figures(self) -> dict[str, Any]:
         return {
+            "latency": self.latency,
+            "lanes": self.lanes,
+            "lane_count": self.lane_count,
+            "workers": self.workers,
             "accounts": self.accounts,
             "wall_s": round(self.wall_s, 2),
             "accounts_per_min": round(self.per_minute, 1),
@@ -365,6 +416,11 @@ class Phase:
             "sandbox_cpu_s_per_account": round(self.sandbox_cpu_per_account, 3),
             "peak_rss_mib": round(self.peak_rss_kib / 1024),
             "peak_pss_mib": round(self.peak_pss_kib / 1024) if self.pss_readable else None,
+            "peak_rss_gib": round(self.peak_rss_kib / 1024 / 1024, 2),
+            "peak_pss_gib": round(self.peak_pss_kib / 1024 / 1024, 2) if self.pss_readable else None,
+            "chromium_per_lane_peak_rss_mib": round(self.chromium_per_lane_kib / 1024),
+            "timings_cloudtrail_median_s": self.median_cloudtrail_s,
+            "timings_browser_median_s": self.median_browser_s,
             "peak_processes": self.peak_processes,
             "sandbox_peak_rss_mib": round(self.sandbox_peak_rss_kib / 1024),
             "baseline_s": round(self.baseline_s, 3),
@@ -380,10 +436,36 @@ class Phase:
         }
 
 
-def run_phase(name: str, commands: list[list[str]], logs: Path, accounts: int) -> Phase:
+@dataclass(frozen=True)
+class Way:
+    """One way of grading the class: the loop (no workers), or the batch at a latency, lanes and workers."""
+
+    latency: str
+    workers: int | None = None
+    lanes: str = "-"
+
+    @property
+    def is_loop(self) -> bool:
+        return self.workers is None
+
+    @property
+    def name(self) -> str:
+        if self.is_loop:
+            return f"loop (check, {self.latency})"
+        return f"batch {self.latency} lanes={self.lanes} w{self.workers}"
+
+    @property
+    def folder(self) -> str:
+        return re.sub(r"[^A-Za-z0-9.]+", "-", self.name).strip("-")
+
+    def lanes_option(self) -> list[str]:
+        return [] if self.is_loop or self.lanes == DEFAULT_LANES else ["--lanes", self.lanes]
+
+
+def run_phase(way: Way, commands: list[list[str]], logs: Path, accounts: int) -> Phase:
     """Run `commands` one after another, each to its end, measuring them together as one phase."""
     logs.mkdir(parents=True, exist_ok=True)
-    phase = Phase(name=name, accounts=accounts)
+    phase = Phase(name=way.name, accounts=accounts, latency=way.latency, lanes=way.lanes, workers=way.workers)
     phase.baseline_s = statistics.median(baseline_seconds() for _ in range(BASELINE_REPEATS))
     known = frozenset(direct_children(os.getpid()))
     sampler = TreeSampler(leave_out=known)
@@ -515,6 +597,32 @@ def flow_seconds(result: dict[str, Any]) -> dict[str, float]:
     return found
 
 
+def timings_of(folder: Path, students: tuple[ClassStudent, ...]) -> tuple[list[float], list[float]]:
+    """Each student's results.json `timings.cloudtrail` and `timings.browser` (those recorded)."""
+    cloudtrail: list[float] = []
+    browser: list[float] = []
+    for student in students:
+        timings = (read_result(folder / student.student_id) or {}).get("timings") or {}
+        if isinstance(timings.get("cloudtrail"), int | float):
+            cloudtrail.append(float(timings["cloudtrail"]))
+        if isinstance(timings.get("browser"), int | float):
+            browser.append(float(timings["browser"]))
+    return cloudtrail, browser
+
+
+def lanes_used(logs: Path, way: Way) -> int:
+    """The lanes the batch said it used ("N browser lanes" in its log); else as asked, or the default's choice."""
+    try:
+        said = re.search(r"(\d+) browser lanes?\b", (logs / "000.log").read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        said = None
+    if said:
+        return int(said.group(1))
+    if way.is_loop:
+        return 1
+    return int(way.lanes) if way.lanes.isdigit() else choose_lanes(None).count
+
+
 def where_time_goes(folder: Path, students: tuple[ClassStudent, ...], batch: bool) -> dict[str, Any]:
     """Medians per student: the loop's in-process grade, or the batch's observation and judging; the flows'."""
     in_process: list[float] = []
@@ -528,6 +636,7 @@ def where_time_goes(folder: Path, students: tuple[ClassStudent, ...], batch: boo
             manifest = {entry["student_id"]: entry for entry in data.get("students", [])}
         except (OSError, ValueError):
             manifest = {}
+    observed: list[float] = []
     for student in students:
         result = read_result(folder / student.student_id)
         if result is None:
@@ -536,6 +645,9 @@ def where_time_goes(folder: Path, students: tuple[ClassStudent, ...], batch: boo
         entry = manifest.get(student.student_id)
         if entry and entry.get("duration_seconds"):
             whole.append(float(entry["duration_seconds"]))
+        seconds = observation_seconds(folder / student.student_id)
+        if seconds is not None:
+            observed.append(seconds)
         found = flow_seconds(result)
         for name, seconds in found.items():
             flows.setdefault(name, []).append(seconds)
@@ -547,15 +659,31 @@ def where_time_goes(folder: Path, students: tuple[ClassStudent, ...], batch: boo
     said: dict[str, Any] = {"flows_median_s": {name: med(v) for name, v in sorted(flows.items())}}
     # A student's flows run overlapped: the longest is about how long the browser's thread is theirs.
     said["longest_flow_sum_s"] = round(sum(longest), 1)
+    # results.json's duration runs from the start of the observation to the end of the judging;
+    # evidence.json dates the observation itself, so the judging is the rest.
+    said["observe_median_s"] = med(observed)
     if batch:
-        # results.json's duration is the judging (pytest over the evidence); batch.json's is observe + judge.
-        said["judge_median_s"] = med(in_process)
-        said["judge_sum_s"] = round(sum(in_process), 1)
         said["observe_and_judge_median_s"] = med(whole)
-        said["observe_median_s"] = med([w - j for w, j in zip(whole, in_process, strict=False)]) if whole else None
+        judged = [total - seen for total, seen in zip(in_process, observed, strict=False)]
+        said["judge_median_s"] = med(judged)
+        said["judge_sum_s"] = round(sum(judged), 1)
     else:
         said["grade_in_process_median_s"] = med(in_process)
     return said
+
+
+def observation_seconds(folder: Path) -> float | None:
+    """How long the observation saved in `folder`'s evidence.json took; None when it cannot be read."""
+    from grader.errors import GraderError
+    from grader.observe.evidence_file import read_evidence
+
+    try:
+        evidence, _ = read_evidence(folder)
+    except GraderError:
+        return None
+    if evidence.finished_at is None:
+        return None
+    return (evidence.finished_at - evidence.observed_at).total_seconds()
 
 
 # ------------------------------------------------------------------ main
@@ -566,19 +694,32 @@ def grader_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "grader"]
 
 
+def lanes_shown(phase: Phase) -> str:
+    if phase.lanes == DEFAULT_LANES:
+        return f"default={phase.lane_count}"
+    return phase.lanes if phase.lanes != "-" else f"-({phase.lane_count})"
+
+
+def seconds_shown(value: float | None) -> str:
+    return f"{value:.2f}" if value is not None else "-"
+
+
 def table(phases: list[Phase], loop: Phase | None) -> str:
     header = (
-        f"{'grading':<16}{'accounts':>9}{'wall s':>8}{'acc/min':>9}{'x loop':>8}{'CPU-s/acc':>10}"
-        f"{'+sandbox':>9}{'peak RSS':>10}{'peak PSS':>10}{'procs':>6}{'others':>8}"
+        f"{'latency':<10}{'lanes':<11}{'workers':>7}{'accounts':>9}{'wall s':>8}{'acc/min':>9}{'x loop':>8}"
+        f"{'CPU-s/acc':>10}{'+sandbox':>9}{'RSS GiB':>8}{'PSS GiB':>8}{'procs':>6}{'others':>7}"
+        f"{'CT s':>7}{'browser s':>10}"
     )
     lines = [header, "-" * len(header)]
     for phase in phases:
         ratio = f"{phase.per_minute / loop.per_minute:.2f}" if loop and loop.per_minute else "-"
-        pss = f"{phase.peak_pss_kib / 1024:.0f} MiB" if phase.pss_readable else "n/a"
+        pss = f"{phase.peak_pss_kib / 1024 / 1024:.2f}" if phase.pss_readable else "n/a"
+        workers = str(phase.workers) if phase.workers is not None else "loop"
         lines.append(
-            f"{phase.name:<16}{phase.accounts:>9}{phase.wall_s:>8.1f}{phase.per_minute:>9.1f}{ratio:>8}"
-            f"{phase.cpu_per_account:>10.2f}{phase.sandbox_cpu_per_account:>9.2f}"
-            f"{phase.peak_rss_kib / 1024:>6.0f} MiB{pss:>10}{phase.peak_processes:>6}{phase.others_cores:>8.2f}"
+            f"{phase.latency:<10}{lanes_shown(phase):<11}{workers:>7}{phase.accounts:>9}{phase.wall_s:>8.1f}"
+            f"{phase.per_minute:>9.1f}{ratio:>8}{phase.cpu_per_account:>10.2f}{phase.sandbox_cpu_per_account:>9.2f}"
+            f"{phase.peak_rss_kib / 1024 / 1024:>8.2f}{pss:>8}{phase.peak_processes:>6}{phase.others_cores:>7.2f}"
+            f"{seconds_shown(phase.median_cloudtrail_s):>7}{seconds_shown(phase.median_browser_s):>10}"
         )
     return "\n".join(lines)
 
@@ -596,12 +737,75 @@ def round_ratios(runs: dict[str, list[Phase]]) -> dict[str, list[float]]:
     }
 
 
+def pairs_by(phases: list[Phase], varied: str, first: str, second: str) -> dict[str, tuple[Phase, Phase]]:
+    """The batch's phases that differ only in `varied` ("lanes" or "latency"): (its `first` value's phase,
+    its `second` value's), keyed by what they share ("<latency> w<workers>" or "lanes=<lanes> w<workers>")."""
+    kept = "latency" if varied == "lanes" else "lanes"
+    batch = [p for p in phases if p.workers is not None]
+    found: dict[str, tuple[Phase, Phase]] = {}
+    for one in (p for p in batch if getattr(p, varied) == first):
+        other = next(
+            (
+                p
+                for p in batch
+                if getattr(p, varied) == second and (getattr(p, kept), p.workers) == (getattr(one, kept), one.workers)
+            ),
+            None,
+        )
+        if other:
+            shared = getattr(one, kept)
+            found[f"{shared if kept == 'latency' else 'lanes=' + shared} w{one.workers}"] = (one, other)
+    return found
+
+
+def speed_ratios(pairs: dict[str, tuple[Phase, Phase]], runs: dict[str, list[Phase]]) -> dict[str, dict[str, Any]]:
+    """Each pair's speed ratio: of the medians, and round by round (the same round: the same spell of the machine)."""
+    out: dict[str, dict[str, Any]] = {}
+    for label, (top, bottom) in pairs.items():
+        per_round = [
+            round(a.per_minute / b.per_minute, 2) if b.per_minute else 0.0
+            for a, b in zip(runs[top.name], runs[bottom.name], strict=True)
+        ]
+        out[label] = {
+            "of_medians": round(top.per_minute / bottom.per_minute, 2) if bottom.per_minute else 0.0,
+            "per_round": per_round,
+            "median_of_rounds": round(statistics.median(per_round), 2),
+        }
+    return out
+
+
+def met(ok: bool) -> str:
+    return "met" if ok else "not met"
+
+
+def target_results(phases: list[Phase], lane_speedups: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every target beside its figure: each batch phase's speed (by its latency), CPU and peak; default lanes'
+    speed-up at realistic latency (the median of the rounds' ratios)."""
+    found: list[dict[str, Any]] = []
+
+    def add(what: str, figure: float, limit: float, at_least: bool) -> None:
+        ok = figure >= limit if at_least else figure <= limit
+        found.append({"what": what, "figure": round(figure, 2), "target": limit, "at_least": at_least, "met": ok})
+
+    for phase in (p for p in phases if p.workers is not None):
+        speed = TARGET_PER_MINUTE if phase.latency == "realistic" else TARGET_ZERO_PER_MINUTE
+        add(f"{phase.name}: accounts/min", phase.per_minute, speed, at_least=True)
+        add(f"{phase.name}: CPU-s per account", phase.cpu_per_account, TARGET_CPU_PER_ACCOUNT, at_least=False)
+        add(f"{phase.name}: peak GiB (RSS sum)", phase.peak_rss_kib / 1024 / 1024, TARGET_PEAK_GIB, at_least=False)
+    for label, ratios in lane_speedups.items():
+        if label.startswith("realistic"):
+            add(f"default lanes x one lane, {label}", ratios["median_of_rounds"], TARGET_LANES_SPEEDUP, at_least=True)
+    return found
+
+
 def median_phase(runs: list[Phase]) -> Phase:
     """One phase of the medians of `runs` (the same way of grading, repeated); peaks are the maximum."""
     first = runs[0]
     if len(runs) == 1:
         return first
-    merged = Phase(name=first.name, accounts=first.accounts)
+    merged = Phase(
+        name=first.name, accounts=first.accounts, latency=first.latency, lanes=first.lanes, workers=first.workers
+    )
     for name in ("wall_s", "tree_cpu_s", "sandbox_cpu_s", "sampler_cpu_s", "others_cores", "baseline_s"):
         setattr(merged, name, statistics.median(getattr(run, name) for run in runs))
     for name in ("peak_rss_kib", "peak_pss_kib", "peak_processes", "sandbox_peak_rss_kib"):
@@ -609,6 +813,7 @@ def median_phase(runs: list[Phase]) -> Phase:
     merged.pss_readable = all(run.pss_readable for run in runs)
     highest = max(runs, key=lambda run: run.peak_rss_kib)
     merged.rss_by_kind_at_peak, merged.rss_peaks_by_third = highest.rss_by_kind_at_peak, highest.rss_peaks_by_third
+    merged.lane_count = highest.lane_count
     kinds = {kind for run in runs for kind in run.cpu_by_kind}
     medians = {kind: statistics.median(run.cpu_by_kind.get(kind, 0.0) for run in runs) for kind in kinds}
     merged.cpu_by_kind = dict(sorted(medians.items(), key=lambda item: -item[1]))
@@ -616,13 +821,123 @@ def median_phase(runs: list[Phase]) -> Phase:
         merged.exit_codes += run.exit_codes
         merged.run_walls += run.run_walls
         merged.left_behind += run.left_behind
+        merged.cloudtrail_s += run.cloudtrail_s
+        merged.browser_s += run.browser_s
     return merged
+
+
+def loop_commands(
+    grader: list[str], url: str, credentials: dict[str, Path], students: tuple[ClassStudent, ...], out: Path
+) -> list[list[str]]:
+    """One `grader check` per student, with the credentials file set_up_class wrote for them."""
+    return [
+        [
+            *grader,
+            "check",
+            "--endpoint-url",
+            url,
+            "--credentials-file",
+            str(credentials[s.student_id]),
+            "--student",
+            s.student_id,
+            "--out",
+            str(out / "reports"),
+        ]
+        for s in students
+    ]
+
+
+def batch_command(grader: list[str], url: str, roster: Path, way: Way, out: Path) -> list[str]:
+    return [
+        *grader,
+        "batch",
+        str(roster),
+        "--endpoint-url",
+        url,
+        "--out",
+        str(out / "reports"),
+        "--workers",
+        str(way.workers),
+        *way.lanes_option(),
+    ]
+
+
+def lanes_asked(text: str) -> list[str]:
+    """--lanes' counts, each a positive number or DEFAULT_LANES (ValueError otherwise)."""
+    lanes: list[str] = []
+    for item in (part.strip() for part in text.split(",")):
+        if item == DEFAULT_LANES:
+            lanes.append(item)
+        elif item:
+            if not item.isdigit() or int(item) < 1:
+                raise ValueError(f"--lanes: {item!r} is neither a count of at least 1 nor {DEFAULT_LANES!r}")
+            lanes.append(str(int(item)))
+    if not lanes:
+        raise ValueError("--lanes: no lane count")
+    return list(dict.fromkeys(lanes))
+
+
+def ways_of(loop: bool, latencies: tuple[str, ...], lanes: list[str], workers: list[int]) -> list[Way]:
+    """The loop (zero latency), then each batch configuration, the latencies of one configuration side by side."""
+    ways = [Way("zero")] if loop else []
+    ways += [Way(latency, w, lane) for w in workers for lane in lanes for latency in latencies]
+    return ways
+
+
+def check_phase(way: Way, phase: Phase, out: Path, students: tuple[ClassStudent, ...], spec: LabSpec) -> list[str]:
+    """What is wrong with one phase's grades, exit codes and leftovers (empty: all as expected)."""
+    if way.is_loop:
+        found = check_loop(out / "reports", students, spec)
+        bad_exits = [c for c in phase.exit_codes if c not in (0, 1)]
+    else:
+        found = check_batch(out / "reports", students, spec)
+        bad_exits = [c for c in phase.exit_codes if c != 0]
+    if bad_exits:
+        found.append(f"exit codes {bad_exits} (see {out / 'logs'})")
+    if phase.left_behind:
+        found.append(f"processes still running after the grader exited: {phase.left_behind}")
+    return found
+
+
+def disagreements(first_round: Path, students: tuple[ClassStudent, ...]) -> list[str]:
+    """The students graded differently by the ways of the first round (check by check)."""
+    folders = [p / "reports" for p in sorted(first_round.iterdir()) if (p / "reports").is_dir()]
+    problems: list[str] = []
+    for student in students:
+        seen = {str(f.parent.name): statuses_of(f / student.student_id) for f in folders}
+        distinct = {json.dumps(s, sort_keys=True) for s in seen.values() if s is not None}
+        if len(distinct) > 1:
+            problems.append(f"{student.student_id}: graded differently by {', '.join(seen)}")
+    return problems
+
+
+def print_ratios(title: str, ratios: dict[str, dict[str, Any]]) -> None:
+    for label, said in ratios.items():
+        print(
+            f"{title}, {label}: {said['of_medians']:.2f}x (of the medians); "
+            f"per round {said['per_round']}, median {said['median_of_rounds']:.2f}x"
+        )
+
+
+def print_targets(found: list[dict[str, Any]]) -> None:
+    for target in found:
+        sign = ">=" if target["at_least"] else "<="
+        print(f"target: {target['what']}: {target['figure']:g} ({sign} {target['target']:g}) {met(target['met'])}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=None, help="students in the class (default 24)")
     parser.add_argument("--workers", default="2,4", help="worker counts of the batch, comma-separated (default 2,4)")
+    parser.add_argument(
+        "--lanes", default=DEFAULT_LANES, help="lane counts of the batch, comma-separated; 'default': no --lanes"
+    )
+    parser.add_argument(
+        "--latency",
+        choices=(*LATENCIES, "both"),
+        default="zero",
+        help="the sandbox's latency for the batch (the loop: zero); both: each configuration at each",
+    )
     parser.add_argument("--loop", action=argparse.BooleanOptionalAction, default=True, help="grade with the loop too")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 6 students (unless --students)")
     parser.add_argument("--rounds", type=int, default=1, help="grade the class R times each way, in turn (medians)")
@@ -633,6 +948,11 @@ def main(argv: list[str] | None = None) -> int:
     workers = [int(w) for w in args.workers.split(",") if w.strip()]
     if count < 1 or not workers or min(workers) < 1 or args.rounds < 1:
         parser.error("--students, --workers and --rounds must be at least 1")
+    try:
+        lanes = lanes_asked(args.lanes)
+    except ValueError as exc:
+        parser.error(str(exc))
+    latencies = LATENCIES if args.latency == "both" else (args.latency,)
 
     subreaper = become_subreaper()
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-batch-"))
@@ -646,6 +966,7 @@ def main(argv: list[str] | None = None) -> int:
     problems: list[str] = []
     runs: dict[str, list[Phase]] = {}
     where: dict[str, Any] = {}
+    default_lanes = choose_lanes(None)
     try:
         with Sandbox() as sandbox:
             started = time.monotonic()
@@ -664,77 +985,42 @@ def main(argv: list[str] | None = None) -> int:
                 f"sandbox at {sandbox.url} (this process); grading with {' '.join(grader)}; "
                 f"subreaper: {'yes' if subreaper else 'no'}; {os.cpu_count()} cores"
             )
+            print(
+                f"latency: {' and '.join(latencies)} (the loop: zero); lanes: {', '.join(lanes)}; "
+                f"default lanes here: {default_lanes.said()}"
+            )
 
-            ways: list[tuple[str, Any]] = []
-            if args.loop:
-                ways.append(("loop (check)", None))
-            ways += [(f"batch w{w}", w) for w in workers]
+            ways = ways_of(args.loop, latencies, lanes, workers)
             for round_index in range(args.rounds):
                 shift = round_index % len(ways)
-                for name, w in ways[shift:] + ways[:shift]:
-                    out = work / f"round{round_index + 1}" / name.replace(" ", "-").replace("(", "").replace(")", "")
-                    if w is None:
+                for way in ways[shift:] + ways[:shift]:
+                    name = way.name
+                    out = work / f"round{round_index + 1}" / way.folder
+                    if way.is_loop:
                         commands = [
-                            [
-                                *grader,
-                                "check",
-                                "--endpoint-url",
-                                sandbox.url,
-                                "--credentials-file",
-                                str(credentials[s.student_id]),
-                                "--student",
-                                s.student_id,
-                                "--out",
-                                str(out / "reports"),
-                                *deadline,
-                            ]
-                            for s in students
+                            [*c, *deadline] for c in loop_commands(grader, sandbox.url, credentials, students, out)
                         ]
                     else:
-                        commands = [
-                            [
-                                *grader,
-                                "batch",
-                                str(roster),
-                                "--endpoint-url",
-                                sandbox.url,
-                                "--out",
-                                str(out / "reports"),
-                                "--workers",
-                                str(w),
-                                *deadline,
-                            ]
-                        ]
+                        commands = [[*batch_command(grader, sandbox.url, roster, way, out), *deadline]]
+                    # After provisioning, before each phase: seeded by the round, so a run is repeatable.
+                    sandbox.set_latency(profile_named(way.latency), seed=round_index)
                     print(f"round {round_index + 1}: {name} ...", flush=True)
-                    phase = run_phase(name, commands, out / "logs", count)
+                    phase = run_phase(way, commands, out / "logs", count)
+                    phase.lane_count = lanes_used(out / "logs", way)
+                    phase.cloudtrail_s, phase.browser_s = timings_of(out / "reports", students)
                     runs.setdefault(name, []).append(phase)
-                    if w is None:
-                        found = check_loop(out / "reports", students, spec)
-                        bad_exits = [c for c in phase.exit_codes if c not in (0, 1)]
-                    else:
-                        found = check_batch(out / "reports", students, spec)
-                        bad_exits = [c for c in phase.exit_codes if c != 0]
-                    if bad_exits:
-                        found.append(f"exit codes {bad_exits} (see {out / 'logs'})")
-                    if phase.left_behind:
-                        found.append(f"processes still running after the grader exited: {phase.left_behind}")
+                    found = check_phase(way, phase, out, students, spec)
                     problems += [f"{name}, round {round_index + 1}: {p}" for p in found]
                     if name not in where:
-                        where[name] = where_time_goes(out / "reports", students, batch=w is not None)
+                        where[name] = where_time_goes(out / "reports", students, batch=not way.is_loop)
                         where[name]["longest_flow_share_of_wall"] = round(
                             where[name]["longest_flow_sum_s"] / phase.wall_s, 2
                         )
-                    if w is None:
-                        walls = phase.run_walls
-                        where[name]["process_wall_median_s"] = round(statistics.median(walls), 2)
-            # The loop's and the batch's grades of each student agree, check by check.
-            first = work / "round1"
-            folders = [p / "reports" for p in sorted(first.iterdir()) if (p / "reports").is_dir()]
-            for student in students:
-                seen = {str(f.parent.name): statuses_of(f / student.student_id) for f in folders}
-                distinct = {json.dumps(s, sort_keys=True) for s in seen.values() if s is not None}
-                if len(distinct) > 1:
-                    problems.append(f"{student.student_id}: graded differently by {', '.join(seen)}")
+                    if way.is_loop:
+                        where[name]["process_wall_median_s"] = round(statistics.median(phase.run_walls), 2)
+            sandbox.set_latency(None)
+            # The loop's and the batch's grades of each student agree, check by check, at every latency.
+            problems += disagreements(work / "round1", students)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -744,9 +1030,12 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(phases, loop))
     print(
-        f"(CPU-s/acc: the grading processes and all their descendants, browser included; +sandbox: the in-process "
-        f"sandbox's CPU per account, apart; peak RSS/PSS: sums over the grading process tree, sandbox excluded; "
-        f"others: cores busy with other work meanwhile; {args.rounds} round(s), medians)"
+        f"(lanes: default={default_lanes.count} is no --lanes option: {default_lanes.said()}; "
+        f"CPU-s/acc: the grading processes and all their descendants, browser included; +sandbox: the in-process "
+        f"sandbox's CPU per account, apart; RSS/PSS GiB: peak sums over the grading process tree, sandbox excluded; "
+        f"others: cores busy with other work on the machine meanwhile; CT s / browser s: median per student of "
+        f"results.json timings.cloudtrail / timings.browser; the loop at zero latency only; "
+        f"{args.rounds} round(s), medians)"
     )
     for phase in phases:
         print(
@@ -761,6 +1050,11 @@ def main(argv: list[str] | None = None) -> int:
         at_peak = ", ".join(f"{kind} {kib / 1024:.0f}" for kind, kib in phase.rss_by_kind_at_peak.items())
         thirds = " / ".join(f"{kib / 1024:.0f}" for kib in phase.rss_peaks_by_third)
         print(f"{phase.name}: RSS MiB by process at the peak: {at_peak}; peak RSS per third of the run: {thirds} MiB")
+    for phase in phases:
+        print(
+            f"{phase.name}: Chromium per lane (peak RSS / lanes): {phase.chromium_per_lane_kib / 1024:.0f} MiB "
+            f"({phase.lane_count} lane{'s' if phase.lane_count != 1 else ''})"
+        )
     for name, said in where.items():
         print(f"{name}: where the time goes (medians per student): {json.dumps(said)}")
     per_round = {name: [round(run.per_minute, 1) for run in phase_runs] for name, phase_runs in runs.items()}
@@ -769,30 +1063,36 @@ def main(argv: list[str] | None = None) -> int:
         print("accounts/min per round: " + "; ".join(f"{name} {rates}" for name, rates in per_round.items()))
         for name, values in ratios.items():
             print(f"{name}: x loop per round {values}, median {statistics.median(values):.2f}")
-    best = max((p for p in phases if not p.name.startswith("loop")), key=lambda p: p.per_minute, default=None)
-    if best is not None:
-        peak_gib = best.peak_rss_kib / 1024 / 1024
-        print(
-            f"targets ({best.name}): {best.per_minute:.1f} accounts/min (>= {TARGET_PER_MINUTE:g}), "
-            f"{best.cpu_per_account:.2f} CPU-s per account (<= {TARGET_CPU_PER_ACCOUNT:g}), "
-            f"peak {peak_gib:.2f} GiB RSS sum (<= {TARGET_PEAK_GIB:g})"
-        )
+    lane_speedups = speed_ratios(pairs_by(phases, "lanes", DEFAULT_LANES, "1"), runs)
+    latency_slowdowns = speed_ratios(pairs_by(phases, "latency", "realistic", "zero"), runs)
+    print_ratios("speed, default lanes x one lane", lane_speedups)
+    print_ratios("speed, realistic latency x zero", latency_slowdowns)
+    targets = target_results(phases, lane_speedups)
+    print_targets(targets)
     figures = {
         "bench": "batch",
         "students": count,
         "mix": {name: sum(1 for s in students if s.scenario == name) for name in {s.scenario for s in students}},
         "cores": os.cpu_count(),
         "rounds": args.rounds,
+        "latencies": list(latencies),
+        "lanes": lanes,
+        "default_lanes": {"count": default_lanes.count, "said": default_lanes.said()},
         "phases": {p.name: p.figures() for p in phases},
         "ratio_to_loop": {p.name: round(p.per_minute / loop.per_minute, 2) for p in phases if loop and p is not loop},
         "accounts_per_min_per_round": per_round,
         "ratio_to_loop_per_round": ratios,
+        "default_lanes_x_one_lane": lane_speedups,
+        "realistic_x_zero": latency_slowdowns,
         "where": where,
         "targets": {
             "accounts_per_min": TARGET_PER_MINUTE,
+            "accounts_per_min_zero_latency": TARGET_ZERO_PER_MINUTE,
             "cpu_s_per_account": TARGET_CPU_PER_ACCOUNT,
             "peak_gib": TARGET_PEAK_GIB,
+            "default_lanes_x_one_lane": TARGET_LANES_SPEEDUP,
         },
+        "target_results": targets,
         "problems": len(problems),
     }
     print(json.dumps(figures, sort_keys=True))

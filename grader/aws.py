@@ -17,7 +17,7 @@ import grader
 from grader.errors import GraderError, WriteRefused, explain
 from grader.network import current as current_network
 from grader.snapshot import Identity
-from grader.target import Target
+from grader.target import Target, make_client
 
 READS: dict[tuple[str, str], str] = {
     ("sts", "GetCallerIdentity"): "sts:GetCallerIdentity",
@@ -73,8 +73,9 @@ class ReadOnlyAWS:
                     user_agent_extra=f"{grader.GRADER_MARK}/{grader.__version__}",  # the mark read now
                 )
                 try:
-                    # boto3-stubs types only literal service names; this one is checked at each call (is_read)
-                    made = self.session.client(  # type: ignore[call-overload]
+                    # Any service name: this one is checked at each call (is_read).
+                    made = make_client(
+                        self.session,
                         service,
                         endpoint_url=self.target.endpoint_url,
                         config=config,

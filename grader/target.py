@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +70,7 @@ class Target:
     def _assumed(self, base: boto3.Session) -> boto3.Session:
         """The session of `role_arn`, assumed with `base` (STS answers in the grader's account, not the student's)."""
 
-        sts = base.client("sts", region_name=self.region, endpoint_url=self.endpoint_url)
+        sts = make_client(base, "sts", region_name=self.region, endpoint_url=self.endpoint_url)
         asked: dict[str, Any] = {"RoleArn": self.role_arn, "RoleSessionName": "vehicle-lab-grader"}
         if self.external_id:
             asked["ExternalId"] = self.external_id
@@ -109,6 +110,19 @@ class Target:
                 aws_secret_access_key=SANDBOX_KEY,
             )
         return new_session(region_name=self.region)
+
+
+CLIENT_CREATION = threading.Lock()
+"""One boto3 client is made at a time in the process. Sessions are not thread-safe, and the grader's
+sessions share one loader of service models (new_session): making two clients at once, even of two
+students' sessions, was seen to fail with a KeyError inside botocore while a class was graded.
+Making a client is CPU work under the interpreter's lock, so little is lost by taking turns."""
+
+
+def make_client(session: boto3.Session, service: str, **options: Any) -> Any:
+    """`session.client(service, **options)`, one client at a time in the process (CLIENT_CREATION)."""
+    with CLIENT_CREATION:
+        return session.client(service, **options)  # type: ignore[call-overload]
 
 
 @functools.lru_cache(maxsize=1)

@@ -19,6 +19,7 @@ from grader.observe import event_history
 from grader.observe.cloudtrail import read_auth_events
 from grader.observe.event_history import LOOKUP_INTERVAL, LookupPacer, pacer_for, read_instance_starts
 from grader.trail import AuthEvents
+from tests.clock import FakeClock
 from tests.cloudtrail_records import (
     BROWSER,
     LAB_CLIENT,
@@ -33,21 +34,6 @@ from tests.cloudtrail_records import (
 OTHER_CLIENT = "7otherlab0123456789abcdefg"
 GRADER_BROWSER = f"{BROWSER} {USER_AGENT}"
 ACCOUNT = "123456789012"
-
-
-class FakeClock:
-    """time.monotonic and time.sleep for a LookupPacer: sleeping moves the clock, nothing waits."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 @dataclass

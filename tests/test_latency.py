@@ -20,19 +20,7 @@ from grader.observe.timings import BROWSER, CLOUDTRAIL
 from grader.results import GradeResult
 from grader.sandbox import Sandbox
 from grader.sandbox.latency import KINDS, REALISTIC, Delay, Latency, Profile, kind_of, profile_named
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+from tests.clock import FakeClock
 
 
 def test_a_delay_is_log_normal_around_its_median_and_never_past_its_longest() -> None:

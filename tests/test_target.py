@@ -91,3 +91,33 @@ def test_a_student_name_becomes_a_folder_name_usable_on_every_system(name: str, 
     """Only letters, digits, dot, dash, underscore and @;
     a name Windows keeps for a device gets a leading underscore."""
     assert slug(name) == folder
+
+
+def test_clients_are_made_one_at_a_time_in_the_process_whatever_the_session() -> None:
+    """boto3 sessions are not thread-safe and the grader's share one loader: two clients made at once failed."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from grader.target import make_client
+
+    inside = 0
+    most = 0
+    lock = threading.Lock()
+
+    class Session:
+        def client(self, service: str, **_: object) -> str:
+            nonlocal inside, most
+            with lock:
+                inside += 1
+                most = max(most, inside)
+            time.sleep(0.01)
+            with lock:
+                inside -= 1
+            return service
+
+    sessions = [Session() for _ in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        made = list(pool.map(lambda s: make_client(s, "s3"), sessions))  # type: ignore[arg-type]
+    assert made == ["s3"] * 8
+    assert most == 1

@@ -62,8 +62,12 @@ PLAYWRIGHT_BROWSER_PATTERNS = (
     "chromium-*/chrome-mac*/Chromium.app/Contents/MacOS/Chromium",
     "chromium-*/chrome-win*/chrome.exe",
 )
+# Without a GPU, Chromium's GPU process only composites in software; run as a thread of the
+# browser process it saves a process per browser: measured (benchmarks/bench_grade.py, 2 cores),
+# about 8 % less CPU per login and 30-45 MiB less resident memory per browser.
 LAUNCH_ARGS = (
     "--disable-gpu",
+    "--in-process-gpu",
     "--disable-dev-shm-usage",
     "--disable-background-networking",
     "--disable-component-update",
