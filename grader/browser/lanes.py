@@ -26,8 +26,8 @@ from grader.errors import GraderError
 
 LANE_MEMORY_MIB = 750
 """Memory to set aside per lane: one Chromium grading one student's three pages at once peaked at
-730-750 MiB of resident memory (the sum of its processes' RSS, which counts shared pages once per
-process, so an upper bound) in benchmarks/bench_batch.py (docs/speed.md)."""
+680-700 MiB of resident memory in benchmarks/bench_batch.py (the sum of its processes' RSS, which
+counts shared pages once per process: an upper bound), with a little room (docs/speed.md)."""
 KEPT_FREE_MIB = 1024
 """Memory left for everything else (the grader, the judging, the rest of the machine)."""
 MAX_LANES = 16
