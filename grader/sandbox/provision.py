@@ -90,6 +90,10 @@ def typo_of(dns: str) -> str:
 ConfirmUser = Callable[[ProvisionedLab, str, str, str], bool]
 
 
+RESTARTS = 5
+"""Restarts at most, to draw a new public address clearly apart from the former one (see _restart)."""
+
+
 def provision(
     endpoint_url: str, lab: dict[str, Any], region: str = "us-east-1", *, confirm_user: ConfirmUser | None = None
 ) -> ProvisionedLab:
@@ -100,7 +104,7 @@ def provision(
     instance_dns = _instance(ec2, lab["instance"])
     former_dns = ""
     if lab["instance"]["state"] == "restarted":  # a new lab session: stopped, started, a new public name
-        former_dns, instance_dns = instance_dns, _restart(ec2)
+        former_dns, instance_dns = instance_dns, _restart(ec2, instance_dns)
     running = lab["instance"]["state"] in {"running", "restarted"}
     if lab.get("cloudtrail"):
         _trail(endpoint_url, region, lab["cloudtrail"])
@@ -170,12 +174,24 @@ def _instance(ec2: Any, spec: dict[str, Any]) -> str:
     return made.get("PublicDnsName", "")
 
 
-def _restart(ec2: Any) -> str:
-    """Stop the lab's instance and start it again, as a new lab session does; its new public DNS name."""
+def _restart(ec2: Any, former: str) -> str:
+    """Stop the lab's instance and start it again, as a new lab session does; its new public DNS name.
+
+    The sandbox draws the new address at random: one that happens to be a keystroke away from the
+    `former` one (two digits swapped) would read as a typo of it, which is not what the scenario
+    shows, so the instance is restarted again until the two are clearly apart.
+    """
+    from grader.callbacks import one_keystroke_apart
+
     ids = [i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
-    ec2.stop_instances(InstanceIds=ids)
-    ec2.start_instances(InstanceIds=ids)
-    return ec2.describe_instances(InstanceIds=ids)["Reservations"][0]["Instances"][0].get("PublicDnsName", "")
+    name = former
+    for _ in range(RESTARTS):
+        ec2.stop_instances(InstanceIds=ids)
+        ec2.start_instances(InstanceIds=ids)
+        name = ec2.describe_instances(InstanceIds=ids)["Reservations"][0]["Instances"][0].get("PublicDnsName", "")
+        if name != former and not one_keystroke_apart(name, former):
+            break
+    return name
 
 
 def _pool(idp: Any, spec: dict[str, Any]) -> str:
