@@ -5,9 +5,11 @@ is kept only of the website's own pages. Sandbox mode decides as before."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -134,7 +136,7 @@ def test_the_recorder_routes_by_the_policy_when_no_routes_are_given(monkeypatch:
 
     fetched: list[tuple[str, str]] = []
 
-    def fetch(request: object, url: str, method: str, deadline: float) -> Answer:
+    def fetch(request: object, url: str, method: str, deadline: float, idle: object = None) -> Answer:
         fetched.append((url, method))
         return Answer(200, {"content-type": "application/x-amz-json-1.1"}, b"{}")
 
@@ -157,7 +159,7 @@ def test_an_untrusted_aws_certificate_is_refused_to_the_page(monkeypatch: pytest
     from grader.browser import recorder as recorder_module
     from grader.browser.aws_fetch import UntrustedCertificate
 
-    def fetch(request: object, url: str, method: str, deadline: float) -> None:
+    def fetch(request: object, url: str, method: str, deadline: float, idle: object = None) -> None:
         raise UntrustedCertificate(url)
 
     monkeypatch.setattr(recorder_module, "fetch_for_browser", fetch)
@@ -321,3 +323,32 @@ def test_the_browser_fetches_an_http_host_from_the_address_the_routes_checked(
             attempt = log_in(session, f"http://pinned.example:{port}/login.html", "janedoe", "Passw0rd!")
     assert resolver.calls == ["pinned.example"]
     assert attempt.message == f"host=pinned.example:{port}", (attempt.error, attempt.message)
+
+
+def test_a_request_sent_to_aws_leaves_the_browsers_thread_free_until_it_is_answered() -> None:
+    """The router's fetch of an AWS host runs beside the browser's thread: `idle` (Playwright serving the
+    lane's other requests) runs while the request is in flight. Here the server answers only once `idle`
+    has run, so a fetch that held the thread would get no answer before its deadline."""
+    from grader.browser.aws_fetch import fetch_for_browser
+    from tests.sandbox.serving import serving
+
+    released = threading.Event()
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        released.wait(10)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"answered" if released.is_set() else b"never released"]
+
+    idled: list[int] = []
+
+    def idle() -> None:
+        idled.append(1)
+        released.set()
+        time.sleep(0.001)
+
+    request = SimpleNamespace(all_headers=lambda: {"accept": "*/*"}, post_data_buffer=None)
+    with serving(app) as url:
+        answer = fetch_for_browser(request, url + "/", "GET", time.monotonic() + 20, idle=idle)  # type: ignore[arg-type]
+    assert answer.status == 200
+    assert answer.content == b"answered"
+    assert idled

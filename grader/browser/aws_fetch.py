@@ -10,6 +10,8 @@ then answers the browser with what came back (cookies included: Chromium stores 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
 MAX_BODY_BYTES = 8 * 1024 * 1024
 """The largest answer taken from an AWS host (a hosted-UI page and its scripts are well under)."""
 CONNECT_TIMEOUT_S = 5.0
+_SENDERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="aws-fetch")
+"""Where requests to AWS's hosts are sent from, for every browser of the process."""
 _NOT_SENT = frozenset({"host", "content-length", "connection", "keep-alive", "transfer-encoding", "accept-encoding"})
 _NOT_RETURNED = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive"})
 
@@ -46,18 +50,34 @@ class Answer:
         route.fulfill(status=self.status, headers=self.headers, body=self.content)
 
 
-def fetch_for_browser(request: Request, url: str, method: str, deadline: float) -> Answer:
+def fetch_for_browser(
+    request: Request, url: str, method: str, deadline: float, idle: Callable[[], None] | None = None
+) -> Answer:
     """Send the browser's `request` to `url` (with `method`), without following a redirect.
 
-    Raises UntrustedCertificate for a certificate no trusted CA signed, TimeoutError when
-    `deadline` (a time.monotonic() value) passes, and ConnectionError for any other failure.
+    The request is sent from a thread of its own; meanwhile `idle()` is called again and again. The
+    router passes a short wait of Playwright's, so the browser's thread serves the lane's other
+    requests while this one is in flight (a blocking send would hold all of them up, one round trip
+    to AWS each). Raises UntrustedCertificate for a certificate no trusted CA signed, TimeoutError
+    when `deadline` (a time.monotonic() value) passes, and ConnectionError for any other failure.
     """
+    if deadline - time.monotonic() <= 0:
+        raise TimeoutError(url)
+    # Read here, in the browser's thread: Playwright's objects are not for other threads.
+    headers = {k: v for k, v in request.all_headers().items() if k.lower() not in _NOT_SENT and not k.startswith(":")}
+    body = request.post_data_buffer if method not in ("GET", "HEAD") else None
+    sending = _SENDERS.submit(_send, method, url, headers, body, deadline)
+    while idle is not None and not sending.done():
+        idle()
+    return sending.result()
+
+
+def _send(method: str, url: str, headers: dict[str, str], body: bytes | None, deadline: float) -> Answer:
+    """One request to an AWS host through the grader's network settings; its answer, read before `deadline`."""
     network = current_network()
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise TimeoutError(url)
-    headers = {k: v for k, v in request.all_headers().items() if k.lower() not in _NOT_SENT and not k.startswith(":")}
-    body = request.post_data_buffer if method not in ("GET", "HEAD") else None
     try:
         answer = requests.request(
             method,

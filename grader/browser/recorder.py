@@ -19,7 +19,7 @@ import contextlib
 import json
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -126,6 +126,20 @@ def cognito_outcome(status: int, body: bytes | str | None) -> str:
     if data.get("ChallengeName"):
         return f"challenge {data['ChallengeName']}"
     return "ok"
+
+
+IDLE_MS = 15
+"""How long the router lets Playwright serve other requests between looks at one sent to AWS."""
+
+
+def _idle_of(request: Request) -> Callable[[], None] | None:
+    """A short wait of Playwright's in `request`'s page, during which the browser's thread serves other
+    requests; None where the request has no page (then the fetch waits as it is)."""
+    try:
+        page = request.frame.page
+    except Exception:  # noqa: BLE001 - a service worker's request, or a frame already gone
+        return None
+    return lambda: page.wait_for_timeout(IDLE_MS)
 
 
 def _is_page_navigation(request: Request) -> bool:
@@ -241,7 +255,7 @@ class Recorder:
             try:
                 answer: Answer | APIResponse
                 if isinstance(self.routes, RealRoutes) and verifies_certificate(upstream):
-                    answer = fetch_for_browser(request, upstream, method, self.deadline)
+                    answer = fetch_for_browser(request, upstream, method, self.deadline, idle=_idle_of(request))
                 else:
                     answer = route.fetch(
                         url=upstream,
