@@ -23,6 +23,7 @@ from grader.sandbox import Sandbox
 from grader.sandbox.demo import set_up
 from grader.sandbox.scenarios import load_scenario, scenario_names
 from grader.spec import load_spec
+from tests.grades import graded
 
 runner = CliRunner()
 ROOT = Path(__file__).parents[1]
@@ -395,22 +396,12 @@ def _hostile_result() -> GradeResult:
             hint=hint,
         )
 
-    return GradeResult(
+    return graded(
+        made("fail", f"The app client {HOSTILE} has callback https://x/[/]\nsecond line", f"Rename {HOSTILE}"),
+        made("error", "\x1b[2J\x1b[Hcleared?\r\x07 [dim]not dim[/dim]", "[/]\x9b31m"),
         student="s1",
-        account_id="123456789012",
         caller_arn="arn:aws:sts::123456789012:assumed-role/x/s1",
-        region="us-east-1",
-        spec_id="itm300-m03",
-        spec_title="t",
-        grader_version="0",
-        started="",
-        finished="",
-        duration_seconds=1.0,
         target="aws",
-        checks=(
-            made("fail", f"The app client {HOSTILE} has callback https://x/[/]\nsecond line", f"Rename {HOSTILE}"),
-            made("error", "\x1b[2J\x1b[Hcleared?\r\x07 [dim]not dim[/dim]", "[/]\x9b31m"),
-        ),
     )
 
 

@@ -18,6 +18,7 @@ from grader.results import CheckResult, GradeResult
 from grader.snapshot import Identity
 from grader.spec import LabSpec
 from grader.target import Target, student_from_arn
+from tests.grades import graded
 
 JANE_1 = "arn:aws:sts::111111111111:assumed-role/voclabs/user123=Jane_Doe"
 JANE_2 = "arn:aws:sts::222222222222:assumed-role/voclabs/user456=Jane_Doe"
@@ -33,18 +34,12 @@ def _result(arn: str, account_id: str, *, student: str | None = None, status: st
         max_points=2,
         message="Found the pool.",
     )
-    return GradeResult(
+    return graded(
+        check,
         student=student or student_from_arn(arn, account_id),
         account_id=account_id,
         caller_arn=arn,
-        region="us-east-1",
-        spec_id="itm300-m03",
         spec_title="Module 03",
-        grader_version="0",
-        started="",
-        finished="",
-        duration_seconds=1.0,
-        checks=(check,),
     )
 
 

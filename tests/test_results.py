@@ -8,6 +8,7 @@ from pathlib import Path
 
 from grader.cli import exit_code
 from grader.results import SCHEMA_VERSION, CheckResult, GradeResult
+from tests.grades import graded
 
 
 def _check(cid: str, status: str, points: float, max_points: float, *, advisory: bool = False) -> CheckResult:
@@ -24,19 +25,7 @@ def _check(cid: str, status: str, points: float, max_points: float, *, advisory:
 
 
 def _result(*checks: CheckResult) -> GradeResult:
-    return GradeResult(
-        student="s",
-        account_id="1",
-        caller_arn="arn",
-        region="us-east-1",
-        spec_id="x",
-        spec_title="X",
-        grader_version="0",
-        started="",
-        finished="",
-        duration_seconds=0.0,
-        checks=checks,
-    )
+    return graded(*checks, account_id="1", spec_id="x", spec_title="X", duration_seconds=0.0)
 
 
 def test_a_warning_scores_nothing_and_exits_zero() -> None:

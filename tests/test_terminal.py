@@ -22,6 +22,7 @@ import grader.terminal
 from grader.cli import app
 from grader.outputs import report_dir
 from grader.results import CheckResult, GradeResult
+from tests.grades import graded
 from tests.test_root_causes import SCENARIOS
 
 WIDTHS = (60, 80, 120)
@@ -235,27 +236,17 @@ def _check(cid: str, status: str, message: str, hint: str = "", **more: object) 
 
 def long_values() -> GradeResult:
     """Values longer than a line: a URL (never cut), an ARN, a check id and a student's name (shortened)."""
-    return GradeResult(
-        student="student-" + "x" * 120 + "-end",
-        account_id="123456789012",
-        caller_arn="",
-        region="us-east-1",
-        spec_id="itm300-m03",
-        spec_title="t",
-        grader_version="0",
-        started="",
-        finished="",
-        duration_seconds=1.0,
-        checks=(
-            _check(
-                "pool.exists",
-                "fail",
-                f"The website went to {LONG_URL} and the pool is {LONG_ARN} instead.",
-                f"Open {LONG_URL} again.",
-            ),
-            _check(LONG_ID, "skip", "Not looked at.", explained_by=("pool.exists",)),
-            _check("pool.mfa_off", "pass", f"Read from {LONG_URL}."),
+    return graded(
+        _check(
+            "pool.exists",
+            "fail",
+            f"The website went to {LONG_URL} and the pool is {LONG_ARN} instead.",
+            f"Open {LONG_URL} again.",
         ),
+        _check(LONG_ID, "skip", "Not looked at.", explained_by=("pool.exists",)),
+        _check("pool.mfa_off", "pass", f"Read from {LONG_URL}."),
+        student="student-" + "x" * 120 + "-end",
+        caller_arn="",
     )
 
 
@@ -270,28 +261,18 @@ def wide_characters() -> GradeResult:
 
 def hostile() -> GradeResult:
     """Rich markup and terminal escape sequences in everything a student controls."""
-    return GradeResult(
-        student=f"s1 {HOSTILE}",
-        account_id="123456789012",
-        caller_arn="",
-        region="us-east-1",
-        spec_id="itm300-m03",
-        spec_title="t",
-        grader_version="0",
-        started="",
-        finished="",
-        duration_seconds=1.0,
-        checks=(
-            _check(
-                "pool.exists",
-                "fail",
-                f"The app client {HOSTILE} has callback https://x/[/]\nsecond line",
-                f"Rename {HOSTILE}",
-            ),
-            _check("pool.mfa_off", "error", "\x1b[2J\x1b[Hcleared?\r\x07 [dim]not dim[/dim]", "[/]\x9b31m"),
-            _check("pool.domain", "warn", f"Odd {HOSTILE}", advisory=True),
-            _check("pool.email_cognito", "pass", f"Fine {HOSTILE}"),
+    return graded(
+        _check(
+            "pool.exists",
+            "fail",
+            f"The app client {HOSTILE} has callback https://x/[/]\nsecond line",
+            f"Rename {HOSTILE}",
         ),
+        _check("pool.mfa_off", "error", "\x1b[2J\x1b[Hcleared?\r\x07 [dim]not dim[/dim]", "[/]\x9b31m"),
+        _check("pool.domain", "warn", f"Odd {HOSTILE}", advisory=True),
+        _check("pool.email_cognito", "pass", f"Fine {HOSTILE}"),
+        student=f"s1 {HOSTILE}",
+        caller_arn="",
     )
 
 

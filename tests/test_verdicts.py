@@ -14,6 +14,7 @@ from grader.errors import GraderError
 from grader.observe.evidence import Evidence
 from grader.snapshot import Identity, Read
 from grader.spec import CheckSpec, Expected, LabSpec
+from tests.grades import graded
 
 CHECKS = """
 import pytest
@@ -183,7 +184,7 @@ def test_an_installed_pytest_plugin_does_not_join_a_grade(tmp_path: Path, monkey
 
 def _graded(*statuses: str) -> Any:
     """A GradeResult with one scored check (1 point) per status."""
-    from grader.results import CheckResult, GradeResult
+    from grader.results import CheckResult
 
     checks = tuple(
         CheckResult(
@@ -198,19 +199,7 @@ def _graded(*statuses: str) -> Any:
         )  # type: ignore[arg-type]
         for i, status in enumerate(statuses)
     )
-    return GradeResult(
-        student="s",
-        account_id="123456789012",
-        caller_arn="arn",
-        region="us-east-1",
-        spec_id="t",
-        spec_title="T",
-        grader_version="0",
-        started="",
-        finished="",
-        duration_seconds=1.0,
-        checks=checks,
-    )
+    return graded(*checks, spec_id="t", spec_title="T")
 
 
 @pytest.mark.parametrize(
